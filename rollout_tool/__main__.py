@@ -1,0 +1,3 @@
+from rollout_tool.cli import run
+
+run()

@@ -1,0 +1,50 @@
+"""Identifiers: what a valid one looks like, and when two are too alike."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+IDENTIFIER = re.compile(r"[a-z0-9][a-z0-9._-]*")
+VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+~-]*")
+MAX_LENGTH = 100
+
+# Letters from other scripts that render like Latin ones, and ASCII that is
+# easily misread. Enough to catch a spoofed team or product name; the full
+# Unicode confusables table would be overkill for lower-case ASCII identifiers.
+_CONFUSABLES = str.maketrans(
+    {
+        "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "і": "i",
+        "ј": "j", "ѕ": "s", "һ": "h", "ԁ": "d", "ԛ": "q", "ԝ": "w", "ν": "v", "ο": "o",
+        "α": "a", "ι": "i", "κ": "k", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ε": "e",
+        "0": "o", "1": "l", "i": "l", "|": "l", "_": "-", ".": "-",
+    }
+)  # fmt: skip
+
+
+def is_identifier(name: str) -> bool:
+    return len(name) <= MAX_LENGTH and IDENTIFIER.fullmatch(name) is not None
+
+
+def is_version(name: str) -> bool:
+    return len(name) <= MAX_LENGTH and VERSION.fullmatch(name) is not None
+
+
+def skeleton(name: str) -> str:
+    """A form in which names that a person could mistake for each other are equal."""
+    folded = unicodedata.normalize("NFKD", name.casefold())
+    stripped = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    return stripped.translate(_CONFUSABLES).replace("rn", "m")
+
+
+def collisions(names: list[str]) -> list[tuple[str, str]]:
+    """Pairs (earlier, later) of distinct names with the same skeleton, in sorted order."""
+    first: dict[str, str] = {}
+    pairs = []
+    for name in sorted(names):
+        key = skeleton(name)
+        if key in first:
+            pairs.append((first[key], name))
+        else:
+            first[key] = name
+    return pairs

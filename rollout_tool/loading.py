@@ -1,0 +1,263 @@
+"""Bytes to Python values with YAML 1.2 semantics, fast, and hostile input refused.
+
+One loader for every file the tool reads. libyaml (through PyYAML's CParser)
+parses and composes the node graph in C; the resolver below gives plain
+scalars their YAML 1.2 core-schema types (so `no`, `on` and `yes` stay strings
+and there are no timestamps), and our own constructor builds plain dicts and
+lists while refusing what a record never needs: duplicate keys, anchors and
+aliases, explicit tags, and absurd nesting.
+
+A file that cannot be loaded is a value (`LoadError`) carrying a located
+message, not an exception.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from yaml._yaml import CParser
+
+MAX_BYTES = 1024 * 1024
+MAX_DEPTH = 32
+
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_BOOL = "tag:yaml.org,2002:bool"
+_NULL = "tag:yaml.org,2002:null"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+
+
+class Resolver12(yaml.resolver.BaseResolver):
+    """The YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#103-core-schema)."""
+
+    yaml_implicit_resolvers = {}  # noqa: RUF012 - PyYAML keeps its resolvers per class
+
+
+Resolver12.add_implicit_resolver(_NULL, re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
+Resolver12.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+Resolver12.add_implicit_resolver(
+    _INT,
+    re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+    list("-+0123456789"),
+)
+Resolver12.add_implicit_resolver(
+    _FLOAT,
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
+)
+
+
+class _Composer(CParser, Resolver12):
+    def __init__(self, stream: str) -> None:
+        CParser.__init__(self, stream)
+        Resolver12.__init__(self)
+
+
+@dataclass(frozen=True)
+class LoadError:
+    """Why a file could not be loaded, and where (1-based line and column)."""
+
+    line: int
+    column: int
+    rule: str
+    message: str
+
+
+class _RefusedError(Exception):
+    def __init__(self, node: yaml.Node, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.error = LoadError(node.start_mark.line + 1, node.start_mark.column + 1, rule, message)
+
+
+def _short(tag: str) -> str:
+    return "!!" + tag[len("tag:yaml.org,2002:") :] if tag.startswith("tag:yaml.org,2002:") else tag
+
+
+def _scalar(node: yaml.ScalarNode) -> Any:
+    tag, value = node.tag, node.value
+    if tag == _STR:
+        return value
+    if tag == _INT:
+        if value.startswith("0o"):
+            return int(value[2:], 8)
+        if value.startswith("0x"):
+            return int(value[2:], 16)
+        return int(value)
+    if tag == _FLOAT:
+        lowered = value.lower()
+        if lowered.endswith(".inf"):
+            return -math.inf if value.startswith("-") else math.inf
+        if lowered == ".nan":
+            return math.nan
+        return float(value)
+    if tag == _BOOL:
+        return value[0] in "tT"
+    if tag == _NULL:
+        return None
+    raise _RefusedError(node, "yaml-tag", f"the tag {_short(tag)} is not allowed: records use plain YAML values")
+
+
+def _construct(node: yaml.Node, seen: set[int], depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise _RefusedError(node, "yaml-depth", f"nested deeper than {MAX_DEPTH} levels")
+    if id(node) in seen:
+        raise _RefusedError(node, "yaml-alias", "anchors and aliases are not allowed: write the value out")
+    seen.add(id(node))
+    if isinstance(node, yaml.ScalarNode):
+        return _scalar(node)
+    if isinstance(node, yaml.MappingNode):
+        if node.tag != _MAP:
+            raise _RefusedError(
+                node, "yaml-tag", f"the tag {_short(node.tag)} is not allowed: records use plain mappings"
+            )
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise _RefusedError(key_node, "yaml-key", "a key must be a plain scalar")
+            key = _construct(key_node, seen, depth + 1)
+            if key in result:
+                raise _RefusedError(key_node, "duplicate-key", f"duplicate key {key!r}: each key may appear once")
+            result[key] = _construct(value_node, seen, depth + 1)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        if node.tag != _SEQ:
+            raise _RefusedError(node, "yaml-tag", f"the tag {_short(node.tag)} is not allowed: records use plain lists")
+        return [_construct(item, seen, depth + 1) for item in node.value]
+    raise _RefusedError(node, "yaml-syntax", "unexpected YAML node")
+
+
+def _decode(data: bytes) -> str | LoadError:
+    if len(data) > MAX_BYTES:
+        return LoadError(1, 1, "too-large", f"file is {len(data):,} bytes; a record may be at most {MAX_BYTES:,}")
+    nul = data.find(b"\0")
+    if nul >= 0:
+        line, column = _position(data, nul)
+        return LoadError(line, column, "binary", "this is a binary file (it holds a NUL byte), not YAML text")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, column = _position(data, exc.start)
+        return LoadError(line, column, "encoding", f"not UTF-8: byte 0x{data[exc.start]:02x} cannot be decoded")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text
+
+
+def _position(data: bytes, offset: int) -> tuple[int, int]:
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    return data.count(b"\n", 0, offset) + 1, offset - line_start + 1
+
+
+def _flow_depth(text: str) -> LoadError | None:
+    """Refuse deep flow nesting before composing: composition recurses in C."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.CLoader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return _at(event.start_mark, "yaml-depth", f"nested deeper than {MAX_DEPTH} levels")
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+    return None
+
+
+def _syntax_error(exc: yaml.YAMLError) -> LoadError:
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        message = " ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
+        if mark is not None:
+            return LoadError(mark.line + 1, mark.column + 1, "yaml-syntax", message)
+        return LoadError(1, 1, "yaml-syntax", message)
+    return LoadError(1, 1, "yaml-syntax", str(exc).strip() or "invalid YAML")
+
+
+def compose(text: str) -> yaml.Node | None:
+    composer = _Composer(text)
+    try:
+        node: yaml.Node | None = composer.get_single_node()
+        return node
+    finally:
+        composer.dispose()
+
+
+def load(data: bytes) -> Any | LoadError:
+    """Load one YAML document as plain dicts, lists and scalars."""
+    text = _decode(data)
+    if isinstance(text, LoadError):
+        return text
+    try:
+        if text.count("[") + text.count("{") > MAX_DEPTH:
+            too_deep = _flow_depth(text)
+            if too_deep is not None:
+                return too_deep
+        node = compose(text)
+    except yaml.YAMLError as exc:
+        return _syntax_error(exc)
+    except RecursionError:
+        return LoadError(1, 1, "yaml-depth", f"nested deeper than {MAX_DEPTH} levels")
+    if node is None:
+        return LoadError(1, 1, "empty", "the file is empty: a record is a YAML mapping")
+    try:
+        return _construct(node, set(), 0)
+    except _RefusedError as refused:
+        if refused.error.rule == "yaml-alias":
+            return _first_alias(text) or refused.error
+        return refused.error
+
+
+def _at(mark: Any, rule: str, message: str) -> LoadError:
+    if mark is None:
+        return LoadError(1, 1, rule, message)
+    return LoadError(mark.line + 1, mark.column + 1, rule, message)
+
+
+def _first_alias(text: str) -> LoadError | None:
+    for event in yaml.parse(text, Loader=yaml.CLoader):
+        if isinstance(event, yaml.AliasEvent):
+            message = f"alias *{event.anchor} is not allowed: anchors and aliases are refused, write the value out"
+            return _at(event.start_mark, "yaml-alias", message)
+    return None
+
+
+def locate(data: bytes, loc: Sequence[str | int], *, key: bool = False) -> tuple[int, int, str | None]:
+    """The 1-based line and column of the value at `loc` (or of its key), and its text as written.
+
+    Used only for files that failed validation, so it may re-read the file.
+    Where `loc` runs past what the file holds (a missing key), the position of
+    the deepest node that exists is returned.
+    """
+    text = _decode(data)
+    if isinstance(text, LoadError):
+        return 1, 1, None
+    try:
+        node = compose(text)
+    except (yaml.YAMLError, RecursionError):
+        return 1, 1, None
+    if node is None:
+        return 1, 1, None
+    mark = node.start_mark
+    for step in loc:
+        found: yaml.Node | None = None
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(step):
+                    found = key_node if key and step == loc[-1] else value_node
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
+            found = node.value[step]
+        if found is None:
+            break
+        node = found
+        mark = node.start_mark
+    written = node.value if isinstance(node, yaml.ScalarNode) else None
+    return mark.line + 1, mark.column + 1, written

@@ -1,0 +1,294 @@
+"""The records: one pydantic model per kind of file in a rollout repository.
+
+Every model forbids unknown keys and takes YAML 1.2 values as they are: a
+string is never turned into a number or a boolean, nor the other way round.
+Dates are ISO dates written as strings (YAML 1.2 has no timestamp type).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    WithJsonSchema,
+)
+
+IDENTIFIER_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+LOGIN_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$"
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _parse_date(value: object) -> dt.date:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if not isinstance(value, str) or not _DATE.match(value):
+        raise ValueError("expected an ISO date such as 2026-11-25")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(f"{value} is not a date that exists ({exc})") from None
+
+
+Date = Annotated[
+    dt.date,
+    BeforeValidator(_parse_date),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": _DATE.pattern}),
+]
+Identifier = Annotated[StrictStr, Field(pattern=IDENTIFIER_PATTERN, max_length=100)]
+Login = Annotated[StrictStr, Field(pattern=LOGIN_PATTERN)]
+Text = Annotated[StrictStr, Field(max_length=100_000)]
+Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+Url = Annotated[StrictStr, Field(pattern=r"^https?://\S+$", max_length=2000)]
+Email = Annotated[StrictStr, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
+Version = Annotated[
+    StrictStr,
+    Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._+~-]*$", max_length=100),
+]
+Count = Annotated[StrictInt, Field(ge=0, le=10_000)]
+
+
+def _unique(values: list[Any]) -> list[Any]:
+    seen: set[Any] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{value!r} is listed twice")
+        seen.add(value)
+    return values
+
+
+_Unique = (AfterValidator(_unique), Field(json_schema_extra={"uniqueItems": True}))
+Identifiers = Annotated[list[Identifier], *_Unique]
+Logins = Annotated[list[Login], *_Unique]
+Emails = Annotated[list[Email], *_Unique]
+Names = Annotated[list[Name], *_Unique]
+
+
+class Record(BaseModel):
+    # Strictness comes from the Strict* field types: enums must still accept
+    # their string values.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class State(StrEnum):
+    candidate = "candidate"
+    rollout = "rollout"
+    accepted = "accepted"
+    rejected = "rejected"
+    released = "released"
+    recalled = "recalled"
+    withdrawn = "withdrawn"
+    superseded = "superseded"
+
+
+class ReleaseType(StrEnum):
+    major = "major"
+    minor = "minor"
+    revision = "revision"
+    security = "security"
+    emergency = "emergency"
+
+
+class Verdict(StrEnum):
+    accept = "accept"
+    reject = "reject"
+
+
+# ---------------------------------------------------------------- rollout.yaml
+
+
+class Platform(Record):
+    name: Name
+    arches: Identifiers = Field(min_length=1)
+
+
+class Group(Record):
+    name: Name
+    contacts: Emails = []
+    description: Text | None = None
+
+
+class PolicySettings(Record):
+    """A named policy: any setting left out is taken from the defaults."""
+
+    description: Text | None = None
+    quorum: Count | None = None
+    cover_platforms: StrictBool | None = None
+    soak_days: Count | None = None
+    report_days: Annotated[StrictInt, Field(ge=1, le=3650)] | None = None
+    escalate_days: Count | None = None
+    auto_accept: StrictBool | None = None
+    auto_release: StrictBool | None = None
+
+
+class Policy(Record):
+    """The default policy; every setting has a value."""
+
+    description: Text | None = None
+    quorum: Count = 2
+    cover_platforms: StrictBool = True
+    soak_days: Count = 7
+    report_days: Annotated[StrictInt, Field(ge=1, le=3650)] = 14
+    escalate_days: Count = 7
+    auto_accept: StrictBool = False
+    auto_release: StrictBool = False
+
+    def overlay(self, settings: PolicySettings) -> Policy:
+        changes = settings.model_dump(exclude_none=True)
+        return self.model_copy(update=changes)
+
+
+class Config(Record):
+    """rollout.yaml: who coordinates, the bot, the vocabularies and the policies."""
+
+    name: Name = "rollout"
+    coordinators: Logins = Field(min_length=1)
+    bot: Login
+    platforms: dict[Identifier, Platform] = Field(min_length=1)
+    groups: dict[Identifier, Group] = Field(min_length=1)
+    policy: Policy = Policy()
+    policies: dict[Identifier, PolicySettings] = {}
+    type_policies: dict[ReleaseType, Identifier] = {}
+    url: Url | None = None
+
+
+# ---------------------------------------------------------------- teams
+
+
+class Team(Record):
+    name: Name
+    site: Name
+    federation: Annotated[StrictStr, Field(pattern=r"^[A-Za-z][A-Za-z0-9-]*$", max_length=40)]
+    members: Logins = Field(min_length=1)
+    contact: Email | None = None
+    groups: Identifiers = []
+    products: Identifiers = []
+    platforms: Identifiers = Field(min_length=1)
+    active: StrictBool = True
+
+
+# ---------------------------------------------------------------- products and releases
+
+
+class Product(Record):
+    name: Name
+    group: Identifier
+    provider: Name
+    description: Text
+    maintainers: Logins = []
+    homepage: Url | None = None
+    policy: Identifier | None = None
+
+
+class Transition(Record):
+    state: State
+    date: Date
+    by: Login
+    note: Text | None = None
+
+
+class Decision(Record):
+    action: Literal["accept", "reject", "recall", "withdraw"]
+    by: Login
+    date: Date
+    reason: Text = ""
+
+
+class Release(Record):
+    version: Version
+    type: ReleaseType
+    state: State
+    revision: Annotated[StrictInt, Field(ge=1, le=1000)] = 1
+    platforms: Identifiers = Field(min_length=1)
+    summary: Annotated[StrictStr, Field(min_length=1, max_length=300)]
+    notes: Text = ""
+    changelog: list[Annotated[StrictStr, Field(min_length=1, max_length=2000)]] = []
+    repository: Url | None = None
+    teams: Identifiers = []
+    policy: Identifier | None = None
+    history: list[Transition] = Field(min_length=1)
+    decision: Decision | None = None
+    supersedes: Version | None = None
+
+
+# ---------------------------------------------------------------- reports
+
+
+class Environment(Record):
+    platform: Identifier
+    arch: Identifier
+    install: Literal["fresh", "upgrade"]
+    from_version: Version | None = None
+    services: Names = []
+    batch_system: Name | None = None
+    workflows: Names = []
+
+
+class TestResult(Record):
+    name: Name
+    result: Literal["pass", "fail", "skip"]
+    notes: Text | None = None
+
+
+class Issue(Record):
+    summary: Annotated[StrictStr, Field(min_length=1, max_length=300)]
+    severity: Literal["low", "medium", "high", "critical"]
+    details: Text | None = None
+    workaround: Text | None = None
+    ticket: Url | None = None
+    known_issue: StrictBool = False
+
+
+class Report(Record):
+    team: Identifier
+    revision: Annotated[StrictInt, Field(ge=1, le=1000)]
+    verdict: Verdict
+    date: Date
+    environment: Environment
+    in_production_since: Date | None = None
+    tests: list[TestResult] = []
+    issues: list[Issue] = []
+    comments: Text | None = None
+
+
+# ---------------------------------------------------------------- distributions
+
+
+class ShippedRelease(Record):
+    release: Annotated[StrictStr, Field(pattern=r"^[a-z0-9][a-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._+~-]*$")]
+    status: Literal["accepted", "released"]
+
+
+class DistributionState(StrEnum):
+    draft = "draft"
+    released = "released"
+    withdrawn = "withdrawn"
+
+
+class Distribution(Record):
+    version: Version
+    date: Date
+    description: Text
+    state: DistributionState
+    notes: Text = ""
+    releases: list[ShippedRelease] = Field(min_length=1)
+
+
+KINDS: dict[str, type[Record]] = {
+    "rollout": Config,
+    "team": Team,
+    "product": Product,
+    "release": Release,
+    "report": Report,
+    "distribution": Distribution,
+}

@@ -1,0 +1,342 @@
+"""The repository model: records found by their paths, loaded only when asked for.
+
+Everything is read through a `Source` (a work tree or a git revision) and
+cached, so a full validation reads every file once and a pull-request check
+reads only the folders and files it needs. Problems found while listing
+folders (misplaced files, links, look-alike names) and while loading files
+(YAML and schema errors) are kept per path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from pydantic import ValidationError
+
+from rollout_tool import identifiers
+from rollout_tool.errors import FatalError
+from rollout_tool.loading import LoadError, load, locate
+from rollout_tool.messages import describe
+from rollout_tool.problems import Level, Problem
+from rollout_tool.records import (
+    KINDS,
+    Config,
+    Distribution,
+    Product,
+    Record,
+    Release,
+    Report,
+    Team,
+)
+from rollout_tool.sources import Entry, Kind, Source
+
+CONFIG_PATH = "rollout.yaml"
+DATA_FOLDERS = ("teams", "releases", "distributions")
+
+R = TypeVar("R", bound=Record)
+
+
+@dataclass
+class Document:
+    path: str
+    kind: str
+    record: Record | None
+    problems: list[Problem] = field(default_factory=list)
+
+
+def team_path(team: str) -> str:
+    return f"teams/{team}.yaml"
+
+
+def product_path(product: str) -> str:
+    return f"releases/{product}/product.yaml"
+
+
+def release_path(product: str, version: str) -> str:
+    return f"releases/{product}/{version}/release.yaml"
+
+
+def report_path(product: str, version: str, team: str) -> str:
+    return f"releases/{product}/{version}/reports/{team}.yaml"
+
+
+def distribution_path(distribution: str, version: str) -> str:
+    return f"distributions/{distribution}/{version}.yaml"
+
+
+@dataclass(frozen=True)
+class Place:
+    """What a path is in the layout: its kind and the identifiers it names."""
+
+    kind: str
+    ids: tuple[str, ...]
+
+
+def place_of(path: str) -> Place | None:
+    parts = path.split("/")
+    match parts:
+        case ["rollout.yaml"]:
+            return Place("rollout", ())
+        case ["teams", name] if name.endswith(".yaml"):
+            return Place("team", (name[:-5],))
+        case ["releases", product, "product.yaml"]:
+            return Place("product", (product,))
+        case ["releases", product, version, "release.yaml"]:
+            return Place("release", (product, version))
+        case ["releases", product, version, "reports", name] if name.endswith(".yaml"):
+            return Place("report", (product, version, name[:-5]))
+        case ["distributions", distribution, name] if name.endswith(".yaml"):
+            return Place("distribution", (distribution, name[:-5]))
+    return None
+
+
+class Repository:
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self._documents: dict[str, Document] = {}
+        self._folders: dict[str, list[Entry]] = {}
+        self.layout_problems: list[Problem] = []
+        if source.kind(CONFIG_PATH) is None:
+            raise FatalError("not a rollout repository: there is no rollout.yaml at its top")
+
+    # ------------------------------------------------------------ folders
+
+    def _problem(self, path: str, rule: str, message: str) -> None:
+        self.layout_problems.append(Problem(path, 1, 1, rule, message))
+
+    def folder(self, folder: str) -> list[Entry]:
+        """A folder's entries; links and look-alike names are reported once, here."""
+        if folder in self._folders:
+            return self._folders[folder]
+        entries = sorted(self.source.listdir(folder), key=lambda e: e.name)
+        kept = []
+        for entry in entries:
+            path = f"{folder}/{entry.name}" if folder else entry.name
+            if entry.kind is Kind.symlink:
+                self._problem(
+                    path, "symlink", "symbolic links are not allowed in a rollout repository; commit the file itself"
+                )
+            elif entry.kind is Kind.other:
+                self._problem(path, "misplaced-file", "not a regular file or folder")
+            else:
+                kept.append(entry)
+        for first, second in identifiers.collisions([e.name.removesuffix(".yaml") for e in kept]):
+            how = "by case" if first.lower() == second.lower() else "by look-alike characters"
+            self._problem(
+                f"{folder}/{second}" + (".yaml" if any(e.name == second + ".yaml" for e in kept) else ""),
+                "identifier-collision",
+                f"{second!r} differs from {first!r} only {how}; choose a name that cannot be mistaken for it",
+            )
+        self._folders[folder] = kept
+        return kept
+
+    def _yaml_files(self, folder: str, what: str, *, check: str = "identifier") -> list[str]:
+        names = []
+        valid = identifiers.is_identifier if check == "identifier" else identifiers.is_version
+        for entry in self.folder(folder):
+            path = f"{folder}/{entry.name}"
+            if entry.kind is Kind.directory:
+                self._problem(path, "misplaced-file", f"unexpected folder: {folder}/ holds only {what} files")
+            elif entry.name.endswith(".yml"):
+                self._problem(path, "yml-extension", f"rename it to {entry.name[:-4]}.yaml: records end in .yaml")
+            elif not entry.name.endswith(".yaml"):
+                self._problem(path, "misplaced-file", f"{folder}/ holds only {what} files named <{what}>.yaml")
+            elif not valid(entry.name[:-5]):
+                self._problem(
+                    path, "identifier", f"{entry.name[:-5]!r} is not a valid {what} name: {_NAME_RULE[check]}"
+                )
+            else:
+                names.append(entry.name[:-5])
+        return names
+
+    def _subfolders(self, folder: str, what: str, fixed: dict[str, Kind], *, check: str = "identifier") -> list[str]:
+        names = []
+        valid = identifiers.is_identifier if check == "identifier" else identifiers.is_version
+        for entry in self.folder(folder):
+            path = f"{folder}/{entry.name}"
+            if entry.name in fixed:
+                if entry.kind is not fixed[entry.name]:
+                    self._problem(path, "misplaced-file", f"{entry.name} must be a {fixed[entry.name].value}")
+            elif entry.kind is Kind.file:
+                hint = f"; did you mean {entry.name[:-4]}.yaml?" if entry.name.endswith(".yml") else ""
+                rule = "yml-extension" if hint else "misplaced-file"
+                self._problem(path, rule, f"no record belongs here: {folder}/ holds {what} folders{hint}")
+            elif not valid(entry.name):
+                self._problem(path, "identifier", f"{entry.name!r} is not a valid {what} name: {_NAME_RULE[check]}")
+            else:
+                names.append(entry.name)
+        return names
+
+    def check_top(self) -> None:
+        known = {CONFIG_PATH, *DATA_FOLDERS}
+        for entry in self.source.listdir(""):
+            if entry.name in known and entry.kind is Kind.symlink:
+                self._problem(entry.name, "symlink", "symbolic links are not allowed in a rollout repository")
+            elif entry.name in ("rollout.yml", "team", "release", "distribution"):
+                self._problem(
+                    entry.name, "misplaced-file", f"{entry.name} is not read; did you mean {_TOP_HINTS[entry.name]}?"
+                )
+        for name in DATA_FOLDERS:
+            if self.source.kind(name) not in (None, Kind.directory):
+                self._problem(name, "misplaced-file", f"{name} must be a folder")
+
+    def team_ids(self) -> list[str]:
+        return self._yaml_files("teams", "team")
+
+    def product_ids(self) -> list[str]:
+        return self._subfolders("releases", "product", {})
+
+    def versions(self, product: str) -> list[str]:
+        return self._subfolders(f"releases/{product}", "version", {"product.yaml": Kind.file}, check="version")
+
+    def report_teams(self, product: str, version: str) -> list[str]:
+        return self._yaml_files(f"releases/{product}/{version}/reports", "team")
+
+    def check_release_folder(self, product: str, version: str) -> None:
+        self._subfolders(
+            f"releases/{product}/{version}",
+            "nothing but",
+            {"release.yaml": Kind.file, "reports": Kind.directory},
+        )
+
+    def distribution_ids(self) -> list[str]:
+        return self._subfolders("distributions", "distribution", {})
+
+    def distribution_versions(self, distribution: str) -> list[str]:
+        return self._yaml_files(f"distributions/{distribution}", "version", check="version")
+
+    # ------------------------------------------------------------ documents
+
+    def document(self, path: str) -> Document | None:
+        """The loaded document at `path`, or None when no file is there."""
+        if path in self._documents:
+            return self._documents[path]
+        place = place_of(path)
+        if place is None:
+            return None
+        kind = self.source.kind(path)
+        if kind is None or kind is Kind.directory:
+            return None
+        if kind is not Kind.file:
+            doc = Document(path, place.kind, None)  # reported by the folder listing
+            self._documents[path] = doc
+            return doc
+        data = self.source.read(path)
+        doc = parse_document(path, place.kind, data)
+        self._documents[path] = doc
+        return doc
+
+    def problem_at(
+        self, path: str, loc: tuple[str | int, ...], rule: str, message: str, level: Level = Level.error
+    ) -> Problem:
+        """A problem about the value at `loc` in the file at `path`, located by re-reading it."""
+        try:
+            data = self.source.read(path)
+        except OSError:
+            return Problem(path, 1, 1, rule, message, level)
+        line, column, _ = locate(data, loc)
+        return Problem(path, line, column, rule, message, level)
+
+    def documents(self) -> Iterator[Document]:
+        return iter(self._documents.values())
+
+    def _record(self, path: str, model: type[R]) -> R | None:
+        doc = self.document(path)
+        if doc is None or not isinstance(doc.record, model):
+            return None
+        return doc.record
+
+    def config(self) -> Config | None:
+        return self._record(CONFIG_PATH, Config)
+
+    def team(self, team: str) -> Team | None:
+        return self._record(team_path(team), Team)
+
+    def has_team(self, team: str) -> bool:
+        return self.document(team_path(team)) is not None
+
+    def product(self, product: str) -> Product | None:
+        return self._record(product_path(product), Product)
+
+    def has_product(self, product: str) -> bool:
+        return self.document(product_path(product)) is not None
+
+    def release(self, product: str, version: str) -> Release | None:
+        return self._record(release_path(product, version), Release)
+
+    def has_release(self, product: str, version: str) -> bool:
+        return self.document(release_path(product, version)) is not None
+
+    def reports(self, product: str, version: str) -> dict[str, Report]:
+        found = {}
+        for team in self.report_teams(product, version):
+            report = self._record(report_path(product, version, team), Report)
+            if report is not None:
+                found[team] = report
+        return found
+
+    def distribution(self, distribution: str, version: str) -> Distribution | None:
+        return self._record(distribution_path(distribution, version), Distribution)
+
+    def releases(self) -> Iterator[tuple[str, str, Release]]:
+        for product in self.product_ids():
+            for version in self.versions(product):
+                release = self.release(product, version)
+                if release is not None:
+                    yield product, version, release
+
+    def load_all(self) -> None:
+        """Read every record in the tree, listing every folder on the way."""
+        self.check_top()
+        self.document(CONFIG_PATH)
+        for team in self.team_ids():
+            self.document(team_path(team))
+        for product in self.product_ids():
+            if self.document(product_path(product)) is None:
+                self._problem(f"releases/{product}", "missing-record", f"releases/{product}/ has no product.yaml")
+            for version in self.versions(product):
+                self.check_release_folder(product, version)
+                if self.document(release_path(product, version)) is None:
+                    self._problem(
+                        f"releases/{product}/{version}",
+                        "missing-record",
+                        f"releases/{product}/{version}/ has no release.yaml",
+                    )
+                for team in self.report_teams(product, version):
+                    self.document(report_path(product, version, team))
+        for distribution in self.distribution_ids():
+            for version in self.distribution_versions(distribution):
+                self.document(distribution_path(distribution, version))
+
+
+_NAME_RULE = {
+    "identifier": "use lower-case ASCII letters, digits, '.', '_' and '-', starting with a letter or digit",
+    "version": "use ASCII letters, digits, '.', '_', '+', '~' and '-', starting with a letter or digit",
+}
+_TOP_HINTS = {"rollout.yml": "rollout.yaml", "team": "teams/", "release": "releases/", "distribution": "distributions/"}
+
+
+def parse_document(path: str, kind: str, data: bytes) -> Document:
+    """Load and schema-check one file; positions are looked up only when it fails."""
+    value = load(data)
+    if isinstance(value, LoadError):
+        return Document(path, kind, None, [Problem(path, value.line, value.column, value.rule, value.message)])
+    if not isinstance(value, dict):
+        what = "a list" if isinstance(value, list) else "a single value"
+        return Document(
+            path, kind, None, [Problem(path, 1, 1, "type", f"a record is a YAML mapping of keys to values, not {what}")]
+        )
+    model = KINDS[kind]
+    try:
+        return Document(path, kind, model.model_validate(value))
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False):
+            message = describe(error, model, None)
+            line, column, written = locate(data, message.loc, key=message.at_key)
+            if written is not None:
+                message = describe(error, model, written)
+            problems.append(Problem(path, line, column, message.rule, message.text))
+        return Document(path, kind, None, problems)

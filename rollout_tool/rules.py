@@ -1,0 +1,281 @@
+"""Cross-file rules: what one record says about others must hold.
+
+Each check takes the repository and one loaded document and yields problems.
+A check asks the repository only for the records it refers to, so checking a
+few files costs the same in a small repository and in a huge one.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable, Iterator
+
+from rollout_tool.problems import Level, Problem
+from rollout_tool.records import Config, Distribution, Product, Release, Report, State, Team
+from rollout_tool.repository import Document, Repository, place_of
+
+
+def _hint(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def check_config(repo: Repository, doc: Document, config: Config) -> Iterator[Problem]:
+    for release_type, name in config.type_policies.items():
+        if name not in config.policies:
+            yield repo.problem_at(
+                doc.path,
+                ("type_policies", release_type.value),
+                "reference",
+                f"type_policies: no policy named {name!r} in policies{_hint(name, config.policies)}",
+            )
+    for login in config.coordinators:
+        if login == config.bot:
+            yield repo.problem_at(doc.path, ("bot",), "value", "the bot cannot also be a coordinator")
+
+
+def check_team(repo: Repository, doc: Document, team: Team) -> Iterator[Problem]:
+    config = repo.config()
+    if config is None:
+        return
+    for index, group in enumerate(team.groups):
+        if group not in config.groups:
+            yield repo.problem_at(
+                doc.path,
+                ("groups", index),
+                "reference",
+                f"no group {group!r} in rollout.yaml{_hint(group, config.groups)}",
+            )
+    for index, platform in enumerate(team.platforms):
+        if platform not in config.platforms:
+            yield repo.problem_at(
+                doc.path,
+                ("platforms", index),
+                "reference",
+                f"no platform {platform!r} in rollout.yaml{_hint(platform, config.platforms)}",
+            )
+    for index, product in enumerate(team.products):
+        if not repo.has_product(product):
+            yield repo.problem_at(doc.path, ("products", index), "reference", f"no product {product!r} under releases/")
+    if config.bot in team.members:
+        yield repo.problem_at(doc.path, ("members",), "value", "the bot cannot be a member of a team")
+
+
+def check_product(repo: Repository, doc: Document, product: Product) -> Iterator[Problem]:
+    config = repo.config()
+    if config is None:
+        return
+    if product.group not in config.groups:
+        yield repo.problem_at(
+            doc.path,
+            ("group",),
+            "reference",
+            f"no group {product.group!r} in rollout.yaml{_hint(product.group, config.groups)}",
+        )
+    if product.policy is not None and product.policy not in config.policies:
+        yield repo.problem_at(
+            doc.path,
+            ("policy",),
+            "reference",
+            f"no policy {product.policy!r} in rollout.yaml{_hint(product.policy, config.policies)}",
+        )
+
+
+def check_release(repo: Repository, doc: Document, release: Release) -> Iterator[Problem]:
+    place = place_of(doc.path)
+    assert place is not None
+    product, version = place.ids
+    if release.version != version:
+        yield repo.problem_at(
+            doc.path,
+            ("version",),
+            "path-mismatch",
+            f"version {release.version!r} does not match its folder {version!r}",
+        )
+    if not repo.has_product(product):
+        yield Problem(doc.path, 1, 1, "reference", f"no product.yaml in releases/{product}/")
+    config = repo.config()
+    if config is not None:
+        for index, platform in enumerate(release.platforms):
+            if platform not in config.platforms:
+                yield repo.problem_at(
+                    doc.path,
+                    ("platforms", index),
+                    "reference",
+                    f"no platform {platform!r} in rollout.yaml{_hint(platform, config.platforms)}",
+                )
+        if release.policy is not None and release.policy not in config.policies:
+            yield repo.problem_at(
+                doc.path,
+                ("policy",),
+                "reference",
+                f"no policy {release.policy!r} in rollout.yaml{_hint(release.policy, config.policies)}",
+            )
+    known_teams = repo.team_ids()
+    for index, team in enumerate(release.teams):
+        if not repo.has_team(team):
+            yield repo.problem_at(
+                doc.path, ("teams", index), "reference", f"no team {team!r} under teams/{_hint(team, known_teams)}"
+            )
+    if release.supersedes is not None and not repo.has_release(product, release.supersedes):
+        yield repo.problem_at(
+            doc.path, ("supersedes",), "reference", f"supersedes {product}/{release.supersedes}, which does not exist"
+        )
+    yield from _check_history(repo, doc, release)
+
+
+def _check_history(repo: Repository, doc: Document, release: Release) -> Iterator[Problem]:
+    history = release.history
+    if history[0].state is not State.candidate:
+        yield repo.problem_at(
+            doc.path, ("history", 0, "state"), "history", "history must start with the candidate state"
+        )
+    for index in range(1, len(history)):
+        if history[index].date < history[index - 1].date:
+            yield repo.problem_at(
+                doc.path,
+                ("history", index, "date"),
+                "history",
+                f"history goes back in time: {history[index].date} comes after {history[index - 1].date}",
+            )
+    if history[-1].state is not release.state:
+        yield repo.problem_at(
+            doc.path,
+            ("state",),
+            "history",
+            f"state is {release.state.value} but the last history entry says {history[-1].state.value}",
+        )
+    needs_decision = {State.rejected: "reject", State.recalled: "recall"}
+    wanted = needs_decision.get(release.state)
+    if wanted is not None and (release.decision is None or release.decision.action != wanted):
+        yield repo.problem_at(
+            doc.path,
+            ("state",),
+            "decision",
+            f"a {release.state.value} release needs a decision with action {wanted} and a reason",
+        )
+    if (
+        release.decision is not None
+        and release.decision.action in ("reject", "recall")
+        and not release.decision.reason.strip()
+    ):
+        yield repo.problem_at(
+            doc.path, ("decision", "reason"), "decision", f"a {release.decision.action} decision needs a reason"
+        )
+    if release.state is State.rollout and not release.teams:
+        yield repo.problem_at(doc.path, ("teams",), "required", "a release in rollout needs assigned teams")
+
+
+def check_report(repo: Repository, doc: Document, report: Report) -> Iterator[Problem]:
+    place = place_of(doc.path)
+    assert place is not None
+    product, version, team = place.ids
+    if report.team != team:
+        yield repo.problem_at(
+            doc.path, ("team",), "path-mismatch", f"team {report.team!r} does not match the file name {team}.yaml"
+        )
+    if not repo.has_team(team):
+        yield repo.problem_at(
+            doc.path, ("team",), "reference", f"no team {team!r} under teams/{_hint(team, repo.team_ids())}"
+        )
+    release = repo.release(product, version)
+    if release is None:
+        if not repo.has_release(product, version):
+            yield Problem(doc.path, 1, 1, "reference", f"no release.yaml in releases/{product}/{version}/")
+        return
+    if team not in release.teams:
+        yield repo.problem_at(
+            doc.path,
+            ("team",),
+            "unassigned-team",
+            f"team {team!r} is not assigned to {product}/{version}; a coordinator adds it to the release's teams first",
+        )
+    if report.revision > release.revision:
+        yield repo.problem_at(
+            doc.path,
+            ("revision",),
+            "revision",
+            f"{product}/{version} has no revision {report.revision}: its current revision is {release.revision}",
+        )
+    environment = report.environment
+    if environment.platform not in release.platforms:
+        yield repo.problem_at(
+            doc.path,
+            ("environment", "platform"),
+            "reference",
+            f"{product}/{version} does not ship for {environment.platform!r} (it ships for {', '.join(release.platforms)})",
+        )
+    config = repo.config()
+    if config is not None and environment.platform in config.platforms:
+        arches = config.platforms[environment.platform].arches
+        if environment.arch not in arches:
+            yield repo.problem_at(
+                doc.path,
+                ("environment", "arch"),
+                "reference",
+                f"platform {environment.platform!r} has no arch {environment.arch!r} (it has {', '.join(arches)})",
+            )
+    if report.in_production_since is not None and report.in_production_since > report.date:
+        yield repo.problem_at(
+            doc.path, ("in_production_since",), "value", "in_production_since is after the report's date"
+        )
+    entered = [t.date for t in release.history if t.state is State.rollout]
+    if entered and report.date < entered[-1] and report.revision == release.revision:
+        yield repo.problem_at(
+            doc.path,
+            ("date",),
+            "value",
+            f"dated {report.date}, before {product}/{version} entered rollout on {entered[-1]}",
+            Level.warning,
+        )
+
+
+def check_distribution(repo: Repository, doc: Document, distribution: Distribution) -> Iterator[Problem]:
+    place = place_of(doc.path)
+    assert place is not None
+    _, version = place.ids
+    if distribution.version != version:
+        yield repo.problem_at(
+            doc.path,
+            ("version",),
+            "path-mismatch",
+            f"version {distribution.version!r} does not match the file name {version}.yaml",
+        )
+    needed = {"accepted": (State.accepted, State.released), "released": (State.released,)}
+    for index, shipped in enumerate(distribution.releases):
+        product, _, release_version = shipped.release.partition("/")
+        release = repo.release(product, release_version)
+        if release is None:
+            if not repo.has_release(product, release_version):
+                yield repo.problem_at(
+                    doc.path,
+                    ("releases", index, "release"),
+                    "reference",
+                    f"no release {shipped.release} under releases/",
+                )
+            continue
+        if release.state not in needed[shipped.status]:
+            yield repo.problem_at(
+                doc.path,
+                ("releases", index, "status"),
+                "reference",
+                f"{shipped.release} is {release.state.value}, so it cannot ship as {shipped.status}",
+            )
+
+
+Check = Callable[[Repository, Document, object], Iterator[Problem]]
+
+CHECKS: dict[str, Callable[..., Iterator[Problem]]] = {
+    "rollout": check_config,
+    "team": check_team,
+    "product": check_product,
+    "release": check_release,
+    "report": check_report,
+    "distribution": check_distribution,
+}
+
+
+def check(repo: Repository, doc: Document) -> list[Problem]:
+    if doc.record is None:
+        return list(doc.problems)
+    return [*doc.problems, *CHECKS[doc.kind](repo, doc, doc.record)]
