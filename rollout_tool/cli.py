@@ -117,6 +117,23 @@ def schema(check: bool, repo: Path | None) -> None:
     click.echo(f"wrote {len(schemas.rendered())} schemas to {schemas.SCHEMA_FOLDER}/")
 
 
+# ---- section: new (scaffolding) ----
+
+# ---- end section: new ----
+
+# ---- section: lifecycle (status, check-pr, advance, codeowners) ----
+
+# ---- end section: lifecycle ----
+
+# ---- section: publishing (notes, site) ----
+
+# ---- end section: publishing ----
+
+# ---- section: bot ----
+
+# ---- end section: bot ----
+
+
 def run() -> None:
     try:
         main()
