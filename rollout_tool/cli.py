@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 from collections.abc import Callable
@@ -14,6 +15,7 @@ import click
 from rollout_tool import reporting, schemas
 from rollout_tool.errors import EXIT_FATAL, EXIT_OK, EXIT_PROBLEMS, RolloutError, UsageError
 from rollout_tool.problems import has_errors
+from rollout_tool.records import ReleaseType, Verdict
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -68,6 +70,22 @@ def format_option(choices: tuple[str, ...] = reporting.FORMATS) -> Callable[[F],
     )
 
 
+today_option = click.option(
+    "--today", default=None, metavar="YYYY-MM-DD", help="The date to act on (default: $ROLLOUT_TODAY, else today)."
+)
+
+
+def parse_today(value: str | None) -> dt.date:
+    """--today, else $ROLLOUT_TODAY, else the calendar's today: results can be reproduced."""
+    text = value or os.environ.get("ROLLOUT_TODAY")
+    if not text:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{text!r} is not a date: write YYYY-MM-DD") from None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="rollout-as-code")
 def main() -> None:
@@ -118,6 +136,129 @@ def schema(check: bool, repo: Path | None) -> None:
 
 
 # ---- section: new (scaffolding) ----
+
+
+def _ask(value: Any, label: str, *, default: Any = None, many: bool = False) -> Any:
+    """A value from its option, else from a prompt in a terminal, else a usage error."""
+    if value not in (None, ()):
+        return list(value) if many else value
+    if sys.stdin.isatty():
+        answer = click.prompt(label + (" (comma-separated)" if many else ""), default=default)
+        return [part.strip() for part in str(answer).split(",") if part.strip()] if many else answer
+    if default is not None:
+        return default
+    raise UsageError(f"missing {label.lower()}: give its option (see --help)")
+
+
+def _finish(result: Any) -> None:
+    from rollout_tool.problems import has_errors
+
+    if has_errors(result.problems):
+        click.echo(reporting.text(result.problems), nl=False)
+        click.echo(f"{result.path} not written: fix the values above", err=True)
+        sys.exit(EXIT_PROBLEMS)
+    click.echo(f"wrote {result.path}")
+
+
+@main.group()
+def new() -> None:
+    """Scaffold a valid record: a team, a release candidate or a report."""
+
+
+@new.command("team")
+@click.argument("team")
+@click.option("--name", help="The team's display name.")
+@click.option("--site", help="The site's name in the infrastructure's registry (e.g. GOCDB).")
+@click.option("--federation", help="EGI, OSG, ...")
+@click.option("--member", "members", multiple=True, help="A member's GitHub login (repeatable).")
+@click.option("--platform", "platforms", multiple=True, help="A platform the site runs (repeatable).")
+@click.option("--group", "groups", multiple=True, help="A product group of interest (repeatable).")
+@click.option("--product", "products", multiple=True, help="A product of interest (repeatable).")
+@click.option("--contact", help="The team's list address.")
+@repo_option
+@handles_errors
+def new_team(team: str, repo: Path | None, contact: str | None, **given: Any) -> None:
+    """Scaffold teams/TEAM.yaml."""
+    from rollout_tool.commands.new import scaffold, team_fields
+
+    root = repo_root(repo)
+    fields = team_fields(
+        name=_ask(given["name"], "Name", default=f"{team} EA team"),
+        site=_ask(given["site"], "Site"),
+        federation=_ask(given["federation"], "Federation", default="EGI"),
+        members=_ask(given["members"], "Member logins", many=True),
+        platforms=_ask(given["platforms"], "Platforms", many=True),
+        groups=list(given["groups"]),
+        products=list(given["products"]),
+        contact=contact,
+    )
+    _finish(scaffold(root, f"teams/{team}.yaml", fields))
+
+
+@new.command("release")
+@click.argument("release")
+@click.option("--type", "release_type", type=click.Choice([t.value for t in ReleaseType]))
+@click.option("--platform", "platforms", multiple=True, help="A platform it ships for (repeatable).")
+@click.option("--summary", help="One line saying what the release brings.")
+@click.option("--team", "teams", multiple=True, help="An EA team to assign (repeatable).")
+@click.option("--by", help="Your GitHub login (the submitter).")
+@click.option("--supersedes", help="The version of the same product this one replaces.")
+@today_option
+@repo_option
+@handles_errors
+def new_release(release: str, repo: Path | None, supersedes: str | None, today: str | None, **given: Any) -> None:
+    """Scaffold releases/PRODUCT/VERSION/release.yaml as a candidate."""
+    from rollout_tool.commands.new import release_fields, scaffold, split_release
+
+    root = repo_root(repo)
+    product, version = split_release(release)
+    fields = release_fields(
+        version=version,
+        release_type=_ask(given["release_type"], "Type", default="minor"),
+        platforms=_ask(given["platforms"], "Platforms", many=True),
+        summary=_ask(given["summary"], "Summary"),
+        teams=list(given["teams"]),
+        by=_ask(given["by"], "Your GitHub login"),
+        today=parse_today(today),
+        supersedes=supersedes,
+    )
+    _finish(scaffold(root, f"releases/{product}/{version}/release.yaml", fields))
+
+
+@new.command("report")
+@click.argument("release")
+@click.option("--team", help="Your EA team.")
+@click.option("--verdict", type=click.Choice([v.value for v in Verdict]))
+@click.option("--platform", help="The platform you installed it on.")
+@click.option("--arch", help="The architecture (default: x86_64).")
+@click.option("--install", type=click.Choice(["fresh", "upgrade"]))
+@click.option("--from-version", help="The version you upgraded from.")
+@click.option("--workflow", "workflows", multiple=True, help="A VO workflow exercised, e.g. ATLAS (repeatable).")
+@today_option
+@repo_option
+@handles_errors
+def new_report(release: str, repo: Path | None, from_version: str | None, today: str | None, **given: Any) -> None:
+    """Scaffold releases/PRODUCT/VERSION/reports/TEAM.yaml for the release's current revision."""
+    from rollout_tool.commands.new import REPORT_FOOTER, report_fields, scaffold, split_release
+
+    root = repo_root(repo)
+    product, version = split_release(release)
+    team = _ask(given["team"], "Team")
+    fields = report_fields(
+        root,
+        product=product,
+        version=version,
+        team=team,
+        verdict=_ask(given["verdict"], "Verdict (accept or reject)"),
+        platform=_ask(given["platform"], "Platform"),
+        arch=_ask(given["arch"], "Arch", default="x86_64"),
+        install=_ask(given["install"], "Install (fresh or upgrade)", default="upgrade"),
+        from_version=from_version,
+        workflows=list(given["workflows"]),
+        today=parse_today(today),
+    )
+    _finish(scaffold(root, f"releases/{product}/{version}/reports/{team}.yaml", fields, footer=REPORT_FOOTER))
+
 
 # ---- end section: new ----
 
