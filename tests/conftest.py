@@ -64,7 +64,9 @@ history:
 """
 
 
-def report_text(team: str, *, verdict: str = "accept", platform: str = "el9", revision: int = 1, date: str = "2026-11-10") -> str:
+def report_text(
+    team: str, *, verdict: str = "accept", platform: str = "el9", revision: int = 1, date: str = "2026-11-10"
+) -> str:
     return textwrap.dedent(
         f"""\
         team: {team}
@@ -111,7 +113,12 @@ def run_rollout(*args: str, cwd: Path, env: dict[str, str] | None = None) -> sub
     full_env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "ROLLOUT_TODAY", "ROLLOUT_REPO")}
     full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "rollout_tool", *args], cwd=cwd, capture_output=True, text=True, env=full_env, timeout=120
+        [sys.executable, "-m", "rollout_tool", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=120,
     )
 
 
