@@ -195,11 +195,19 @@ class Repository:
         return self._yaml_files(f"releases/{product}/{version}/reports", "team")
 
     def check_release_folder(self, product: str, version: str) -> None:
-        self._subfolders(
-            f"releases/{product}/{version}",
-            "nothing but",
-            {"release.yaml": Kind.file, "reports": Kind.directory},
-        )
+        folder = f"releases/{product}/{version}"
+        fixed = {"release.yaml": Kind.file, "reports": Kind.directory}
+        for entry in self.folder(folder):
+            path = f"{folder}/{entry.name}"
+            if entry.name in fixed:
+                if entry.kind is not fixed[entry.name]:
+                    self._problem(path, "misplaced-file", f"{entry.name} must be a {fixed[entry.name].value}")
+            elif entry.name in ("release.yml", "report", "reports.yaml"):
+                hint = "release.yaml" if entry.name == "release.yml" else "reports/<team>.yaml"
+                rule = "yml-extension" if entry.name.endswith(".yml") else "misplaced-file"
+                self._problem(path, rule, f"no record belongs here; did you mean {hint}?")
+            else:
+                self._problem(path, "misplaced-file", "a release folder holds only release.yaml and reports/<team>.yaml")
 
     def distribution_ids(self) -> list[str]:
         return self._subfolders("distributions", "distribution", {})
