@@ -109,6 +109,7 @@ class Assessment:
 
     verdict: Verdict
     reasons: list[str]
+    obstacles: list[str]  # the reasons that stop acceptance; the rest are late teams and stale reports
     late: list[LateTeam]
     current: dict[str, Report]
     stale: dict[str, Report]
@@ -167,7 +168,7 @@ def assess(policy: Policy, release: Release, reports: dict[str, Report], today: 
         verdict = Verdict.waiting
     else:
         verdict = Verdict.ready
-    return Assessment(verdict, blocking + missing + notes, late, current, stale, soak_until)
+    return Assessment(verdict, blocking + missing + notes, blocking + missing, late, current, stale, soak_until)
 
 
 def _teams(teams: list[str]) -> str:
