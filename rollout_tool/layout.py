@@ -1,0 +1,92 @@
+"""Templates: the package's own, overridable by the repository's `templates/` folder.
+
+Grouping and sorting happen in Python; templates only lay out what they are
+given. A repository overrides a template by committing one with the same name
+under `templates/` at its top; it is read through the repository's source, so
+notes built from a git revision use that revision's templates.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from urllib.parse import quote
+
+import jinja2
+
+from rollout_tool.sources import Kind, Source
+
+OVERRIDE_FOLDER = "templates"
+
+
+class SourceLoader(jinja2.BaseLoader):
+    """Templates committed in the repository, never through a link."""
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        if ".." in template.split("/") or template.startswith("/"):
+            raise jinja2.TemplateNotFound(template)
+        path = f"{OVERRIDE_FOLDER}/{template}"
+        if self.source.kind(path) is not Kind.file:
+            raise jinja2.TemplateNotFound(template)
+        text = self.source.read(path).decode("utf-8", "replace")
+        return text, None, lambda: True
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
+
+
+def md_inline(value: object) -> str:
+    """A user's string as one line of Markdown text: no markup, no table breaks."""
+    text = " ".join(str(value).split())
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+# An HTML tag opening (`<script`, `</div`, `<!--`), but not an autolink such as <https://...>.
+_HTML_OPENING = re.compile(r"<(?=[A-Za-z/!?])(?![A-Za-z][A-Za-z0-9+.-]*:[^\s<>]*>)")
+
+
+def md_block(value: object) -> str:
+    """A user's free text as a Markdown block: Markdown kept as written, raw HTML shown as text."""
+    lines = [line.rstrip() for line in str(value).strip().splitlines()]
+    return _HTML_OPENING.sub("&lt;", "\n".join(lines))
+
+
+def one_line(value: object) -> str:
+    """Text the tool wrote itself (policy reasons), folded to one line."""
+    return " ".join(str(value).split())
+
+
+def paragraphs(value: object) -> list[str]:
+    """Free text split at blank lines, for HTML paragraphs."""
+    blocks = re.split(r"\n\s*\n", str(value).strip())
+    return [block.strip() for block in blocks if block.strip()]
+
+
+def url_path(value: object) -> str:
+    return quote(str(value), safe="/")
+
+
+def environment(source: Source | None, *, html: bool) -> jinja2.Environment:
+    loaders: list[jinja2.BaseLoader] = []
+    if source is not None:
+        loaders.append(SourceLoader(source))
+    loaders.append(jinja2.PackageLoader("rollout_tool", "templates"))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=html,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["md"] = md_inline
+    env.filters["md_block"] = md_block
+    env.filters["one_line"] = one_line
+    env.filters["paragraphs"] = paragraphs
+    env.filters["url"] = url_path
+    return env

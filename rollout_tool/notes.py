@@ -1,0 +1,278 @@
+"""Release notes: the facts of a release gathered and sorted here, laid out by a template.
+
+`release_facts` and `distribution_facts` are shared by the Markdown notes, the
+Atom feed and the dashboard, so all three say the same thing. Everything is
+sorted by identifiers and dates, never by the order files were listed in, so
+the same repository always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from rollout_tool import layout, policy
+from rollout_tool.errors import UsageError
+from rollout_tool.policy import Evaluation
+from rollout_tool.records import Decision, Distribution, Product, Release, Report, State, Team, Verdict
+from rollout_tool.repository import Repository
+
+SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+# States whose outcome is settled: the policy has nothing left to say about them.
+SETTLED = frozenset({State.accepted, State.rejected, State.released, State.recalled, State.withdrawn, State.superseded})
+PUBLISHED = frozenset({State.released, State.recalled})
+
+
+@dataclass(frozen=True)
+class KnownIssue:
+    summary: str
+    severity: str
+    details: str | None
+    workaround: str | None
+    ticket: str | None
+    team: str
+    site: str
+    platform: str
+    revision: int
+    stale: bool
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    team: str
+    site: str
+    federation: str
+    platform: str
+    arch: str
+    install: str
+    from_version: str | None
+    verdict: str
+    revision: int
+    date: dt.date
+    stale: bool
+    workflows: tuple[str, ...]
+    failed_tests: tuple[str, ...]
+    tests: int
+    comments: str | None
+
+
+@dataclass(frozen=True)
+class CoverageRow:
+    """One team across the release's platforms: what it reported where."""
+
+    team: str
+    site: str
+    assigned: bool
+    cells: tuple[str, ...]
+    status: str  # accept, reject, stale or missing
+
+
+@dataclass(frozen=True)
+class ReleaseFacts:
+    product_id: str
+    product_name: str
+    provider: str
+    group: str
+    version: str
+    release: Release
+    reports: list[ReportLine]
+    platforms: list[str]
+    coverage: list[CoverageRow]
+    uncovered: list[str]
+    known_issues: list[KnownIssue]
+    decision: Decision | None
+    overridden: list[str]
+    rejected_by: list[str]
+    entered: dict[str, dt.date]
+    evaluation: Evaluation | None = None
+    late: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return f"{self.product_name} {self.version}"
+
+    @property
+    def published_on(self) -> dt.date | None:
+        return self.entered.get(State.released.value)
+
+    @property
+    def last_change(self) -> dt.date:
+        return max(t.date for t in self.release.history)
+
+    @property
+    def stale_count(self) -> int:
+        return sum(1 for r in self.reports if r.stale)
+
+
+@dataclass(frozen=True)
+class ShippedFacts:
+    release: str
+    status: str
+    facts: ReleaseFacts | None
+
+
+@dataclass(frozen=True)
+class DistributionFacts:
+    distribution: str
+    version: str
+    record: Distribution
+    shipped: list[ShippedFacts]
+
+    @property
+    def known_issues(self) -> list[tuple[ReleaseFacts, KnownIssue]]:
+        return [(s.facts, issue) for s in self.shipped if s.facts for issue in s.facts.known_issues]
+
+
+def _team_site(teams: dict[str, Team | None], team: str) -> tuple[str, str]:
+    record = teams.get(team)
+    return (record.site, record.federation) if record else (team, "")
+
+
+def _report_line(team: str, report: Report, site: str, federation: str, revision: int) -> ReportLine:
+    env = report.environment
+    return ReportLine(
+        team=team,
+        site=site,
+        federation=federation,
+        platform=env.platform,
+        arch=env.arch,
+        install=env.install,
+        from_version=env.from_version,
+        verdict=report.verdict.value,
+        revision=report.revision,
+        date=report.date,
+        stale=report.revision != revision,
+        workflows=tuple(env.workflows),
+        failed_tests=tuple(t.name for t in report.tests if t.result == "fail"),
+        tests=len(report.tests),
+        comments=report.comments,
+    )
+
+
+def release_facts(
+    repo: Repository, product: str, version: str, today: dt.date, *, with_policy: bool = True
+) -> ReleaseFacts:
+    release = repo.release(product, version)
+    if release is None:
+        raise UsageError(f"no valid release {product}/{version}: run `rollout validate` to see why")
+    record: Product | None = repo.product(product)
+    config = repo.config()
+    reports = repo.reports(product, version)
+    team_ids = sorted(set(release.teams) | set(reports))
+    teams = {team: repo.team(team) for team in team_ids}
+
+    lines = []
+    issues = []
+    for team in sorted(reports):
+        report = reports[team]
+        site, federation = _team_site(teams, team)
+        line = _report_line(team, report, site, federation, release.revision)
+        lines.append(line)
+        for issue in report.issues:
+            if issue.known_issue:
+                issues.append(
+                    KnownIssue(
+                        summary=issue.summary,
+                        severity=issue.severity,
+                        details=issue.details,
+                        workaround=issue.workaround,
+                        ticket=issue.ticket,
+                        team=team,
+                        site=site,
+                        platform=report.environment.platform,
+                        revision=report.revision,
+                        stale=line.stale,
+                    )
+                )
+    issues.sort(key=lambda i: (SEVERITY_ORDER[i.severity], i.stale, i.team, i.summary))
+
+    platforms = list(release.platforms)
+    by_team = {line.team: line for line in lines}
+    coverage = []
+    for team in team_ids:
+        found = by_team.get(team)
+        cells = []
+        for platform in platforms:
+            if found is None or found.platform != platform:
+                cells.append("")
+            else:
+                cells.append(found.verdict + (" (stale)" if found.stale else ""))
+        if found is None:
+            status = "missing"
+        elif found.stale:
+            status = "stale"
+        else:
+            status = found.verdict
+        coverage.append(CoverageRow(team, _team_site(teams, team)[0], team in release.teams, tuple(cells), status))
+    covered = {line.platform for line in lines if not line.stale and line.verdict == Verdict.accept.value}
+    uncovered = [p for p in platforms if p not in covered]
+
+    rejected_by = [line.team for line in lines if not line.stale and line.verdict == Verdict.reject.value]
+    decision = release.decision
+    overridden = rejected_by if decision is not None and decision.action == "accept" else []
+
+    entered: dict[str, dt.date] = {}
+    for transition in release.history:
+        entered[transition.state.value] = transition.date
+
+    evaluation = None
+    late: dict[str, int] = {}
+    if with_policy and release.state not in SETTLED:
+        evaluation = policy.evaluate(repo, product, version, today)
+        late = {entry.team: entry.days_late for entry in evaluation.late}
+
+    group = ""
+    if record is not None and config is not None and record.group in config.groups:
+        group = config.groups[record.group].name
+    return ReleaseFacts(
+        product_id=product,
+        product_name=record.name if record else product,
+        provider=record.provider if record else "",
+        group=group,
+        version=version,
+        release=release,
+        reports=lines,
+        platforms=platforms,
+        coverage=coverage,
+        uncovered=uncovered,
+        known_issues=issues,
+        decision=decision,
+        overridden=overridden,
+        rejected_by=rejected_by,
+        entered=entered,
+        evaluation=evaluation,
+        late=late,
+    )
+
+
+def distribution_facts(repo: Repository, distribution: str, version: str, today: dt.date) -> DistributionFacts:
+    record = repo.distribution(distribution, version)
+    if record is None:
+        raise UsageError(f"no valid distribution release {distribution}/{version}: run `rollout validate` to see why")
+    shipped = []
+    for item in sorted(record.releases, key=lambda s: s.release):
+        product, _, release_version = item.release.partition("/")
+        facts = None
+        if repo.release(product, release_version) is not None:
+            facts = release_facts(repo, product, release_version, today, with_policy=False)
+        shipped.append(ShippedFacts(item.release, item.status, facts))
+    return DistributionFacts(distribution, version, record, shipped)
+
+
+def _render(repo: Repository, template: str, **context: object) -> str:
+    env = layout.environment(repo.source, html=False)
+    text = env.get_template(template).render(**context)
+    # One trailing newline whatever the template does: same bytes, clean diffs.
+    return text.rstrip() + "\n"
+
+
+def release_notes(repo: Repository, product: str, version: str, today: dt.date) -> str:
+    """The Markdown release notes of one release."""
+    facts = release_facts(repo, product, version, today)
+    return _render(repo, "release.md.j2", r=facts, config=repo.config())
+
+
+def distribution_notes(repo: Repository, distribution: str, version: str, today: dt.date) -> str:
+    """The combined Markdown notes of a distribution release and the releases it ships."""
+    facts = distribution_facts(repo, distribution, version, today)
+    return _render(repo, "distribution.md.j2", d=facts, config=repo.config())
