@@ -34,27 +34,42 @@ _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 
 
+# The core schema's plain scalars, one named group per type; anything else is
+# a string. Checked against the spec's own table in tests/test_loading.py.
+_PLAIN = re.compile(
+    r"(?P<null>~|null|Null|NULL|)"
+    r"|(?P<bool>true|True|TRUE|false|False|FALSE)"
+    r"|(?P<int>[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)"
+    r"|(?P<float>[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))"
+)
+_PLAIN_TAGS = {"null": _NULL, "bool": _BOOL, "int": _INT, "float": _FLOAT}
+# A plain scalar starting with any other character is a string.
+_PLAIN_FIRST = frozenset("~nNtTfF-+.0123456789")
+
+
 class Resolver12(yaml.resolver.BaseResolver):
-    """The YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#103-core-schema)."""
+    """The YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#103-core-schema).
 
-    yaml_implicit_resolvers = {}  # noqa: RUF012 - PyYAML keeps its resolvers per class
+    libyaml asks for a tag once per node; answering with one regular
+    expression instead of PyYAML's table of resolvers keeps that cheap.
+    """
 
+    def resolve(self, kind: type[yaml.Node], value: str | None, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode:
+            # Quoted scalars and the non-specific tag `!` are strings.
+            if implicit[0] and value is not None and (not value or value[0] in _PLAIN_FIRST):
+                match = _PLAIN.fullmatch(value)
+                if match is not None and match.lastgroup is not None:
+                    return _PLAIN_TAGS[match.lastgroup]
+            return _STR
+        return _SEQ if kind is yaml.SequenceNode else _MAP
 
-Resolver12.add_implicit_resolver(_NULL, re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
-Resolver12.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
-Resolver12.add_implicit_resolver(
-    _INT,
-    re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
-    list("-+0123456789"),
-)
-Resolver12.add_implicit_resolver(
-    _FLOAT,
-    re.compile(
-        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
-    ),
-    list("-+0123456789."),
-)
+    def descend_resolver(self, current_node: yaml.Node | None, current_index: Any) -> None:
+        pass  # no path resolvers
+
+    def ascend_resolver(self) -> None:
+        pass
 
 
 class _Composer(CParser, Resolver12):
@@ -107,32 +122,34 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     raise _RefusedError(node, "yaml-tag", f"the tag {_short(tag)} is not allowed: records use plain YAML values")
 
 
-def _construct(node: yaml.Node, seen: set[int], depth: int) -> Any:
+def _construct(node: yaml.Node, depth: int) -> Any:
+    # Aliases are refused before composing (see `load`), so every node is
+    # reached once and the graph is a tree.
     if depth > MAX_DEPTH:
         raise _RefusedError(node, "yaml-depth", f"nested deeper than {MAX_DEPTH} levels")
-    if id(node) in seen:
-        raise _RefusedError(node, "yaml-alias", "anchors and aliases are not allowed: write the value out")
-    seen.add(id(node))
-    if isinstance(node, yaml.ScalarNode):
-        return _scalar(node)
-    if isinstance(node, yaml.MappingNode):
+    cls = node.__class__
+    if cls is yaml.ScalarNode:
+        if node.tag == _STR:
+            return node.value
+        return _scalar(node)  # type: ignore[arg-type]
+    if cls is yaml.MappingNode:
         if node.tag != _MAP:
             raise _RefusedError(
                 node, "yaml-tag", f"the tag {_short(node.tag)} is not allowed: records use plain mappings"
             )
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
+            if key_node.__class__ is not yaml.ScalarNode:
                 raise _RefusedError(key_node, "yaml-key", "a key must be a plain scalar")
-            key = _construct(key_node, seen, depth + 1)
+            key = key_node.value if key_node.tag == _STR else _scalar(key_node)
             if key in result:
                 raise _RefusedError(key_node, "duplicate-key", f"duplicate key {key!r}: each key may appear once")
-            result[key] = _construct(value_node, seen, depth + 1)
+            result[key] = _construct(value_node, depth + 1)
         return result
-    if isinstance(node, yaml.SequenceNode):
+    if cls is yaml.SequenceNode:
         if node.tag != _SEQ:
             raise _RefusedError(node, "yaml-tag", f"the tag {_short(node.tag)} is not allowed: records use plain lists")
-        return [_construct(item, seen, depth + 1) for item in node.value]
+        return [_construct(item, depth + 1) for item in node.value]
     raise _RefusedError(node, "yaml-syntax", "unexpected YAML node")
 
 
@@ -158,8 +175,27 @@ def _position(data: bytes, offset: int) -> tuple[int, int]:
     return data.count(b"\n", 0, offset) + 1, offset - line_start + 1
 
 
-def _flow_depth(text: str) -> LoadError | None:
-    """Refuse deep flow nesting before composing: composition recurses in C."""
+# A line's run of spaces and block indicators: where block collections start.
+_BLOCK_PREFIX = [re.compile(rf"^[ \t?:-]{{{n},}}", re.MULTILINE) for n in range(MAX_DEPTH + 1)]
+
+
+def _may_be_deep(text: str) -> bool:
+    """Whether the nesting could pass MAX_DEPTH: a cheap bound, checked exactly when it fails.
+
+    libyaml composes nodes recursively in C, and a few ten thousand levels
+    (`- - - - ...` on one line, 200 KB) overflow the C stack: the process dies.
+    Each `[` or `{` opens at most one level. A block collection starts on a
+    line after that line's indentation and indicators (`- `, `? `, `: `), at a
+    column greater than its parent's, or equal once for a list under a key:
+    so block nesting is at most 2 * (longest such prefix + 1).
+    """
+    flow = text.count("[") + text.count("{")
+    room = (MAX_DEPTH - flow) // 2 - 1
+    return room < 0 or _BLOCK_PREFIX[room + 1].search(text) is not None
+
+
+def _depth(text: str) -> LoadError | None:
+    """Refuse deep nesting before composing, from the parser's events (no recursion)."""
     depth = 0
     for event in yaml.parse(text, Loader=yaml.CLoader):
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
@@ -196,22 +232,24 @@ def load(data: bytes) -> Any | LoadError:
     if isinstance(text, LoadError):
         return text
     try:
-        if text.count("[") + text.count("{") > MAX_DEPTH:
-            too_deep = _flow_depth(text)
+        if _may_be_deep(text):
+            too_deep = _depth(text)
             if too_deep is not None:
                 return too_deep
+        # An alias needs a `*`: only then look for one (an alias bomb is
+        # refused before its graph is built, let alone expanded).
+        if "*" in text:
+            alias = _first_alias(text)
+            if alias is not None:
+                return alias
         node = compose(text)
     except yaml.YAMLError as exc:
         return _syntax_error(exc)
-    except RecursionError:
-        return LoadError(1, 1, "yaml-depth", f"nested deeper than {MAX_DEPTH} levels")
     if node is None:
         return LoadError(1, 1, "empty", "the file is empty: a record is a YAML mapping")
     try:
-        return _construct(node, set(), 0)
+        return _construct(node, 0)
     except _RefusedError as refused:
-        if refused.error.rule == "yaml-alias":
-            return _first_alias(text) or refused.error
         return refused.error
 
 
