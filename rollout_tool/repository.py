@@ -97,6 +97,12 @@ class Repository:
         self.source = source
         self._documents: dict[str, Document] = {}
         self._folders: dict[str, list[Entry]] = {}
+        # What each listed path is, links included: a file found by listing its
+        # folder needs no second look at the file system.
+        self._kinds: dict[str, Kind] = {}
+        # Each folder is read one way (team files, version folders, ...): its
+        # valid names are worked out, and its problems reported, once.
+        self._names: dict[str, list[str]] = {}
         self.layout_problems: list[Problem] = []
         if source.kind(CONFIG_PATH) is None:
             raise FatalError("not a rollout repository: there is no rollout.yaml at its top")
@@ -114,6 +120,7 @@ class Repository:
         kept = []
         for entry in entries:
             path = f"{folder}/{entry.name}" if folder else entry.name
+            self._kinds[path] = entry.kind
             if entry.kind is Kind.symlink:
                 self._problem(
                     path, "symlink", "symbolic links are not allowed in a rollout repository; commit the file itself"
@@ -133,7 +140,10 @@ class Repository:
         return kept
 
     def _yaml_files(self, folder: str, what: str, *, check: str = "identifier") -> list[str]:
-        names = []
+        if folder in self._names:
+            return self._names[folder]
+        names: list[str] = []
+        self._names[folder] = names
         valid = identifiers.is_identifier if check == "identifier" else identifiers.is_version
         for entry in self.folder(folder):
             path = f"{folder}/{entry.name}"
@@ -152,7 +162,10 @@ class Repository:
         return names
 
     def _subfolders(self, folder: str, what: str, fixed: dict[str, Kind], *, check: str = "identifier") -> list[str]:
-        names = []
+        if folder in self._names:
+            return self._names[folder]
+        names: list[str] = []
+        self._names[folder] = names
         valid = identifiers.is_identifier if check == "identifier" else identifiers.is_version
         for entry in self.folder(folder):
             path = f"{folder}/{entry.name}"
@@ -207,7 +220,9 @@ class Repository:
                 rule = "yml-extension" if entry.name.endswith(".yml") else "misplaced-file"
                 self._problem(path, rule, f"no record belongs here; did you mean {hint}?")
             else:
-                self._problem(path, "misplaced-file", "a release folder holds only release.yaml and reports/<team>.yaml")
+                self._problem(
+                    path, "misplaced-file", "a release folder holds only release.yaml and reports/<team>.yaml"
+                )
 
     def distribution_ids(self) -> list[str]:
         return self._subfolders("distributions", "distribution", {})
@@ -224,7 +239,8 @@ class Repository:
         place = place_of(path)
         if place is None:
             return None
-        kind = self.source.kind(path)
+        parent = path.rpartition("/")[0]
+        kind = self._kinds.get(path) if parent in self._folders else self.source.kind(path)
         if kind is None or kind is Kind.directory:
             return None
         if kind is not Kind.file:
