@@ -264,6 +264,86 @@ def new_report(release: str, repo: Path | None, from_version: str | None, today:
 
 # ---- section: lifecycle (status, check-pr, advance, codeowners) ----
 
+
+@main.command("check-pr")
+@click.option("--base", required=True, help="The revision the change is merged into (its rights apply).")
+@click.option("--head", default="HEAD", show_default=True, help="The revision holding the change.")
+@click.option("--author", required=True, help="The GitHub login of the change's author.")
+@today_option
+@repo_option
+@format_option()
+@handles_errors
+def check_pr(
+    base: str, head: str, author: str, today: str | None, repo: Path | None, output_format: str | None
+) -> None:
+    """Say what a change does, and refuse it when it is illegal or not authorised."""
+    from rollout_tool.commands.check_pr import check_pr as run_check
+    from rollout_tool.commands.check_pr import render
+    from rollout_tool.policy import today_from
+
+    result = run_check(repo_root(repo), base, head, author, today_from(today))
+    click.echo(render(result, output_format or reporting.default_format()), nl=False)
+    sys.exit(EXIT_OK if result.allowed else EXIT_PROBLEMS)
+
+
+@main.command()
+@click.argument("release", required=False)
+@today_option
+@repo_option
+@format_option(("text", "json"))
+@handles_errors
+def status(release: str | None, today: str | None, repo: Path | None, output_format: str | None) -> None:
+    """Show every release (or those of PRODUCT[/VERSION]) with its verdict and reasons."""
+    from rollout_tool.commands.status import render
+    from rollout_tool.commands.status import status as run_status
+    from rollout_tool.policy import today_from
+
+    day = today_from(today)
+    found = run_status(repo_root(repo), release, day)
+    click.echo(render(found, output_format or "text", day), nl=False)
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Say what would change; write nothing.")
+@today_option
+@repo_option
+@handles_errors
+def advance(dry_run: bool, today: str | None, repo: Path | None) -> None:
+    """Apply the transitions the policy hands to the bot."""
+    from rollout_tool.commands.advance import advance as run_advance
+    from rollout_tool.policy import today_from
+
+    result = run_advance(repo_root(repo), today_from(today), dry_run=dry_run)
+    verb = "would move" if dry_run else "moved"
+    for step in result.steps:
+        click.echo(f"{verb} {step.product}/{step.version}: {step.source.value} -> {step.target.value}")
+    for reason in result.skipped:
+        click.echo(f"skipped {reason}", err=True)
+    if not result.steps:
+        click.echo("nothing to advance")
+
+
+@main.command()
+@click.option("--check", is_flag=True, help="Fail when .github/CODEOWNERS is not what the records say.")
+@repo_option
+@handles_errors
+def codeowners(check: bool, repo: Path | None) -> None:
+    """Write .github/CODEOWNERS from rollout.yaml, teams/ and the products."""
+    from rollout_tool.commands.codeowners import CODEOWNERS_PATH, render, write
+
+    root = repo_root(repo)
+    if check:
+        current = root / CODEOWNERS_PATH
+        wanted = render(root)
+        if not current.is_file() or current.is_symlink() or current.read_bytes() != wanted:
+            click.echo(f"{CODEOWNERS_PATH}: stale; run `rollout codeowners` and commit the result", err=True)
+            sys.exit(EXIT_PROBLEMS)
+        click.echo(f"{CODEOWNERS_PATH} is up to date")
+        return
+    changed = write(root)
+    click.echo(f"{'wrote' if changed else 'unchanged:'} {CODEOWNERS_PATH}")
+
+
 # ---- end section: lifecycle ----
 
 # ---- section: publishing (notes, site) ----

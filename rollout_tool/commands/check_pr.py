@@ -1,0 +1,360 @@
+"""`rollout check-pr`: what a change does, whether it is legal, and whether its author may make it.
+
+Rights come from the base revision, legality and preconditions from the
+head. Only the changed files and what they refer to are read, so the cost
+follows the size of the change, not of the repository.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from rollout_tool import reporting
+from rollout_tool.authorization import Rights, same_login
+from rollout_tool.changes import FileChange, Status, changed_files, commit_of, merge_base
+from rollout_tool.commands.validate import validate_paths
+from rollout_tool.lifecycle import Role, Situation, illegal, transition
+from rollout_tool.policy import effective_policy
+from rollout_tool.problems import Level, Problem, has_errors
+from rollout_tool.records import Product, Release, Report, State, Team
+from rollout_tool.repository import Repository, place_of
+from rollout_tool.sources import GitRevision
+
+R = TypeVar("R", Release, Report, Team, Product)
+
+COORDINATOR_ONLY = ("rollout.yaml", "schema/", ".github/", "rollout_tool/")
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str
+    path: str
+    summary: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "path": self.path, "summary": self.summary}
+
+
+@dataclass
+class PullRequestCheck:
+    changes: list[Change] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def allowed(self) -> bool:
+        return not has_errors(self.problems)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "allowed": self.allowed,
+            "changes": [c.as_dict() for c in self.changes],
+            "problems": [p.as_dict() for p in self.problems],
+        }
+
+
+class _Checker:
+    def __init__(self, base: Repository, head: Repository, author: str, today: dt.date) -> None:
+        self.base = base
+        self.head = head
+        self.author = author
+        self.today = today
+        self.rights = Rights(base, author)
+        self.result = PullRequestCheck()
+
+    # ------------------------------------------------------------ helpers
+
+    def change(self, kind: str, path: str, summary: str) -> None:
+        self.result.changes.append(Change(kind, path, summary))
+
+    def refuse(self, path: str, rule: str, message: str, at: tuple[str | int, ...] = ()) -> None:
+        if at and self.head.source.kind(path) is not None:
+            self.result.problems.append(self.head.problem_at(path, at, rule, message))
+        else:
+            self.result.problems.append(Problem(path, 1, 1, rule, message))
+
+    def coordinators_only(self, path: str, what: str) -> None:
+        if not self.rights.coordinator:
+            self.refuse(path, "unauthorized", f"only coordinators may {what}; {self.author} is not a coordinator")
+
+    # ------------------------------------------------------------ files
+
+    def check(self, change: FileChange) -> None:
+        place = place_of(change.path)
+        kind = place.kind if place is not None else "file"
+        handler = {
+            "report": self.report,
+            "release": self.release,
+            "team": self.team,
+            "product": self.product,
+        }.get(kind)
+        if place is not None and handler is not None:
+            handler(change, place.ids)
+        elif kind == "rollout":
+            self.change("config-" + change.status.value, change.path, f"rollout.yaml {change.status.value}")
+            self.coordinators_only(change.path, "change rollout.yaml")
+        elif kind == "distribution":
+            self.change("distribution-" + change.status.value, change.path, f"distribution {change.status.value}")
+            self.coordinators_only(change.path, "change distributions")
+        else:
+            self.change("file-" + change.status.value, change.path, f"{change.path} {change.status.value}")
+            self.coordinators_only(change.path, f"change {_area(change.path)}")
+
+    def report(self, change: FileChange, ids: tuple[str, ...]) -> None:
+        product, version, team = ids
+        name = f"{product}/{version}"
+        if change.status is Status.deleted:
+            self.change("report-deleted", change.path, f"report of team `{team}` on {name} deleted")
+            self.coordinators_only(change.path, "delete a report")
+        else:
+            record = _record(self.head, change.path, Report)
+            what = f"{record.verdict.value} on revision {record.revision}" if record else "unreadable"
+            if change.status is Status.added:
+                self.change("report-added", change.path, f"new report by team `{team}` on {name}: {what}")
+            else:
+                self.change("report-modified", change.path, f"report of team `{team}` on {name} changed: {what}")
+            if not (self.rights.coordinator or self.rights.member_of(team)):
+                self.refuse(
+                    change.path,
+                    "unauthorized",
+                    f"only members of team `{team}` (or coordinators) may write its reports;"
+                    f" {self.author} is not a member of `{team}` at the base revision",
+                )
+        base_release = self.base.release(product, version)
+        if base_release is None:
+            self.refuse(
+                change.path,
+                "report-closed",
+                f"{name} is not in rollout at the base revision: reports come after a coordinator starts its rollout",
+            )
+        elif base_release.state is not State.rollout:
+            self.refuse(
+                change.path,
+                "report-closed",
+                f"{name} is {base_release.state.value}: reports change only while a release is in rollout",
+            )
+
+    def release(self, change: FileChange, ids: tuple[str, ...]) -> None:
+        product, version = ids
+        name = f"{product}/{version}"
+        if change.status is Status.deleted:
+            self.change("release-deleted", change.path, f"release {name} deleted")
+            self.coordinators_only(change.path, "delete a release")
+            return
+        after = _record(self.head, change.path, Release)
+        if change.status is Status.added:
+            state = after.state.value if after else "unreadable"
+            self.change("release-added", change.path, f"new release {name} ({state})")
+            if not (self.rights.coordinator or self.rights.maintainer_of(product)):
+                self.refuse(
+                    change.path,
+                    "unauthorized",
+                    f"only the maintainers of {product} (or coordinators) may submit its releases;"
+                    f" {self.author} is not one at the base revision",
+                )
+            if after is not None and after.state is not State.candidate:
+                self.refuse(
+                    change.path,
+                    "illegal-transition",
+                    f"a new release starts as candidate, not {after.state.value}",
+                    ("state",),
+                )
+            return
+        before = _record(self.base, change.path, Release)
+        if before is None or after is None:
+            self.change("release-modified", change.path, f"release {name} changed")
+            if not self.rights.coordinator:
+                self.refuse(change.path, "unauthorized", f"only coordinators may repair an unreadable {name}")
+            return
+        if after.state is not before.state:
+            self.transition(change.path, product, version, before, after)
+        else:
+            self.change("release-modified", change.path, f"release {name} changed ({_fields(before, after)})")
+            self.edit(change.path, product, before, after)
+
+    def transition(self, path: str, product: str, version: str, before: Release, after: Release) -> None:
+        name = f"{product}/{version}"
+        self.change("transition", path, f"{name}: {before.state.value} -> {after.state.value}")
+        step = transition(before.state, after.state)
+        if step is None:
+            self.refuse(path, "illegal-transition", illegal(before.state, after.state), ("state",))
+            return
+        config = self.base.config()
+        assert config is not None  # Rights needs it
+        _, policy = effective_policy(config, self.base.product(product), before)
+        roles = self.rights.roles(product)
+        if not step.allows(roles, policy):
+            self.refuse(
+                path,
+                "unauthorized",
+                f"{before.state.value} -> {after.state.value} is for {step.who()}; {self.author} may not make it",
+                ("state",),
+            )
+        if roles == {Role.bot} and _without(before, "state", "history") != _without(after, "state", "history"):
+            self.refuse(path, "unauthorized", "the bot may change only a release's state and history")
+        self.history(path, before, after, expect=after.state)
+        situation = Situation(
+            self.head, product, version, after, self.head.reports(product, version), policy, self.today
+        )
+        for reason in step.requires(situation):
+            self.refuse(path, "precondition", f"{name} cannot become {after.state.value}: {reason}", ("state",))
+
+    def history(self, path: str, before: Release, after: Release, *, expect: State | None) -> None:
+        old, new = before.history, after.history
+        if new[: len(old)] != old:
+            self.refuse(path, "history", "history is append-only: keep every earlier entry as it was", ("history",))
+            return
+        added = new[len(old) :]
+        if expect is None:
+            if added:
+                self.refuse(path, "history", "history records transitions: add an entry only with a state change")
+            return
+        if len(added) != 1 or added[0].state is not expect:
+            self.refuse(
+                path,
+                "history",
+                f"record the transition as one new history entry with state {expect.value}",
+                ("history",),
+            )
+        elif not same_login(added[0].by, self.author):
+            self.refuse(
+                path,
+                "history",
+                f"the new history entry says by {added[0].by}, but the change is by {self.author}",
+                ("history", len(new) - 1, "by"),
+            )
+
+    def edit(self, path: str, product: str, before: Release, after: Release) -> None:
+        self.history(path, before, after, expect=None)
+        if self.rights.coordinator:
+            return
+        if before.decision != after.decision:
+            self.refuse(path, "unauthorized", f"only coordinators record decisions; {self.author} is not one")
+        if not self.rights.maintainer_of(product):
+            self.refuse(
+                path,
+                "unauthorized",
+                f"only the maintainers of {product} (or coordinators) may edit its releases;"
+                f" {self.author} is not one at the base revision",
+            )
+        elif before.state not in (State.candidate, State.rollout):
+            self.refuse(
+                path,
+                "unauthorized",
+                f"a {before.state.value} release is edited by coordinators only",
+            )
+
+    def team(self, change: FileChange, ids: tuple[str, ...]) -> None:
+        (team,) = ids
+        self.change("team-" + change.status.value, change.path, f"team `{team}` {change.status.value}")
+        if self.rights.coordinator:
+            return
+        if change.status is not Status.modified:
+            verb = "add" if change.status is Status.added else "delete"
+            self.coordinators_only(change.path, f"{verb} teams")
+            return
+        if not self.rights.member_of(team):
+            self.refuse(
+                change.path,
+                "unauthorized",
+                f"only members of team `{team}` (or coordinators) may edit it; {self.author} is not one",
+            )
+            return
+        before, after = _record(self.base, change.path, Team), _record(self.head, change.path, Team)
+        if before is not None and after is not None and before.members != after.members:
+            self.refuse(
+                change.path,
+                "unauthorized",
+                f"only coordinators change a team's members; ask one to add or remove members of `{team}`",
+                ("members",),
+            )
+
+    def product(self, change: FileChange, ids: tuple[str, ...]) -> None:
+        (product,) = ids
+        self.change("product-" + change.status.value, change.path, f"product {product} {change.status.value}")
+        if self.rights.coordinator:
+            return
+        if change.status is not Status.modified:
+            verb = "add" if change.status is Status.added else "delete"
+            self.coordinators_only(change.path, f"{verb} products")
+            return
+        if not self.rights.maintainer_of(product):
+            self.refuse(
+                change.path,
+                "unauthorized",
+                f"only the maintainers of {product} (or coordinators) may edit it; {self.author} is not one",
+            )
+            return
+        before, after = _record(self.base, change.path, Product), _record(self.head, change.path, Product)
+        if before is not None and after is not None and before.maintainers != after.maintainers:
+            self.refuse(
+                change.path,
+                "unauthorized",
+                f"only coordinators change the maintainers of {product}",
+                ("maintainers",),
+            )
+
+
+def _area(path: str) -> str:
+    for prefix in COORDINATOR_ONLY:
+        if path == prefix or path.startswith(prefix):
+            return prefix
+    return "files outside the records"
+
+
+def _record(repo: Repository, path: str, model: type[R]) -> R | None:
+    doc = repo.document(path)
+    return doc.record if doc is not None and isinstance(doc.record, model) else None
+
+
+def _without(release: Release, *names: str) -> dict[str, object]:
+    return release.model_dump(exclude=set(names))
+
+
+def _fields(before: Release, after: Release) -> str:
+    old, new = before.model_dump(), after.model_dump()
+    changed = [name for name in Release.model_fields if old.get(name) != new.get(name)]
+    return ", ".join(changed) if changed else "layout only"
+
+
+def check_pr(root: Path, base: str, head: str, author: str, today: dt.date) -> PullRequestCheck:
+    base_commit = commit_of(root, base, "--base")
+    head_commit = commit_of(root, head, "--head")
+    since = merge_base(root, base_commit, head_commit)
+    files = changed_files(root, since, head_commit)
+    base_source, head_source = GitRevision(root, since), GitRevision(root, head_commit)
+    try:
+        base_repo, head_repo = Repository(base_source), Repository(head_source)
+        checker = _Checker(base_repo, head_repo, author, today)
+        for change in files:
+            checker.check(change)
+        present = [c.path for c in files if c.status is not Status.deleted]
+        if present:
+            checker.result.problems.extend(validate_paths(head_repo, present).problems)
+        result = checker.result
+        result.problems = sorted(set(result.problems))
+        return result
+    finally:
+        base_source.close()
+        head_source.close()
+
+
+def render(result: PullRequestCheck, output_format: str) -> str:
+    if output_format == "json":
+        return json.dumps(result.as_dict(), indent=2) + "\n"
+    lines = [f"{c.summary} ({c.path})\n" for c in result.changes] or ["no changes\n"]
+    if output_format == "github":
+        body = "".join(f"::notice title=change::{_escape(c.summary)}\n" for c in result.changes)
+        body += reporting.github(result.problems)
+    else:
+        body = "".join(lines) + reporting.text(result.problems)
+    errors = sum(1 for p in result.problems if p.level is Level.error)
+    verdict = "allowed" if result.allowed else f"refused: {errors} problem{'s' if errors != 1 else ''}"
+    return body + verdict + "\n"
+
+
+def _escape(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")

@@ -1,0 +1,40 @@
+"""`rollout status`: every release with its state, verdict, reasons and late teams."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from rollout_tool.errors import UsageError
+from rollout_tool.policy import Evaluation, evaluate
+from rollout_tool.repository import Repository
+from rollout_tool.sources import WorkTree
+
+
+def status(root: Path, selection: str | None, today: dt.date) -> list[Evaluation]:
+    repo = Repository(WorkTree(root))
+    product, _, version = (selection or "").partition("/")
+    if product and not repo.has_product(product):
+        raise UsageError(f"no product {product!r} under releases/")
+    if version and not repo.has_release(product, version):
+        raise UsageError(f"no release {product}/{version}")
+    found = []
+    for name in [product] if product else repo.product_ids():
+        for number in [version] if version else repo.versions(name):
+            if repo.release(name, number) is not None:
+                found.append(evaluate(repo, name, number, today))
+    return found
+
+
+def render(evaluations: list[Evaluation], output_format: str, today: dt.date) -> str:
+    if output_format == "json":
+        payload = {"today": today.isoformat(), "releases": [e.as_dict() for e in evaluations]}
+        return json.dumps(payload, indent=2) + "\n"
+    if not evaluations:
+        return "no releases\n"
+    lines = []
+    for e in evaluations:
+        lines.append(f"{e.product}/{e.version}: {e.state.value}, {e.verdict.value} (policy {e.policy_name})\n")
+        lines.extend(f"  - {reason}\n" for reason in e.reasons)
+    return "".join(lines)
