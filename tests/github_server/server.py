@@ -1,0 +1,914 @@
+"""A stateful GitHub-compatible REST server for tests, on 127.0.0.1.
+
+It implements the endpoints the bot uses with GitHub's semantics (numbers
+shared by issues and pull requests, labels created on first use, one release
+per tag, refs that cannot be created twice, pagination with Link headers,
+rate-limit headers, tokens with or without write access) and answers with the
+shapes of GitHub's REST description. Faults can be queued by method and path:
+a server error or a rate limit before the request is carried out, a server
+error after it was carried out, or an answer slower than the client waits.
+
+The whole state is plain JSON: tests seed it and read it back (`GET /_state`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import datetime as dt
+import fnmatch
+import json
+import re
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from tests.github_server import objects
+
+Json = dict[str, Any]
+DOCS = "https://docs.github.com/rest"
+SECONDARY_MESSAGE = (
+    "You have exceeded a secondary rate limit and have been temporarily blocked from content creation. "
+    "Please retry your request again later."
+)
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_state(
+    repository: str = "egi/rollout",
+    *,
+    tokens: dict[str, Json] | None = None,
+    head_sha: str = "0" * 40,
+) -> Json:
+    """A fresh server state holding one empty repository with a `main` branch."""
+    created = now()
+    return {
+        "next_id": 1000,
+        "tokens": tokens
+        if tokens is not None
+        else {
+            "bot-token": {"login": "rollout-bot", "write": True},
+            "read-token": {"login": "reader", "write": False},
+        },
+        "rate": {"limit": 5000, "remaining": 5000, "reset": int(time.time()) + 3600},
+        "repos": {repository: new_repository(1, created, head_sha)},
+    }
+
+
+def new_repository(repo_id: int, created: str, head_sha: str) -> Json:
+    return {
+        "id": repo_id,
+        "created_at": created,
+        "default_branch": "main",
+        "private": False,
+        "description": None,
+        "next_number": 1,
+        "issues": {},
+        "comments": {},
+        "labels": {},
+        "releases": {},
+        "refs": {"refs/heads/main": {"sha": head_sha, "type": "commit"}},
+    }
+
+
+@dataclass
+class Fault:
+    """One queued fault; `path` is a glob over the request path, without the query."""
+
+    method: str = "*"
+    path: str = "*"
+    status: int | None = 502
+    # before: answer without carrying out the request; after: carry it out, then fail
+    when: str = "before"
+    retry_after: int | None = None
+    # secondary (403/429 with a message) or primary (403, x-ratelimit-remaining: 0)
+    rate_limit: str | None = None
+    reset_in: int = 1
+    delay: float = 0.0
+    times: int = 1
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.method in ("*", method) and fnmatch.fnmatchcase(path, self.path)
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, message: str, errors: list[Json] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body: Json = {"message": message, "documentation_url": DOCS, "status": str(status)}
+        if errors:
+            self.body["errors"] = errors
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    login: str
+    base: str
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Answer:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+_GROUPS = {"number": r"\d+", "comment_id": r"\d+", "release_id": r"\d+", "rest": r".+"}
+Handler = Callable[["GitHubState", Request], Answer]
+ROUTES: list[tuple[str, re.Pattern[str], Handler]] = []
+
+
+def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        def group(match: re.Match[str]) -> str:
+            name = match.group(1)
+            return f"(?P<{name}>{_GROUPS.get(name, '[^/]+')})"
+
+        regex = re.sub(r"\{(\w+)\}", group, pattern)
+        ROUTES.append((method, re.compile(f"^{regex}$"), handler))
+        return handler
+
+    return register
+
+
+class GitHubState:
+    """The data and the faults, behind one lock."""
+
+    def __init__(self, data: Json | None = None) -> None:
+        self.data = data if data is not None else new_state()
+        self.faults: list[Fault] = []
+        self.log: list[Json] = []
+        self.lock = threading.RLock()
+
+    def take_fault(self, method: str, path: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.matches(method, path):
+                fault.times -= 1
+                if fault.times <= 0:
+                    self.faults.remove(fault)
+                return fault
+        return None
+
+    def next_id(self) -> int:
+        self.data["next_id"] += 1
+        return int(self.data["next_id"])
+
+    def repo(self, request: Request) -> tuple[str, Json]:
+        full_name = f"{request.params['owner']}/{request.params['repo']}"
+        repo = self.data["repos"].get(full_name)
+        if repo is None:
+            raise HttpError(404, "Not Found")
+        return full_name, repo
+
+    def issue(self, request: Request) -> tuple[str, Json, Json]:
+        full_name, repo = self.repo(request)
+        record = repo["issues"].get(request.params["number"])
+        if record is None:
+            raise HttpError(404, "Not Found")
+        return full_name, repo, record
+
+    def ensure_label(self, repo: Json, name: str) -> None:
+        if not isinstance(name, str) or not name.strip():
+            raise HttpError(422, "Validation Failed", [{"resource": "Label", "code": "invalid", "field": "name"}])
+        if name not in repo["labels"]:
+            repo["labels"][name] = {"id": self.next_id(), "name": name, "color": "ededed", "description": None}
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _body_dict(request: Request) -> Json:
+    if not isinstance(request.body, dict):
+        raise HttpError(400, "Problems parsing JSON")
+    return request.body
+
+
+def _require_string(body: Json, key: str, resource: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value:
+        raise HttpError(422, "Validation Failed", [{"resource": resource, "code": "missing_field", "field": key}])
+    return value
+
+
+def _label_names(body: Any) -> list[str]:
+    names = body.get("labels", []) if isinstance(body, dict) else body
+    if not isinstance(names, list):
+        raise HttpError(422, "Invalid request.\n\nFor 'links/0/schema', nil is not an array.")
+    return [n["name"] if isinstance(n, dict) else n for n in names]
+
+
+def paginate(request: Request, items: list[Json]) -> Answer:
+    try:
+        per_page = max(1, min(100, int(request.query.get("per_page", "30"))))
+        page = max(1, int(request.query.get("page", "1")))
+    except ValueError as exc:
+        raise HttpError(422, "Validation Failed: per_page and page are numbers") from exc
+    last = max(1, -(-len(items) // per_page))
+    chunk = items[(page - 1) * per_page : page * per_page]
+    links = []
+
+    def link(number: int, rel: str) -> str:
+        query = {**request.query, "per_page": str(per_page), "page": str(number)}
+        return f'<{request.base}{request.path}?{urllib.parse.urlencode(query)}>; rel="{rel}"'
+
+    if page < last:
+        links += [link(page + 1, "next"), link(last, "last")]
+    if page > 1:
+        links += [link(1, "first"), link(page - 1, "prev")]
+    return Answer(200, chunk, {"Link": ", ".join(links)} if links else {})
+
+
+# ------------------------------------------------------------------ users and repositories
+
+
+@route("GET", "/user")
+def get_authenticated_user(state: GitHubState, request: Request) -> Answer:
+    return Answer(200, objects.public_user(request.base, request.login, "2020-01-01T00:00:00Z"))
+
+
+@route("GET", "/users/{login}")
+def get_user(state: GitHubState, request: Request) -> Answer:
+    return Answer(200, objects.public_user(request.base, request.params["login"], "2020-01-01T00:00:00Z"))
+
+
+@route("GET", "/rate_limit")
+def get_rate_limit(state: GitHubState, request: Request) -> Answer:
+    rate = state.data["rate"]
+    core = {
+        "limit": rate["limit"],
+        "remaining": rate["remaining"],
+        "reset": rate["reset"],
+        "used": rate["limit"] - rate["remaining"],
+    }
+    return Answer(200, {"resources": {"core": core, "search": core}, "rate": core})
+
+
+@route("GET", "/repos/{owner}/{repo}")
+def get_repository(state: GitHubState, request: Request) -> Answer:
+    full_name, repo = state.repo(request)
+    return Answer(200, objects.repository(request.base, full_name, repo))
+
+
+# ------------------------------------------------------------------ issues
+
+
+@route("GET", "/repos/{owner}/{repo}/issues")
+def list_issues(state: GitHubState, request: Request) -> Answer:
+    full_name, repo = state.repo(request)
+    wanted_state = request.query.get("state", "open")
+    if wanted_state not in ("open", "closed", "all"):
+        raise HttpError(422, "Validation Failed", [{"resource": "Issue", "code": "invalid", "field": "state"}])
+    labels = {n for n in request.query.get("labels", "").split(",") if n}
+    creator = request.query.get("creator")
+    found = [
+        issue
+        for issue in repo["issues"].values()
+        if wanted_state in ("all", issue["state"])
+        and labels <= set(issue["labels"])
+        and (creator is None or issue["user"] == creator)
+    ]
+    key = "updated_at" if request.query.get("sort") == "updated" else "created_at"
+    found.sort(key=lambda i: (i[key], i["number"]), reverse=request.query.get("direction", "desc") == "desc")
+    return paginate(request, [objects.issue(request.base, full_name, repo, issue) for issue in found])
+
+
+@route("POST", "/repos/{owner}/{repo}/issues")
+def create_issue(state: GitHubState, request: Request) -> Answer:
+    full_name, repo = state.repo(request)
+    body = _body_dict(request)
+    title = _require_string(body, "title", "Issue")
+    labels = _label_names(body)
+    for name in labels:
+        state.ensure_label(repo, name)
+    number = repo["next_number"]
+    repo["next_number"] += 1
+    created = now()
+    record = {
+        "number": number,
+        "id": state.next_id(),
+        "title": title,
+        "body": body.get("body"),
+        "user": request.login,
+        "labels": list(dict.fromkeys(labels)),
+        "state": "open",
+        "state_reason": None,
+        "created_at": created,
+        "updated_at": created,
+        "closed_at": None,
+        "closed_by": None,
+    }
+    repo["issues"][str(number)] = record
+    return Answer(201, objects.issue(request.base, full_name, repo, record))
+
+
+@route("GET", "/repos/{owner}/{repo}/issues/{number}")
+def get_issue(state: GitHubState, request: Request) -> Answer:
+    full_name, repo, record = state.issue(request)
+    return Answer(200, objects.issue(request.base, full_name, repo, record))
+
+
+@route("PATCH", "/repos/{owner}/{repo}/issues/{number}")
+def update_issue(state: GitHubState, request: Request) -> Answer:
+    full_name, repo, record = state.issue(request)
+    body = _body_dict(request)
+    if "title" in body:
+        record["title"] = _require_string(body, "title", "Issue")
+    if "body" in body:
+        record["body"] = body["body"]
+    if "labels" in body:
+        names = _label_names(body)
+        for name in names:
+            state.ensure_label(repo, name)
+        record["labels"] = list(dict.fromkeys(names))
+    if "state" in body:
+        if body["state"] not in ("open", "closed"):
+            raise HttpError(422, "Validation Failed", [{"resource": "Issue", "code": "invalid", "field": "state"}])
+        if body["state"] != record["state"]:
+            record["state"] = body["state"]
+            closed = body["state"] == "closed"
+            record["closed_at"] = now() if closed else None
+            record["closed_by"] = request.login if closed else None
+            record["state_reason"] = body.get("state_reason") or "completed" if closed else "reopened"
+    record["updated_at"] = now()
+    return Answer(200, objects.issue(request.base, full_name, repo, record))
+
+
+# ------------------------------------------------------------------ comments
+
+
+@route("GET", "/repos/{owner}/{repo}/issues/{number}/comments")
+def list_comments(state: GitHubState, request: Request) -> Answer:
+    full_name, repo, record = state.issue(request)
+    found = sorted((c for c in repo["comments"].values() if c["issue"] == record["number"]), key=lambda c: c["id"])
+    return paginate(request, [objects.comment(request.base, full_name, c) for c in found])
+
+
+@route("POST", "/repos/{owner}/{repo}/issues/{number}/comments")
+def create_comment(state: GitHubState, request: Request) -> Answer:
+    full_name, repo, record = state.issue(request)
+    text = _require_string(_body_dict(request), "body", "IssueComment")
+    created = now()
+    comment = {
+        "id": state.next_id(),
+        "issue": record["number"],
+        "body": text,
+        "user": request.login,
+        "created_at": created,
+        "updated_at": created,
+    }
+    repo["comments"][str(comment["id"])] = comment
+    return Answer(201, objects.comment(request.base, full_name, comment))
+
+
+def _comment(state: GitHubState, request: Request) -> tuple[str, Json, Json]:
+    full_name, repo = state.repo(request)
+    comment = repo["comments"].get(request.params["comment_id"])
+    if comment is None:
+        raise HttpError(404, "Not Found")
+    return full_name, repo, comment
+
+
+@route("GET", "/repos/{owner}/{repo}/issues/comments/{comment_id}")
+def get_comment(state: GitHubState, request: Request) -> Answer:
+    full_name, _, comment = _comment(state, request)
+    return Answer(200, objects.comment(request.base, full_name, comment))
+
+
+@route("PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}")
+def update_comment(state: GitHubState, request: Request) -> Answer:
+    full_name, _, comment = _comment(state, request)
+    if comment["user"] != request.login:
+        raise HttpError(403, "Resource not accessible by integration")
+    comment["body"] = _require_string(_body_dict(request), "body", "IssueComment")
+    comment["updated_at"] = now()
+    return Answer(200, objects.comment(request.base, full_name, comment))
+
+
+@route("DELETE", "/repos/{owner}/{repo}/issues/comments/{comment_id}")
+def delete_comment(state: GitHubState, request: Request) -> Answer:
+    _, repo, comment = _comment(state, request)
+    del repo["comments"][str(comment["id"])]
+    return Answer(204, None)
+
+
+# ------------------------------------------------------------------ labels
+
+
+@route("GET", "/repos/{owner}/{repo}/labels")
+def list_labels(state: GitHubState, request: Request) -> Answer:
+    full_name, repo = state.repo(request)
+    found = sorted(repo["labels"].values(), key=lambda label: label["name"].lower())
+    return paginate(request, [objects.label(request.base, full_name, label) for label in found])
+
+
+@route("POST", "/repos/{owner}/{repo}/labels")
+def create_label(state: GitHubState, request: Request) -> Answer:
+    full_name, repo = state.repo(request)
+    body = _body_dict(request)
+    name = _require_string(body, "name", "Label")
+    if name in repo["labels"]:
+        raise HttpError(422, "Validation Failed", [{"resource": "Label", "code": "already_exists", "field": "name"}])
+    repo["labels"][name] = {
+        "id": state.next_id(),
+        "name": name,
+        "color": str(body.get("color", "ededed")).lstrip("#"),
+        "description": body.get("description"),
+    }
+    return Answer(201, objects.label(request.base, full_name, repo["labels"][name]))
+
+
+@route("GET", "/repos/{owner}/{repo}/labels/{name}")
+def get_label(state: GitHubState, request: Request) -> Answer:
+    full_name, repo = state.repo(request)
+    label = repo["labels"].get(request.params["name"])
+    if label is None:
+        raise HttpError(404, "Not Found")
+    return Answer(200, objects.label(request.base, full_name, label))
+
+
+def _issue_labels(request: Request, full_name: str, repo: Json, record: Json) -> list[Json]:
+    return [objects.label(request.base, full_name, repo["labels"][name]) for name in record["labels"]]
+
+
+@route("GET", "/repos/{owner}/{repo}/issues/{number}/labels")
+def list_issue_labels(state: GitHubState, request: Request) -> Answer:
+    full_name, repo, record = state.issue(request)
+    return paginate(request, _issue_labels(request, full_name, repo, record))
+
+
+@route("POST", "/repos/{owner}/{repo}/issues/{number}/labels")
+def add_issue_labels(state: GitHubState, request: Request) -> Answer:
+    full_name, repo, record = state.issue(request)
+    for name in _label_names(request.body):
+        state.ensure_label(repo, name)
+        if name not in record["labels"]:
+            record["labels"].append(name)
+            record["updated_at"] = now()
+    return Answer(200, _issue_labels(request, full_name, repo, record))
+
+
+@route("PUT", "/repos/{owner}/{repo}/issues/{number}/labels")
+def set_issue_labels(state: GitHubState, request: Request) -> Answer:
+    full_name, repo, record = state.issue(request)
+    names = _label_names(request.body)
+    for name in names:
+        state.ensure_label(repo, name)
+    record["labels"] = list(dict.fromkeys(names))
+    record["updated_at"] = now()
+    return Answer(200, _issue_labels(request, full_name, repo, record))
+
+
+@route("DELETE", "/repos/{owner}/{repo}/issues/{number}/labels/{name}")
+def remove_issue_label(state: GitHubState, request: Request) -> Answer:
+    full_name, repo, record = state.issue(request)
+    name = request.params["name"]
+    if name not in record["labels"]:
+        raise HttpError(404, "Label does not exist")
+    record["labels"].remove(name)
+    record["updated_at"] = now()
+    return Answer(200, _issue_labels(request, full_name, repo, record))
+
+
+@route("DELETE", "/repos/{owner}/{repo}/issues/{number}/labels")
+def remove_all_issue_labels(state: GitHubState, request: Request) -> Answer:
+    _, _, record = state.issue(request)
+    record["labels"] = []
+    record["updated_at"] = now()
+    return Answer(204, None)
+
+
+# ------------------------------------------------------------------ pull requests
+
+
+@route("GET", "/repos/{owner}/{repo}/pulls")
+def list_pulls(state: GitHubState, request: Request) -> Answer:
+    full_name, repo = state.repo(request)
+    wanted = request.query.get("state", "open")
+    found = [i for i in repo["issues"].values() if i.get("pull") and wanted in ("all", i["state"])]
+    found.sort(key=lambda i: i["number"], reverse=request.query.get("direction", "desc") == "desc")
+    return paginate(request, [objects.pull(request.base, full_name, repo, i) for i in found])
+
+
+@route("GET", "/repos/{owner}/{repo}/pulls/{number}")
+def get_pull(state: GitHubState, request: Request) -> Answer:
+    full_name, repo, record = state.issue(request)
+    if not record.get("pull"):
+        raise HttpError(404, "Not Found")
+    return Answer(200, objects.pull(request.base, full_name, repo, record))
+
+
+# ------------------------------------------------------------------ releases
+
+
+def _release(state: GitHubState, request: Request) -> tuple[str, Json, Json]:
+    full_name, repo = state.repo(request)
+    release = repo["releases"].get(request.params["release_id"])
+    if release is None:
+        raise HttpError(404, "Not Found")
+    return full_name, repo, release
+
+
+@route("GET", "/repos/{owner}/{repo}/releases")
+def list_releases(state: GitHubState, request: Request) -> Answer:
+    full_name, repo = state.repo(request)
+    found = sorted(repo["releases"].values(), key=lambda r: r["id"], reverse=True)
+    return paginate(request, [objects.release(request.base, full_name, r) for r in found])
+
+
+@route("POST", "/repos/{owner}/{repo}/releases")
+def create_release(state: GitHubState, request: Request) -> Answer:
+    full_name, repo = state.repo(request)
+    body = _body_dict(request)
+    tag = _require_string(body, "tag_name", "Release")
+    if any(r["tag_name"] == tag for r in repo["releases"].values()):
+        raise HttpError(
+            422, "Validation Failed", [{"resource": "Release", "code": "already_exists", "field": "tag_name"}]
+        )
+    target = body.get("target_commitish") or repo["default_branch"]
+    ref = f"refs/tags/{tag}"
+    if ref not in repo["refs"] and not body.get("draft"):
+        branch = repo["refs"].get(f"refs/heads/{target}")
+        sha = branch["sha"] if branch else target
+        if not re.fullmatch(r"[0-9a-f]{40}", sha):
+            raise HttpError(
+                422, "Validation Failed", [{"resource": "Release", "code": "invalid", "field": "target_commitish"}]
+            )
+        repo["refs"][ref] = {"sha": sha, "type": "commit"}
+    created = now()
+    release = {
+        "id": state.next_id(),
+        "tag_name": tag,
+        "target_commitish": target,
+        "name": body.get("name"),
+        "body": body.get("body"),
+        "draft": bool(body.get("draft", False)),
+        "prerelease": bool(body.get("prerelease", False)),
+        "author": request.login,
+        "created_at": created,
+        "updated_at": created,
+    }
+    repo["releases"][str(release["id"])] = release
+    return Answer(201, objects.release(request.base, full_name, release))
+
+
+@route("GET", "/repos/{owner}/{repo}/releases/tags/{rest}")
+def get_release_by_tag(state: GitHubState, request: Request) -> Answer:
+    full_name, repo = state.repo(request)
+    for release in repo["releases"].values():
+        if release["tag_name"] == request.params["rest"]:
+            return Answer(200, objects.release(request.base, full_name, release))
+    raise HttpError(404, "Not Found")
+
+
+@route("GET", "/repos/{owner}/{repo}/releases/{release_id}")
+def get_release(state: GitHubState, request: Request) -> Answer:
+    full_name, _, release = _release(state, request)
+    return Answer(200, objects.release(request.base, full_name, release))
+
+
+@route("PATCH", "/repos/{owner}/{repo}/releases/{release_id}")
+def update_release(state: GitHubState, request: Request) -> Answer:
+    full_name, _, release = _release(state, request)
+    body = _body_dict(request)
+    for key in ("tag_name", "target_commitish", "name", "body", "draft", "prerelease"):
+        if key in body:
+            release[key] = body[key]
+    release["updated_at"] = now()
+    return Answer(200, objects.release(request.base, full_name, release))
+
+
+# ------------------------------------------------------------------ git refs
+
+
+def _find_ref(repo: Json, ref: str) -> Json:
+    record = repo["refs"].get(f"refs/{ref}")
+    if record is None:
+        raise HttpError(404, "Not Found")
+    return record
+
+
+@route("GET", "/repos/{owner}/{repo}/git/ref/{rest}")
+def get_ref(state: GitHubState, request: Request) -> Answer:
+    full_name, repo = state.repo(request)
+    ref = request.params["rest"]
+    return Answer(200, objects.git_ref(request.base, full_name, f"refs/{ref}", _find_ref(repo, ref)))
+
+
+@route("GET", "/repos/{owner}/{repo}/git/refs/{rest}")
+def get_ref_legacy(state: GitHubState, request: Request) -> Answer:
+    return get_ref(state, request)
+
+
+@route("GET", "/repos/{owner}/{repo}/git/matching-refs/{rest}")
+def matching_refs(state: GitHubState, request: Request) -> Answer:
+    full_name, repo = state.repo(request)
+    prefix = f"refs/{request.params['rest']}"
+    found = [
+        objects.git_ref(request.base, full_name, r, v) for r, v in sorted(repo["refs"].items()) if r.startswith(prefix)
+    ]
+    return paginate(request, found)
+
+
+@route("POST", "/repos/{owner}/{repo}/git/refs")
+def create_ref(state: GitHubState, request: Request) -> Answer:
+    full_name, repo = state.repo(request)
+    body = _body_dict(request)
+    ref = _require_string(body, "ref", "Reference")
+    sha = _require_string(body, "sha", "Reference")
+    if not ref.startswith("refs/") or ref.count("/") < 2:
+        raise HttpError(422, "Reference name must start with 'refs/' and have at least two slashes.")
+    if not re.fullmatch(r"[0-9a-f]{40}", sha):
+        raise HttpError(422, "Object does not exist")
+    if ref in repo["refs"]:
+        raise HttpError(422, "Reference already exists")
+    repo["refs"][ref] = {"sha": sha, "type": "commit"}
+    return Answer(201, objects.git_ref(request.base, full_name, ref, repo["refs"][ref]))
+
+
+@route("DELETE", "/repos/{owner}/{repo}/git/refs/{rest}")
+def delete_ref(state: GitHubState, request: Request) -> Answer:
+    _, repo = state.repo(request)
+    _find_ref(repo, request.params["rest"])
+    del repo["refs"][f"refs/{request.params['rest']}"]
+    return Answer(204, None)
+
+
+# ------------------------------------------------------------------ the HTTP side
+
+
+class GitHubHandler(BaseHTTPRequestHandler):
+    server: GitHubHTTPServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # the request log lives in the state
+
+    def do_GET(self) -> None:
+        self.handle_method("GET")
+
+    def do_POST(self) -> None:
+        self.handle_method("POST")
+
+    def do_PATCH(self) -> None:
+        self.handle_method("PATCH")
+
+    def do_PUT(self) -> None:
+        self.handle_method("PUT")
+
+    def do_DELETE(self) -> None:
+        self.handle_method("DELETE")
+
+    def send(self, answer: Answer) -> None:
+        data = b"" if answer.body is None else json.dumps(answer.body).encode()
+        self.send_response(answer.status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in answer.headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def handle_method(self, method: str) -> None:
+        self.server.touch()
+        parsed = urllib.parse.urlsplit(self.path)
+        path = parsed.path
+        query = dict(urllib.parse.parse_qsl(parsed.query))
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if path.startswith("/_"):
+            self.send(self.server.admin(method, path, raw))
+            return
+        answer, delay = self.server.answer(method, path, query, raw, self.headers.get("Authorization", ""))
+        if delay:
+            time.sleep(delay)
+        # The client may have given up waiting (a slow-response fault).
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.send(answer)
+
+
+class GitHubHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, state: GitHubState, port: int = 0, state_file: Path | None = None) -> None:
+        super().__init__(("127.0.0.1", port), GitHubHandler)
+        self.state = state
+        self.state_file = state_file
+        self.last_request = time.monotonic()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def touch(self) -> None:
+        self.last_request = time.monotonic()
+
+    def save(self) -> None:
+        if self.state_file is not None:
+            with self.state.lock:
+                text = json.dumps(self.state.data, indent=1, sort_keys=True)
+            tmp = self.state_file.with_suffix(".tmp")
+            tmp.write_text(text)
+            tmp.replace(self.state_file)
+
+    def admin(self, method: str, path: str, raw: bytes) -> Answer:
+        with self.state.lock:
+            if (method, path) == ("GET", "/_state"):
+                return Answer(200, self.state.data)
+            if (method, path) == ("PUT", "/_state"):
+                self.state.data = json.loads(raw)
+                self.save()
+                return Answer(204, None)
+            if (method, path) == ("GET", "/_log"):
+                return Answer(200, self.state.log)
+            if (method, path) == ("POST", "/_faults"):
+                for fault in json.loads(raw):
+                    self.state.faults.append(Fault(**fault))
+                return Answer(204, None)
+            if (method, path) == ("GET", "/_faults"):
+                return Answer(200, [asdict(f) for f in self.state.faults])
+        return Answer(404, {"message": "Not Found"})
+
+    def rate_headers(self) -> dict[str, str]:
+        rate = self.state.data["rate"]
+        return {
+            "X-RateLimit-Limit": str(rate["limit"]),
+            "X-RateLimit-Remaining": str(rate["remaining"]),
+            "X-RateLimit-Reset": str(rate["reset"]),
+            "X-RateLimit-Used": str(rate["limit"] - rate["remaining"]),
+            "X-RateLimit-Resource": "core",
+        }
+
+    def answer(self, method: str, path: str, query: dict[str, str], raw: bytes, auth: str) -> tuple[Answer, float]:
+        with self.state.lock:
+            answer, delay = self._answer(method, path, query, raw, auth)
+            self.state.log.append({"method": method, "path": path, "status": answer.status})
+            if method != "GET" and answer.status < 400:
+                self.save()
+            return answer, delay
+
+    def _answer(self, method: str, path: str, query: dict[str, str], raw: bytes, auth: str) -> tuple[Answer, float]:
+        state = self.state
+        scheme, _, token = auth.partition(" ")
+        account = state.data["tokens"].get(token) if scheme.lower() in ("token", "bearer") else None
+        if account is None:
+            return Answer(401, {"message": "Bad credentials", "documentation_url": DOCS, "status": "401"}), 0.0
+        rate = state.data["rate"]
+        if time.time() >= rate["reset"]:
+            rate.update(remaining=rate["limit"], reset=int(time.time()) + 3600)
+        fault = state.take_fault(method, path)
+        if rate["remaining"] <= 0:
+            message = f"API rate limit exceeded for user ID {objects.user_id(account['login'])}."
+            return Answer(403, {"message": message, "documentation_url": DOCS}, self.rate_headers()), 0.0
+        rate["remaining"] -= 1
+        if fault is not None and fault.when == "before":
+            refused = self._fault_answer(fault)
+            if refused is not None:
+                return refused, fault.delay
+        answer = self._route(method, path, query, raw, account)
+        if fault is not None and fault.when == "after" and fault.status is not None:
+            failed = self._fault_answer(fault)
+            assert failed is not None
+            return failed, fault.delay
+        return answer, fault.delay if fault is not None else 0.0
+
+    def _fault_answer(self, fault: Fault) -> Answer | None:
+        headers = self.rate_headers()
+        if fault.retry_after is not None:
+            headers["Retry-After"] = str(fault.retry_after)
+        if fault.rate_limit == "primary":
+            reset = int(time.time()) + fault.reset_in
+            headers.update({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)})
+            message = "API rate limit exceeded for user ID 1."
+            return Answer(fault.status or 403, {"message": message, "documentation_url": DOCS}, headers)
+        if fault.rate_limit == "secondary":
+            return Answer(fault.status or 403, {"message": SECONDARY_MESSAGE, "documentation_url": DOCS}, headers)
+        if fault.status is None:
+            return None
+        return Answer(fault.status, {"message": "Server Error", "documentation_url": DOCS}, headers)
+
+    def _route(self, method: str, path: str, query: dict[str, str], raw: bytes, account: Json) -> Answer:
+        headers = self.rate_headers()
+        matched_path = False
+        for route_method, pattern, handler in ROUTES:
+            match = pattern.match(path)
+            if match is None:
+                continue
+            matched_path = True
+            if route_method != method:
+                continue
+            if method != "GET" and not account.get("write", False):
+                return Answer(403, {"message": "Resource not accessible by integration", "documentation_url": DOCS})
+            try:
+                body = json.loads(raw) if raw else {}
+            except ValueError:
+                return Answer(400, {"message": "Problems parsing JSON", "documentation_url": DOCS}, headers)
+            params = {k: urllib.parse.unquote(v) for k, v in match.groupdict().items()}
+            request = Request(method, path, query, body, account["login"], self.url, params)
+            # Handlers work on a copy: a request that fails halfway changes nothing.
+            before = copy.deepcopy(self.state.data)
+            try:
+                answer = handler(self.state, request)
+            except HttpError as exc:
+                self.state.data = before
+                return Answer(exc.status, exc.body, headers)
+            answer.headers = {**headers, **answer.headers}
+            return answer
+        status = 405 if matched_path else 404
+        return Answer(status, {"message": "Not Found", "documentation_url": DOCS}, headers)
+
+
+class GitHubServer:
+    """The server on a free port in a background thread; a context manager."""
+
+    def __init__(self, data: Json | None = None, *, port: int = 0, state_file: Path | None = None) -> None:
+        self.state = GitHubState(data)
+        self.http = GitHubHTTPServer(self.state, port, state_file)
+        self.thread = threading.Thread(target=self.http.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return self.http.url
+
+    def start(self) -> GitHubServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.http.shutdown()
+        self.http.server_close()
+        self.thread.join(timeout=5)
+
+    def __enter__(self) -> GitHubServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def add_fault(self, **fields: Any) -> Fault:
+        fault = Fault(**fields)
+        with self.state.lock:
+            self.state.faults.append(fault)
+        return fault
+
+    def snapshot(self) -> Json:
+        """A deep copy of the data, without the rate-limit counters that every request moves."""
+        with self.state.lock:
+            data = copy.deepcopy(self.state.data)
+        data.pop("rate", None)
+        return data
+
+    def repo(self, full_name: str | None = None) -> Json:
+        with self.state.lock:
+            repos = self.state.data["repos"]
+            return copy.deepcopy(repos[full_name] if full_name else next(iter(repos.values())))
+
+    def requests(self) -> list[Json]:
+        with self.state.lock:
+            return list(self.state.log)
+
+    def writes(self) -> list[str]:
+        """The requests that asked for a change, as `METHOD path status`."""
+        return [f"{r['method']} {r['path']} {r['status']}" for r in self.requests() if r["method"] != "GET"]
+
+    def add_pull(
+        self, title: str, user: str, *, head_sha: str = "1" * 40, full_name: str | None = None, body: str = ""
+    ) -> int:
+        with self.state.lock:
+            repos = self.state.data["repos"]
+            repo = repos[full_name] if full_name else next(iter(repos.values()))
+            number = repo["next_number"]
+            repo["next_number"] += 1
+            created = now()
+            repo["issues"][str(number)] = {
+                "number": number,
+                "id": self.state.next_id(),
+                "title": title,
+                "body": body,
+                "user": user,
+                "labels": [],
+                "state": "open",
+                "state_reason": None,
+                "created_at": created,
+                "updated_at": created,
+                "closed_at": None,
+                "closed_by": None,
+                "pull": {
+                    "head": {"ref": f"{user}-patch", "sha": head_sha},
+                    "base": {"ref": repo["default_branch"], "sha": repo["refs"]["refs/heads/main"]["sha"]},
+                    "draft": False,
+                },
+            }
+            return int(number)
