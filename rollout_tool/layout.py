@@ -67,6 +67,14 @@ def paragraphs(value: object) -> list[str]:
     return [block.strip() for block in blocks if block.strip()]
 
 
+_PAST = {"accept": "accepted", "reject": "rejected", "recall": "recalled", "withdraw": "withdrawn"}
+
+
+def past(action: object) -> str:
+    """A decision's action as what happened: accept -> accepted."""
+    return _PAST.get(str(action), str(action))
+
+
 def url_path(value: object) -> str:
     return quote(str(value), safe="/")
 
@@ -89,4 +97,5 @@ def environment(source: Source | None, *, html: bool) -> jinja2.Environment:
     env.filters["one_line"] = one_line
     env.filters["paragraphs"] = paragraphs
     env.filters["url"] = url_path
+    env.filters["past"] = past
     return env

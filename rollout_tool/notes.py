@@ -9,6 +9,7 @@ the same repository always gives the same bytes.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 from rollout_tool import layout, policy
@@ -18,8 +19,6 @@ from rollout_tool.records import Decision, Distribution, Product, Release, Repor
 from rollout_tool.repository import Repository
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
-# States whose outcome is settled: the policy has nothing left to say about them.
-SETTLED = frozenset({State.accepted, State.rejected, State.released, State.recalled, State.withdrawn, State.superseded})
 PUBLISHED = frozenset({State.released, State.recalled})
 
 
@@ -217,7 +216,7 @@ def release_facts(
 
     evaluation = None
     late: dict[str, int] = {}
-    if with_policy and release.state not in SETTLED:
+    if with_policy and release.state is State.rollout:  # the policy judges only releases in rollout
         evaluation = policy.evaluate(repo, product, version, today)
         late = {entry.team: entry.days_late for entry in evaluation.late}
 
@@ -262,8 +261,8 @@ def distribution_facts(repo: Repository, distribution: str, version: str, today:
 def _render(repo: Repository, template: str, **context: object) -> str:
     env = layout.environment(repo.source, html=False)
     text = env.get_template(template).render(**context)
-    # One trailing newline whatever the template does: same bytes, clean diffs.
-    return text.rstrip() + "\n"
+    # Optional sections leave runs of blank lines; one trailing newline: same bytes, clean diffs.
+    return re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n"
 
 
 def release_notes(repo: Repository, product: str, version: str, today: dt.date) -> str:

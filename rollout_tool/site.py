@@ -1,0 +1,317 @@
+"""The dashboard: a static site built from the same facts as the release notes.
+
+Pages: the board (releases by state, verdicts and reasons), one page per
+release, per product, per team, per distribution release and per state, the
+Atom feeds and one stylesheet. Every page is plain HTML that works without
+JavaScript. Reports have no page of their own: they are shown on their
+release's page, which keeps the site linear in the number of releases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+
+from rollout_tool import feed, layout
+from rollout_tool.errors import RefusedError
+from rollout_tool.notes import (
+    DistributionFacts,
+    ReleaseFacts,
+    ReportLine,
+    distribution_facts,
+    release_facts,
+)
+from rollout_tool.records import Config, Product, State, Team
+from rollout_tool.repository import Repository
+
+# The board's columns, in the order a release moves through them.
+STATE_ORDER = [
+    State.candidate,
+    State.rollout,
+    State.accepted,
+    State.released,
+    State.recalled,
+    State.rejected,
+    State.withdrawn,
+    State.superseded,
+]
+# The board lists the newest releases of each state; the state's own page lists them all.
+BOARD_LIMIT = 50
+TEAM_REPORT_LIMIT = 50
+MARKER = ".rollout-site"
+STYLESHEET = "style.css"
+
+
+@dataclass(frozen=True)
+class Owed:
+    facts: ReleaseFacts
+    due: dt.date | None
+    days_late: int | None
+    stale: bool
+
+
+@dataclass
+class TeamPage:
+    team: str
+    record: Team
+    owed: list[Owed] = field(default_factory=list)
+    reports: list[tuple[ReleaseFacts, ReportLine]] = field(default_factory=list)
+    report_count: int = 0
+
+    @property
+    def late(self) -> list[Owed]:
+        return [o for o in self.owed if o.days_late is not None]
+
+
+@dataclass(frozen=True)
+class StateColumn:
+    state: str
+    releases: list[ReleaseFacts]
+    total: int
+
+
+@dataclass(frozen=True)
+class ProductRow:
+    product: str
+    record: Product | None
+    group: str
+    releases: list[ReleaseFacts]  # newest version first
+
+    @property
+    def latest_released(self) -> ReleaseFacts | None:
+        return next((f for f in self.releases if f.release.state is State.released), None)
+
+    @property
+    def in_progress(self) -> list[ReleaseFacts]:
+        return [f for f in self.releases if f.release.state in (State.candidate, State.rollout, State.accepted)]
+
+
+@dataclass
+class Site:
+    config: Config
+    today: dt.date
+    releases: list[ReleaseFacts]
+    products: list[ProductRow]
+    teams: list[TeamPage]
+    distributions: list[DistributionFacts]
+    columns: list[StateColumn]
+
+
+def _newest_first(facts: list[ReleaseFacts]) -> list[ReleaseFacts]:
+    return sorted(facts, key=lambda f: (-f.last_change.toordinal(), f.product_id, f.version))
+
+
+def _version_key(version: str) -> tuple[tuple[int, int | str], ...]:
+    # 6.10.0 after 6.9.0: numbers compare as numbers, the rest as text.
+    parts: list[tuple[int, int | str]] = []
+    for piece in version.replace("-", ".").replace("+", ".").replace("~", ".").replace("_", ".").split("."):
+        parts.append((0, int(piece)) if piece.isdigit() else (1, piece))
+    return tuple(parts)
+
+
+def gather(repo: Repository, today: dt.date) -> Site:
+    """Everything the site shows, grouped and sorted; one pass over the releases."""
+    config = repo.config()
+    if config is None:
+        raise RefusedError("rollout.yaml is not valid: run `rollout validate` and fix it before building the site")
+    releases = [release_facts(repo, p, v, today) for p, v, _ in repo.releases()]
+
+    by_product: dict[str, list[ReleaseFacts]] = defaultdict(list)
+    by_state: dict[str, list[ReleaseFacts]] = defaultdict(list)
+    for f in releases:
+        by_product[f.product_id].append(f)
+        by_state[f.release.state.value].append(f)
+
+    products = []
+    for product in repo.product_ids():
+        record = repo.product(product)
+        group = ""
+        if record is not None and record.group in config.groups:
+            group = config.groups[record.group].name
+        versions = sorted(by_product.get(product, []), key=lambda f: _version_key(f.version), reverse=True)
+        products.append(ProductRow(product, record, group, versions))
+
+    columns = []
+    for state in STATE_ORDER:
+        chosen = _newest_first(by_state.get(state.value, []))
+        columns.append(StateColumn(state.value, chosen, len(chosen)))
+
+    teams = _team_pages(repo, releases)
+    distributions = []
+    for distribution in repo.distribution_ids():
+        for version in sorted(repo.distribution_versions(distribution), key=_version_key, reverse=True):
+            if repo.distribution(distribution, version) is not None:
+                distributions.append(distribution_facts(repo, distribution, version, today))
+    return Site(config, today, releases, products, teams, distributions, columns)
+
+
+def _team_pages(repo: Repository, releases: list[ReleaseFacts]) -> list[TeamPage]:
+    pages: dict[str, TeamPage] = {}
+    for team in repo.team_ids():
+        record = repo.team(team)
+        if record is not None:
+            pages[team] = TeamPage(team, record)
+    for f in _newest_first(releases):
+        for line in f.reports:
+            page = pages.get(line.team)
+            if page is not None:
+                page.report_count += 1
+                if len(page.reports) < TEAM_REPORT_LIMIT:
+                    page.reports.append((f, line))
+        if f.release.state is not State.rollout or f.evaluation is None:
+            continue
+        started = f.entered.get(State.rollout.value)
+        due = started + dt.timedelta(days=f.evaluation.policy.report_days) if started else None
+        late = {entry.team: entry.days_late for entry in f.evaluation.late}
+        for row in f.coverage:
+            page = pages.get(row.team)
+            if page is not None and row.assigned and row.status in ("missing", "stale"):
+                page.owed.append(Owed(f, due, late.get(row.team), row.status == "stale"))
+    for page in pages.values():
+        page.owed.sort(key=lambda o: (-(o.days_late or -1), o.due or dt.date.max, o.facts.product_id, o.facts.version))
+    return [pages[team] for team in sorted(pages)]
+
+
+# ---------------------------------------------------------------- writing
+
+
+def release_page(product: str, version: str) -> str:
+    return f"releases/{product}/{version}.html"
+
+
+def product_page(product: str) -> str:
+    return f"products/{product}.html"
+
+
+def team_page(team: str) -> str:
+    return f"teams/{team}.html"
+
+
+def distribution_page(distribution: str, version: str) -> str:
+    return f"distributions/{distribution}/{version}.html"
+
+
+def state_page(state: str) -> str:
+    return f"states/{state}.html"
+
+
+def _pages(site: Site) -> Iterator[tuple[str, str, dict[str, object]]]:
+    yield "index.html", "board.html.j2", {"columns": site.columns, "limit": BOARD_LIMIT}
+    for column in site.columns:
+        if column.total:
+            yield state_page(column.state), "state.html.j2", {"column": column}
+    for f in site.releases:
+        yield release_page(f.product_id, f.version), "release.html.j2", {"r": f}
+    for product in site.products:
+        yield product_page(product.product), "product.html.j2", {"p": product}
+    for team in site.teams:
+        yield team_page(team.team), "team.html.j2", {"t": team, "limit": TEAM_REPORT_LIMIT}
+    for d in site.distributions:
+        yield distribution_page(d.distribution, d.version), "distribution.html.j2", {"d": d}
+
+
+def _environment(repo: Repository, site: Site) -> jinja2.Environment:
+    env = layout.environment(repo.source, html=True)
+    env.globals.update(
+        config=site.config,
+        today=site.today,
+        site=site,
+        release_page=release_page,
+        product_page=product_page,
+        team_page=team_page,
+        distribution_page=distribution_page,
+        state_page=state_page,
+        feed_path=feed.RELEASES_FEED,
+        issues_feed_path=feed.ISSUES_FEED,
+        stylesheet=STYLESHEET,
+    )
+    return env
+
+
+def render(repo: Repository, site: Site) -> Iterator[tuple[str, bytes]]:
+    """Every file of the site as (relative path, bytes), in a stable order."""
+    env = _environment(repo, site)
+    for path, template, context in _pages(site):
+        root = "../" * path.count("/")
+        text = env.get_template(template).render(root=root, path=path, **context)
+        yield path, text.encode("utf-8")
+    assert env.loader is not None
+    # The stylesheet is copied as written, not rendered: CSS braces are not template syntax.
+    yield STYLESHEET, env.loader.get_source(env, STYLESHEET)[0].encode("utf-8")
+    entry_body = env.get_template("feed_entry.html.j2")
+    base = site.config.url or ""
+    if base and not base.endswith("/"):
+        base += "/"
+    yield (
+        feed.RELEASES_FEED,
+        feed.atom(
+            site.config,
+            title=f"{site.config.name}: releases",
+            name=feed.RELEASES_FEED,
+            entries=feed.release_entries(site.config, site.releases, lambda f: entry_body.render(r=f).strip()),
+            base=base,
+            today=site.today,
+            alternate="index.html",
+        ),
+    )
+    yield (
+        feed.ISSUES_FEED,
+        feed.atom(
+            site.config,
+            title=f"{site.config.name}: known issues",
+            name=feed.ISSUES_FEED,
+            entries=feed.issue_entries(site.config, site.releases),
+            base=base,
+            today=site.today,
+            alternate="index.html",
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Built:
+    files: int
+    releases: int
+
+
+def build(repo: Repository, out: Path, today: dt.date) -> Built:
+    """Write the site to `out`, replacing a site built there before and nothing else."""
+    out = out.absolute()
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).is_file())):
+        raise RefusedError(f"{out} exists and holds something other than a site built by rollout; choose another --out")
+    site = gather(repo, today)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # Built aside and swapped in: a failed build leaves the previous site whole.
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        files = 0
+        made: set[Path] = set()
+        for path, data in render(repo, site):
+            target = staging / path
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
+            target.write_bytes(data)
+            files += 1
+        (staging / MARKER).write_text("built by `rollout site`; this folder is replaced on every build\n")
+        staging.chmod(0o755)
+        if out.exists():
+            old = out.with_name(f".{out.name}.old")
+            if old.exists():
+                shutil.rmtree(old)
+            out.rename(old)
+            staging.rename(out)
+            shutil.rmtree(old)
+        else:
+            staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return Built(files, len(site.releases))
