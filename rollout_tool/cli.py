@@ -348,6 +348,61 @@ def codeowners(check: bool, repo: Path | None) -> None:
 
 # ---- section: publishing (notes, site) ----
 
+
+today_option = click.option(
+    "--today",
+    default=None,
+    metavar="YYYY-MM-DD",
+    help="The date verdicts are computed for (default: $ROLLOUT_TODAY, else today).",
+)
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option("--distribution", is_flag=True, help="NAME/VERSION names a distribution release.")
+@click.option("--all", "every", is_flag=True, help="Write the notes of every release and distribution release.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None, help="Folder for --all.")
+@today_option
+@repo_option
+@handles_errors
+def notes(
+    name: str | None, distribution: bool, every: bool, out: Path | None, today: str | None, repo: Path | None
+) -> None:
+    """Markdown release notes of PRODUCT/VERSION, or of every release with --all --out DIR."""
+    from rollout_tool.commands import notes as command
+    from rollout_tool.policy import today_from
+    from rollout_tool.sources import WorkTree
+
+    root = repo_root(repo)
+    day = today_from(today)
+    if every:
+        if name is not None or out is None:
+            raise UsageError("--all writes every release's notes to --out DIR and takes no NAME")
+        written = command.write_all(WorkTree(root), out, day)
+        click.echo(
+            f"wrote notes of {written.releases} releases and {written.distributions} distribution releases to {out}"
+        )
+        return
+    if name is None:
+        raise UsageError("name a release as PRODUCT/VERSION, or use --all --out DIR")
+    click.echo(command.one(WorkTree(root), name, day, distribution=distribution), nl=False)
+
+
+@main.command()
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True, help="Folder to build into.")
+@today_option
+@repo_option
+@handles_errors
+def site(out: Path, today: str | None, repo: Path | None) -> None:
+    """Build the static dashboard (board, release, team and distribution pages, Atom feeds) into --out."""
+    from rollout_tool.commands.site import build_site
+    from rollout_tool.policy import today_from
+    from rollout_tool.sources import WorkTree
+
+    built = build_site(WorkTree(repo_root(repo)), out, today_from(today))
+    click.echo(f"built {built.files} files for {built.releases} releases in {out}")
+
+
 # ---- end section: publishing ----
 
 # ---- section: bot ----
