@@ -349,14 +349,6 @@ def codeowners(check: bool, repo: Path | None) -> None:
 # ---- section: publishing (notes, site) ----
 
 
-today_option = click.option(
-    "--today",
-    default=None,
-    metavar="YYYY-MM-DD",
-    help="The date verdicts are computed for (default: $ROLLOUT_TODAY, else today).",
-)
-
-
 @main.command()
 @click.argument("name", required=False)
 @click.option("--distribution", is_flag=True, help="NAME/VERSION names a distribution release.")
@@ -370,11 +362,10 @@ def notes(
 ) -> None:
     """Markdown release notes of PRODUCT/VERSION, or of every release with --all --out DIR."""
     from rollout_tool.commands import notes as command
-    from rollout_tool.policy import today_from
     from rollout_tool.sources import WorkTree
 
     root = repo_root(repo)
-    day = today_from(today)
+    day = parse_today(today)
     if every:
         if name is not None or out is None:
             raise UsageError("--all writes every release's notes to --out DIR and takes no NAME")
@@ -396,10 +387,9 @@ def notes(
 def site(out: Path, today: str | None, repo: Path | None) -> None:
     """Build the static dashboard (board, release, team and distribution pages, Atom feeds) into --out."""
     from rollout_tool.commands.site import build_site
-    from rollout_tool.policy import today_from
     from rollout_tool.sources import WorkTree
 
-    built = build_site(WorkTree(repo_root(repo)), out, today_from(today))
+    built = build_site(WorkTree(repo_root(repo)), out, parse_today(today))
     click.echo(f"built {built.files} files for {built.releases} releases in {out}")
 
 
