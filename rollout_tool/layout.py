@@ -13,6 +13,7 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 import jinja2
+import markupsafe
 
 from rollout_tool.sources import Kind, Source
 
@@ -75,6 +76,15 @@ def past(action: object) -> str:
     return _PAST.get(str(action), str(action))
 
 
+_CODE_SPAN = re.compile(r"`([^`]+)`")
+
+
+def code_spans(value: object) -> markupsafe.Markup:
+    """Tool-written text (policy reasons) as HTML: escaped, with `names` set as code."""
+    escaped = str(markupsafe.escape(str(value)))
+    return markupsafe.Markup(_CODE_SPAN.sub(r"<code>\1</code>", escaped))
+
+
 def url_path(value: object) -> str:
     return quote(str(value), safe="/")
 
@@ -98,4 +108,5 @@ def environment(source: Source | None, *, html: bool) -> jinja2.Environment:
     env.filters["paragraphs"] = paragraphs
     env.filters["url"] = url_path
     env.filters["past"] = past
+    env.filters["code_spans"] = code_spans
     return env
