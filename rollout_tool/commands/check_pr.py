@@ -111,7 +111,7 @@ class _Checker:
             self.coordinators_only(change.path, "delete a report")
         else:
             record = _record(self.head, change.path, Report)
-            what = f"{record.verdict.value} on revision {record.revision}" if record else "unreadable"
+            what = f"{record.verdict.value} on revision {record.revision}" if record else "invalid"
             if change.status is Status.added:
                 self.change("report-added", change.path, f"new report by team `{team}` on {name}: {what}")
             else:
@@ -146,7 +146,7 @@ class _Checker:
             return
         after = _record(self.head, change.path, Release)
         if change.status is Status.added:
-            state = after.state.value if after else "unreadable"
+            state = after.state.value if after else "invalid"
             self.change("release-added", change.path, f"new release {name} ({state})")
             if not (self.rights.coordinator or self.rights.maintainer_of(product)):
                 self.refuse(
