@@ -397,6 +397,56 @@ def site(out: Path, today: str | None, repo: Path | None) -> None:
 
 # ---- section: bot ----
 
+
+@main.group()
+def bot() -> None:
+    """Act on GitHub (token and repository from GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL)."""
+
+
+def _print_actions(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(line)
+    if not lines:
+        click.echo("nothing to change")
+
+
+@bot.command("comment")
+@click.option("--pr", "pr", type=click.IntRange(min=1), default=None, help="The pull request (default: the event's).")
+@click.option(
+    "--body-file", type=click.Path(path_type=Path, dir_okay=False), required=True, help="The comment's Markdown."
+)
+@click.option("--label", "labels", multiple=True, help="A label the check decided; repeat for more.")
+@repo_option
+@handles_errors
+def bot_comment(pr: int | None, body_file: Path, labels: tuple[str, ...], repo: Path | None) -> None:
+    """Post or update the one sticky comment on a pull request, and set its labels."""
+    from rollout_tool.github import commands
+
+    _print_actions(commands.comment(repo_root(repo), os.environ, pr, body_file, list(labels)))
+
+
+@bot.command("sync")
+@today_option
+@repo_option
+@handles_errors
+def bot_sync(today: str | None, repo: Path | None) -> None:
+    """Tracking issues for releases in rollout; tags and GitHub Releases for released ones."""
+    from rollout_tool.github import commands
+
+    _print_actions(commands.sync(repo_root(repo), os.environ, parse_today(today)))
+
+
+@bot.command("remind")
+@today_option
+@repo_option
+@handles_errors
+def bot_remind(today: str | None, repo: Path | None) -> None:
+    """Remind late teams on the tracking issues; escalate to the coordinators."""
+    from rollout_tool.github import commands
+
+    _print_actions(commands.remind(repo_root(repo), os.environ, parse_today(today)))
+
+
 # ---- end section: bot ----
 
 

@@ -1,0 +1,276 @@
+"""The bot's actions on GitHub. Each one looks before it writes, so a re-run changes nothing twice.
+
+Every function returns what it did, one line per change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from github import UnknownObjectException
+
+from rollout_tool import notes, policy
+from rollout_tool.errors import FatalError, UsageError
+from rollout_tool.github import messages
+from rollout_tool.github.client import Client
+from rollout_tool.records import State
+from rollout_tool.repository import Repository
+
+
+def _ours(items: Iterable[Any], login: str, marker: str) -> list[Any]:
+    """Issues or comments the bot wrote that carry `marker`, oldest first."""
+    return sorted(
+        (item for item in items if item.user.login == login and marker in (item.body or "")),
+        key=lambda item: item.id,
+    )
+
+
+def _bot_login(repo: Repository) -> str:
+    config = repo.config()
+    if config is None:
+        raise FatalError("rollout.yaml is not valid: run `rollout validate`")
+    return config.bot
+
+
+def _check_author(login: str, created: Any) -> list[str]:
+    # Finding our own texts again relies on knowing the bot's login.
+    actual = created.user.login
+    if actual != login:
+        return [f"warning: the token acts as {actual} but rollout.yaml names the bot {login}; set `bot: {actual}`"]
+    return []
+
+
+# ------------------------------------------------------------------ pull request comment
+
+
+def comment(client: Client, repo: Repository, number: int, body: str, labels: list[str]) -> list[str]:
+    """Post or update the one sticky comment on pull request `number` and set the check's labels."""
+    login = _bot_login(repo)
+    issue = client.call(lambda: client.repo.get_issue(number), f"read pull request #{number}")
+    if issue.pull_request is None:
+        raise UsageError(f"#{number} is an issue, not a pull request")
+    wanted = list(dict.fromkeys(labels))
+    done: list[str] = []
+
+    def ours() -> Any | None:
+        found = _ours(issue.get_comments(), login, messages.COMMENT_MARKER)
+        return found[0] if found else None
+
+    existing = client.call(ours, f"read the comments of #{number}")
+    previous = messages.labels_set_by_bot(existing.body if existing is not None else None)
+
+    # Labels first: the comment records which labels are ours, so it is written last.
+    current = {label.name for label in issue.labels}
+    missing = [name for name in wanted if name not in current]
+    if missing:
+        client.call(lambda: issue.add_to_labels(*missing), f"label #{number}")
+        done.append(f"#{number}: added label{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+    for name in sorted(set(previous) - set(wanted)):
+        if name in current:
+
+            def remove(name: str = name) -> None:
+                # Already gone: removed by a person, or by an attempt whose answer was lost.
+                with contextlib.suppress(UnknownObjectException):
+                    issue.remove_from_labels(name)
+
+            client.call(remove, f"remove label {name} from #{number}")
+            done.append(f"#{number}: removed label {name}")
+
+    text = messages.pull_request_comment(body, wanted)
+    if existing is not None:
+        if existing.body != text:
+            client.call(lambda: existing.edit(text), f"update the comment on #{number}")
+            done.append(f"#{number}: updated comment {existing.html_url}")
+        return done
+    created, _ = client.ensure(ours, lambda: issue.create_comment(text), f"the comment on #{number}")
+    done.append(f"#{number}: posted comment {created.html_url}")
+    return done + _check_author(login, created)
+
+
+# ------------------------------------------------------------------ tracking issues, tags and releases
+
+
+def _tracking_issues(client: Client, login: str) -> dict[tuple[str, str], Any]:
+    def listing() -> dict[tuple[str, str], Any]:
+        found: dict[tuple[str, str], Any] = {}
+        issues = client.repo.get_issues(state="all", labels=[messages.TRACKING_LABEL], creator=login)
+        for issue in sorted(issues, key=lambda i: i.number):
+            release = messages.tracked_release(issue.body)
+            if release is not None and issue.user.login == login and issue.pull_request is None:
+                found.setdefault(release, issue)  # the oldest one wins when a person copied the marker
+        return found
+
+    return client.call(listing, "list the tracking issues")
+
+
+def _ensure_tracking_issue(
+    client: Client, repo: Repository, login: str, product: str, version: str, today: dt.date, known: Any | None
+) -> tuple[Any, list[str]]:
+    """The tracking issue of a release in rollout, created or brought up to date."""
+    wanted = messages.tracking_issue(repo, product, version, today)
+    if known is None:
+
+        def find() -> Any | None:
+            return _tracking_issues(client, login).get((product, version))
+
+        def create() -> Any:
+            return client.repo.create_issue(wanted.title, body=wanted.body, labels=[messages.TRACKING_LABEL])
+
+        issue, _ = client.ensure(find, create, f"the tracking issue of {product}/{version}")
+        if issue.body == wanted.body and issue.title == wanted.title:
+            return issue, [f"{product}/{version}: opened tracking issue #{issue.number}", *_check_author(login, issue)]
+        known = issue
+    if known.body == wanted.body and known.title == wanted.title:
+        return known, []
+    client.call(lambda: known.edit(title=wanted.title, body=wanted.body), f"update issue #{known.number}")
+    return known, [f"{product}/{version}: updated tracking issue #{known.number}"]
+
+
+def _close_tracking_issue(client: Client, repo: Repository, issue: Any, product: str, version: str) -> list[str]:
+    release = repo.release(product, version)
+    if release is None:
+        if repo.has_release(product, version):
+            return []  # invalid for now; `rollout validate` says why, and the issue waits
+        body = (
+            f"{messages.tracking_marker(product, version)}\n{product}/{version} no longer exists in the repository.\n"
+        )
+        title = issue.title
+    else:
+        # `today` only shapes the verdict, which a release out of rollout does not show.
+        wanted = messages.tracking_issue(repo, product, version, dt.date.min)
+        body, title = wanted.body, wanted.title
+    client.call(
+        lambda: issue.edit(title=title, body=body, state="closed", state_reason="completed"),
+        f"close issue #{issue.number}",
+    )
+    state = release.state.value if release is not None else "removed"
+    return [f"{product}/{version}: closed tracking issue #{issue.number} ({state})"]
+
+
+def _publish(
+    client: Client, repo: Repository, product: str, version: str, today: dt.date, sha: str | None
+) -> list[str]:
+    """The tag `<product>/<version>` and a GitHub Release with the release notes."""
+    done: list[str] = []
+    tag = messages.release_tag(product, version)
+
+    def find_tag() -> Any | None:
+        try:
+            ref = client.repo.get_git_ref(f"tags/{tag}")
+            ref.object  # noqa: B018  # the ref is lazy: reading it makes the request
+            return ref
+        except UnknownObjectException:
+            return None
+
+    found_tag = client.call(find_tag, f"look for tag {tag}")
+    if found_tag is None:
+        if not sha:
+            raise UsageError(f"GITHUB_SHA is not set: cannot tag {tag}")
+        client.ensure(find_tag, lambda: client.repo.create_git_ref(f"refs/tags/{tag}", sha), f"tag {tag}")
+        done.append(f"{product}/{version}: tagged {tag} at {sha[:12]}")
+
+    body = notes.release_notes(repo, product, version, today)
+    name = messages.release_title(product, version)
+
+    def find_release() -> Any | None:
+        try:
+            return client.repo.get_release(tag)
+        except UnknownObjectException:
+            return None
+
+    existing = client.call(find_release, f"look for the GitHub Release {tag}")
+    if existing is None:
+        created, _ = client.ensure(
+            find_release,
+            lambda: client.repo.create_git_release(tag, name=name, message=body, target_commitish=sha or "main"),
+            f"the GitHub Release {tag}",
+        )
+        done.append(f"{product}/{version}: published GitHub Release {created.html_url}")
+    elif existing.body != body or existing.title != name:
+        client.call(
+            lambda: existing.update_release(
+                name=name, message=body, draft=existing.draft, prerelease=existing.prerelease
+            ),
+            f"update the GitHub Release {tag}",
+        )
+        done.append(f"{product}/{version}: updated GitHub Release {existing.html_url}")
+    return done
+
+
+def sync(client: Client, repo: Repository, today: dt.date, sha: str | None) -> list[str]:
+    """Tracking issues for releases in rollout, closed when they leave it; tags and Releases when released."""
+    login = _bot_login(repo)
+    tracking = _tracking_issues(client, login)
+    done: list[str] = []
+    in_rollout: set[tuple[str, str]] = set()
+    for product, version, release in sorted(repo.releases(), key=lambda r: (r[0], r[1])):
+        if release.state is State.rollout:
+            in_rollout.add((product, version))
+            _, lines = _ensure_tracking_issue(
+                client, repo, login, product, version, today, tracking.get((product, version))
+            )
+            done += lines
+        elif release.state is State.released:
+            done += _publish(client, repo, product, version, today, sha)
+    for (product, version), issue in sorted(tracking.items()):
+        if issue.state == "open" and (product, version) not in in_rollout:
+            done += _close_tracking_issue(client, repo, issue, product, version)
+    return done
+
+
+# ------------------------------------------------------------------ reminders
+
+
+def _remind_on(
+    client: Client,
+    repo: Repository,
+    login: str,
+    issue: Any,
+    product: str,
+    version: str,
+    late_teams: list[policy.LateTeam],
+    today: dt.date,
+) -> list[str]:
+    done: list[str] = []
+    comments = client.call(lambda: list(issue.get_comments()), f"read the comments of #{issue.number}")
+    for late in sorted(late_teams, key=lambda t: t.team):
+        marker = messages.reminder_marker(late.team, today)
+        if _ours(comments, login, marker):
+            continue
+        text = f"{marker}\n{messages.reminder(repo, product, version, late)}"
+
+        def find(marker: str = marker) -> Any | None:
+            found = _ours(issue.get_comments(), login, marker)
+            return found[0] if found else None
+
+        def create(text: str = text) -> Any:
+            return issue.create_comment(text)
+
+        client.ensure(find, create, f"a reminder on #{issue.number}")
+        who = " (escalated to the coordinators)" if late.escalate else ""
+        done.append(f"{product}/{version}: reminded team {late.team} on #{issue.number}{who}")
+    return done
+
+
+def remind(client: Client, repo: Repository, today: dt.date) -> list[str]:
+    """One comment per late team per day on the release's tracking issue; coordinators when escalated."""
+    login = _bot_login(repo)
+    tracking: dict[tuple[str, str], Any] | None = None
+    done: list[str] = []
+    for product, version, release in sorted(repo.releases(), key=lambda r: (r[0], r[1])):
+        if release.state is not State.rollout:
+            continue
+        evaluation = policy.evaluate(repo, product, version, today)
+        if not evaluation.late:
+            continue
+        if tracking is None:
+            tracking = _tracking_issues(client, login)
+        issue, lines = _ensure_tracking_issue(
+            client, repo, login, product, version, today, tracking.get((product, version))
+        )
+        done += lines
+        done += _remind_on(client, repo, login, issue, product, version, evaluation.late, today)
+    return done

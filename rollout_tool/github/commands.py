@@ -1,0 +1,44 @@
+"""The `rollout bot` commands as plain functions: settings from the environment, then the bot."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from pathlib import Path
+
+from rollout_tool.errors import UsageError
+from rollout_tool.github import bot
+from rollout_tool.github.client import Client, Settings
+from rollout_tool.repository import Repository
+from rollout_tool.sources import WorkTree
+
+
+def pull_request_number(settings: Settings, given: int | None) -> int:
+    """--pr, else the pull request of the event that started the workflow."""
+    if given is not None:
+        return given
+    event = settings.event()
+    for candidate in (event.get("pull_request"), event.get("issue"), event):
+        if isinstance(candidate, dict) and isinstance(candidate.get("number"), int):
+            return int(candidate["number"])
+    raise UsageError("which pull request? give --pr N (the event has no pull request number)")
+
+
+def comment(root: Path, env: Mapping[str, str], pr: int | None, body_file: Path, labels: list[str]) -> list[str]:
+    try:
+        body = body_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--body-file {body_file}: cannot read it ({exc})") from None
+    settings = Settings.from_env(env)
+    number = pull_request_number(settings, pr)
+    return bot.comment(Client(settings), Repository(WorkTree(root)), number, body, labels)
+
+
+def sync(root: Path, env: Mapping[str, str], today: dt.date) -> list[str]:
+    settings = Settings.from_env(env)
+    return bot.sync(Client(settings), Repository(WorkTree(root)), today, settings.sha)
+
+
+def remind(root: Path, env: Mapping[str, str], today: dt.date) -> list[str]:
+    settings = Settings.from_env(env)
+    return bot.remind(Client(settings), Repository(WorkTree(root)), today)
