@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from rollout_tool.errors import UsageError
@@ -12,29 +13,40 @@ from rollout_tool.repository import Repository
 from rollout_tool.sources import WorkTree
 
 
-def status(root: Path, selection: str | None, today: dt.date) -> list[Evaluation]:
+@dataclass(frozen=True)
+class Status:
+    releases: list[Evaluation]
+    invalid: list[str]  # releases whose release.yaml does not load: no verdict without a record
+
+
+def status(root: Path, selection: str | None, today: dt.date) -> Status:
     repo = Repository(WorkTree(root))
     product, _, version = (selection or "").partition("/")
     if product and not repo.has_product(product):
         raise UsageError(f"no product {product!r} under releases/")
     if version and not repo.has_release(product, version):
         raise UsageError(f"no release {product}/{version}")
-    found = []
+    found, invalid = [], []
     for name in [product] if product else repo.product_ids():
         for number in [version] if version else repo.versions(name):
-            if repo.release(name, number) is not None:
+            if repo.release(name, number) is not None and repo.config() is not None:
                 found.append(evaluate(repo, name, number, today))
-    return found
+            elif repo.has_release(name, number):
+                invalid.append(f"{name}/{number}")
+    return Status(found, invalid)
 
 
-def render(evaluations: list[Evaluation], output_format: str, today: dt.date) -> str:
+def render(found: Status, output_format: str, today: dt.date) -> str:
     if output_format == "json":
-        payload = {"today": today.isoformat(), "releases": [e.as_dict() for e in evaluations]}
+        payload = {
+            "today": today.isoformat(),
+            "releases": [e.as_dict() for e in found.releases],
+            "invalid": found.invalid,
+        }
         return json.dumps(payload, indent=2) + "\n"
-    if not evaluations:
-        return "no releases\n"
     lines = []
-    for e in evaluations:
+    for e in found.releases:
         lines.append(f"{e.product}/{e.version}: {e.state.value}, {e.verdict.value} (policy {e.policy_name})\n")
         lines.extend(f"  - {reason}\n" for reason in e.reasons)
-    return "".join(lines)
+    lines.extend(f"{name}: not valid; run `rollout validate`\n" for name in found.invalid)
+    return "".join(lines) or "no releases\n"

@@ -1,0 +1,75 @@
+"""`rollout status`: states, verdicts and reasons, as text and JSON, through the real command."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import Repo
+from lifecycle_support import release_text, walk
+
+
+def add_candidate(repo: Repo) -> None:
+    repo.write("releases/arc-ce/6.20.0/release.yaml", release_text("candidate", walk("candidate"), version="6.20.0"))
+
+
+def test_text_lists_every_release_with_its_reasons(repo: Repo) -> None:
+    add_candidate(repo)
+    result = repo.rollout("status", "--today", "2026-11-19")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        "arc-ce/6.19.0: rollout, waiting (policy default)\n"
+        "  - needs 1 more accepting report\n"
+        "  - none yet on el8\n"
+        "  - team `praguelcg2` is 3 days late\n"
+        "arc-ce/6.20.0: candidate, closed (policy default)\n"
+    )
+
+
+def test_json_is_the_machine_readable_why_not_yet(repo: Repo) -> None:
+    result = repo.rollout("status", "arc-ce/6.19.0", "--format", "json", env={"ROLLOUT_TODAY": "2026-11-05"})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "today": "2026-11-05",
+        "releases": [
+            {
+                "product": "arc-ce",
+                "version": "6.19.0",
+                "state": "rollout",
+                "policy": "default",
+                "verdict": "waiting",
+                "reasons": ["needs 1 more accepting report", "none yet on el8", "soaks until 2026-11-09"],
+                "late": [],
+                "reports": {"current": {"ncg-ingrid-pt": "accept"}, "stale": {}},
+                "soak_until": "2026-11-09",
+            }
+        ],
+        "invalid": [],
+    }
+
+
+def test_late_teams_in_json_with_escalation(repo: Repo) -> None:
+    result = repo.rollout("status", "arc-ce", "--format", "json", "--today", "2026-11-30")
+    release = json.loads(result.stdout)["releases"][0]
+    assert release["late"] == [{"team": "praguelcg2", "due": "2026-11-16", "days_late": 14, "escalate": True}]
+
+
+def test_a_product_selects_its_releases(repo: Repo) -> None:
+    add_candidate(repo)
+    result = repo.rollout("status", "arc-ce", "--format", "json", "--today", "2026-11-19")
+    assert [r["version"] for r in json.loads(result.stdout)["releases"]] == ["6.19.0", "6.20.0"]
+
+
+def test_unknown_names_and_dates_are_usage_errors(repo: Repo) -> None:
+    missing = repo.rollout("status", "dcache")
+    assert (missing.returncode, missing.stderr) == (2, "rollout: no product 'dcache' under releases/\n")
+    version = repo.rollout("status", "arc-ce/9.9")
+    assert (version.returncode, version.stderr) == (2, "rollout: no release arc-ce/9.9\n")
+    date = repo.rollout("status", "--today", "tomorrow")
+    assert (date.returncode, date.stderr) == (2, "rollout: 'tomorrow' is not a date: write YYYY-MM-DD\n")
+
+
+def test_a_release_that_does_not_load_is_named_not_skipped(repo: Repo) -> None:
+    repo.write("releases/arc-ce/6.20.0/release.yaml", "version: [\n")
+    result = repo.rollout("status", "--today", "2026-11-10")
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[-1] == "arc-ce/6.20.0: not valid; run `rollout validate`"
