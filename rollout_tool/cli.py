@@ -381,15 +381,25 @@ def notes(
 
 @main.command()
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True, help="Folder to build into.")
+@click.option(
+    "--base-url",
+    default="",
+    metavar="URL",
+    help="The address the site is published at; makes the feeds' links absolute.",
+)
 @today_option
 @repo_option
 @handles_errors
-def site(out: Path, today: str | None, repo: Path | None) -> None:
+def site(out: Path, base_url: str, today: str | None, repo: Path | None) -> None:
     """Build the static dashboard (board, release, team and distribution pages, Atom feeds) into --out."""
+    import re
+
     from rollout_tool.commands.site import build_site
     from rollout_tool.sources import WorkTree
 
-    built = build_site(WorkTree(repo_root(repo)), out, parse_today(today))
+    if base_url and not re.match(r"^https?://[^\s/]+(/\S*)?$", base_url):
+        raise UsageError(f"--base-url {base_url!r}: give an http(s) address such as https://example.org/rollout/")
+    built = build_site(WorkTree(repo_root(repo)), out, parse_today(today), base_url)
     click.echo(f"built {built.files} files for {built.releases} releases in {out}")
 
 

@@ -235,8 +235,12 @@ def _environment(repo: Repository, site: Site) -> jinja2.Environment:
     return env
 
 
-def render(repo: Repository, site: Site) -> Iterator[tuple[str, bytes]]:
-    """Every file of the site as (relative path, bytes), in a stable order."""
+def render(repo: Repository, site: Site, base_url: str = "") -> Iterator[tuple[str, bytes]]:
+    """Every file of the site as (relative path, bytes), in a stable order.
+
+    `base_url`, the address the site is published at, makes the feeds' links
+    absolute (through xml:base); without it they are relative to the feed.
+    """
     env = _environment(repo, site)
     for path, template, context in _pages(site):
         root = "../" * path.count("/")
@@ -246,7 +250,7 @@ def render(repo: Repository, site: Site) -> Iterator[tuple[str, bytes]]:
     # The stylesheet is copied as written, not rendered: CSS braces are not template syntax.
     yield STYLESHEET, env.loader.get_source(env, STYLESHEET)[0].encode("utf-8")
     entry_body = env.get_template("feed_entry.html.j2")
-    base = site.config.url or ""
+    base = base_url
     if base and not base.endswith("/"):
         base += "/"
     yield (
@@ -281,7 +285,7 @@ class Built:
     releases: int
 
 
-def build(repo: Repository, out: Path, today: dt.date) -> Built:
+def build(repo: Repository, out: Path, today: dt.date, base_url: str = "") -> Built:
     """Write the site to `out`, replacing a site built there before and nothing else."""
     out = out.absolute()
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).is_file())):
@@ -293,7 +297,7 @@ def build(repo: Repository, out: Path, today: dt.date) -> Built:
     try:
         files = 0
         made: set[Path] = set()
-        for path, data in render(repo, site):
+        for path, data in render(repo, site, base_url):
             target = staging / path
             if target.parent not in made:
                 target.parent.mkdir(parents=True, exist_ok=True)

@@ -10,5 +10,5 @@ from rollout_tool.repository import Repository
 from rollout_tool.sources import Source
 
 
-def build_site(source: Source, out: Path, today: dt.date) -> site.Built:
-    return site.build(Repository(source), out, today)
+def build_site(source: Source, out: Path, today: dt.date, base_url: str = "") -> site.Built:
+    return site.build(Repository(source), out, today, base_url)

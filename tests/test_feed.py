@@ -1,0 +1,169 @@
+"""The Atom feeds: parsed as XML and checked against what Atom (RFC 4287) requires."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from conftest import Repo
+from publishing_support import HOSTILE, build_rich_repo
+
+from rollout_tool import feed
+from rollout_tool.notes import PUBLISHED
+from rollout_tool.repository import Repository
+from rollout_tool.sources import WorkTree
+
+A = "{http://www.w3.org/2005/Atom}"
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+OWN = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def rich(tmp_path: Path) -> Repo:
+    return build_rich_repo(tmp_path / "rich")
+
+
+def _build(repo_root: Path, out: Path) -> Path:
+    from conftest import run_rollout
+
+    result = run_rollout("site", "--out", str(out), "--today", "2026-11-25", cwd=repo_root)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def _check_atom(path: Path) -> ET.Element:
+    """Parse a feed and check the elements RFC 4287 requires; return the root."""
+    root = ET.parse(path).getroot()
+    assert root.tag == f"{A}feed"
+    for name in ("id", "title", "updated"):
+        assert len(root.findall(f"{A}{name}")) == 1, name
+    assert RFC3339.match(root.findtext(f"{A}updated") or "")
+    assert root.find(f"{A}author/{A}name") is not None  # no entry has its own author
+    assert root.find(f"{A}link[@rel='self']") is not None
+    ids = []
+    for entry in root.findall(f"{A}entry"):
+        for name in ("id", "title", "updated"):
+            assert len(entry.findall(f"{A}{name}")) == 1, name
+        assert RFC3339.match(entry.findtext(f"{A}updated") or "")
+        assert (entry.findtext(f"{A}id") or "").startswith("urn:uuid:")
+        assert entry.find(f"{A}link[@rel='alternate']") is not None
+        assert entry.findtext(f"{A}summary")
+        ids.append(entry.findtext(f"{A}id"))
+    assert len(ids) == len(set(ids))
+    entries = root.findall(f"{A}entry")
+    if entries:
+        assert root.findtext(f"{A}updated") == max(e.findtext(f"{A}updated") or "" for e in entries)
+    return root
+
+
+def _published(repo_root: Path) -> list[tuple[str, str]]:
+    repo = Repository(WorkTree(repo_root))
+    return sorted((p, v) for p, v, release in repo.releases() if release.state in PUBLISHED)
+
+
+def test_one_entry_per_published_release(rich: Repo, tmp_path: Path) -> None:
+    root = _check_atom(_build(rich.root, tmp_path / "site") / feed.RELEASES_FEED)
+    links = [e.find(f"{A}link[@rel='alternate']").get("href") for e in root.findall(f"{A}entry")]  # type: ignore[union-attr]
+    published = _published(rich.root)
+    assert sorted(links) == sorted(f"releases/{p}/{v}.html" for p, v in published)
+    assert len(published) == 2  # the fixture's two released releases; the rejected and the one in rollout are not news
+    titles = [e.findtext(f"{A}title") for e in root.findall(f"{A}entry")]
+    assert titles == ["StoRM 1.11.22 released", "ARC CE 6.18.0 released"]  # newest first
+
+
+def test_entries_carry_known_issues_and_the_override_as_escaped_html(rich: Repo, tmp_path: Path) -> None:
+    root = _check_atom(_build(rich.root, tmp_path / "site") / feed.RELEASES_FEED)
+    storm = root.findall(f"{A}entry")[0]
+    content = storm.find(f"{A}content")
+    assert content is not None and content.get("type") == "html"
+    html = content.text or ""
+    assert "override: accepted despite a rejecting report from mwt2" in html
+    assert "Workaround: Disable the plugin before upgrading." in html
+    # The hostile summary is text inside the HTML, never markup a reader would run.
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
+    assert storm.findtext(f"{A}updated") == "2026-10-13T00:00:00Z"
+
+
+def test_the_known_issues_feed_has_one_entry_per_published_known_issue(rich: Repo, tmp_path: Path) -> None:
+    root = _check_atom(_build(rich.root, tmp_path / "site") / feed.ISSUES_FEED)
+    repo = Repository(WorkTree(rich.root))
+    expected = sorted(
+        issue.summary
+        for p, v in _published(rich.root)
+        for report in repo.reports(p, v).values()
+        for issue in report.issues
+        if issue.known_issue
+    )
+    titles = [e.findtext(f"{A}title") or "" for e in root.findall(f"{A}entry")]
+    assert sorted(t.split(": ", 1)[1] for t in titles) == expected
+    assert f"StoRM 1.11.22: {HOSTILE}" in titles
+    arex = next(e for e in root.findall(f"{A}entry") if "A-REX" in (e.findtext(f"{A}title") or ""))
+    assert arex.findtext(f"{A}summary") == (
+        "Severity high, found by NCG-INGRID-PT on el9.\n\n"
+        "After a restart the queue is rebuilt from the control directory.\n\n"
+        "Workaround: Run arcctl jobs resync after each restart."
+    )
+
+
+def test_ids_and_bytes_are_stable_across_builds(rich: Repo, tmp_path: Path) -> None:
+    one = _build(rich.root, tmp_path / "one")
+    two = _build(rich.root, tmp_path / "two")
+    for name in (feed.RELEASES_FEED, feed.ISSUES_FEED):
+        assert (one / name).read_bytes() == (two / name).read_bytes()
+
+
+def test_a_feed_without_entries_is_still_valid_atom(repo: Repo, tmp_path: Path) -> None:
+    root = _check_atom(_build(repo.root, tmp_path / "site") / feed.RELEASES_FEED)
+    assert root.findall(f"{A}entry") == []
+    assert root.findtext(f"{A}updated") == "2026-11-25T00:00:00Z"
+
+
+def test_characters_xml_cannot_carry_are_replaced() -> None:
+    assert feed.xml_text("a\x01b\x0bc\td\ue000") == "a\ufffdb\ufffdc\td\ue000"
+
+
+def test_a_control_character_in_a_record_still_gives_well_formed_xml(rich: Repo, tmp_path: Path) -> None:
+    path = rich.root / "releases/arc-ce/6.18.0/release.yaml"
+    path.write_text(
+        path.read_text().replace("summary: ARC CE 6.18.0, a maintenance release", 'summary: "bell \\a here"')
+    )
+    rich.commit("a bell in the summary")
+    root = _check_atom(_build(rich.root, tmp_path / "site") / feed.RELEASES_FEED)
+    summaries = [e.findtext(f"{A}summary") for e in root.findall(f"{A}entry")]
+    assert "bell \ufffd here" in summaries
+
+
+def test_entry_ids_do_not_depend_on_the_day_of_the_build(rich: Repo) -> None:
+    repo = Repository(WorkTree(rich.root))
+    config = repo.config()
+    assert config is not None
+    from rollout_tool.notes import release_facts
+
+    facts = [release_facts(repo, p, v, dt.date(2026, 11, 25)) for p, v, _ in repo.releases()]
+    later = [release_facts(repo, p, v, dt.date(2027, 1, 1)) for p, v, _ in repo.releases()]
+    assert [e.id for e in feed.release_entries(config, facts, lambda f: "")] == [
+        e.id for e in feed.release_entries(config, later, lambda f: "")
+    ]
+
+
+@pytest.mark.skipif(not (OWN / "releases").is_dir(), reason="the repository's own data set is not there")
+def test_the_repositorys_own_feed(tmp_path: Path) -> None:
+    root = _check_atom(_build(OWN, tmp_path / "site") / feed.RELEASES_FEED)
+    links = sorted(e.find(f"{A}link[@rel='alternate']").get("href") for e in root.findall(f"{A}entry"))  # type: ignore[union-attr]
+    assert links == sorted(f"releases/{p}/{v}.html" for p, v in _published(OWN))
+    assert links
+    assert root.get("{http://www.w3.org/XML/1998/namespace}base") is None  # relative to the feed itself
+
+
+def test_a_base_url_makes_the_links_absolute(rich: Repo, tmp_path: Path) -> None:
+    result = rich.rollout("site", "--out", str(tmp_path / "site"), "--base-url", "https://ops.example.org/rollout")
+    assert result.returncode == 0, result.stderr
+    root = _check_atom(tmp_path / "site" / feed.RELEASES_FEED)
+    assert root.get("{http://www.w3.org/XML/1998/namespace}base") == "https://ops.example.org/rollout/"
+    result = rich.rollout("site", "--out", str(tmp_path / "other"), "--base-url", "javascript:alert(1)")
+    assert result.returncode == 2
+    assert "--base-url 'javascript:alert(1)': give an http(s) address" in result.stderr
