@@ -167,7 +167,24 @@ def _decode(data: bytes) -> str | LoadError:
         return LoadError(line, column, "encoding", f"not UTF-8: byte 0x{data[exc.start]:02x} cannot be decoded")
     if text.startswith("\ufeff"):
         text = text[1:]
+    odd = _YAML11_BREAKS.search(text)
+    if odd is not None:
+        char, at = odd.group(), odd.start()
+        return LoadError(
+            text.count("\n", 0, at) + 1,
+            at - text.rfind("\n", 0, at),
+            "encoding",
+            f"the character U+{ord(char):04X} ({_BREAK_NAMES[char]}) is a line break to YAML 1.1 parsers"
+            f' and text to YAML 1.2 ones: write it as the escape "\\{_BREAK_ESCAPES[char]}" in double quotes',
+        )
     return text
+
+
+# libyaml folds these as line breaks (YAML 1.1); YAML 1.2 reads them as text.
+# Rather than load a value other tools read differently, refuse them.
+_YAML11_BREAKS = re.compile("[\x85\u2028\u2029]")
+_BREAK_NAMES = {"\x85": "next line", "\u2028": "line separator", "\u2029": "paragraph separator"}
+_BREAK_ESCAPES = {"\x85": "N", "\u2028": "L", "\u2029": "P"}
 
 
 def _position(data: bytes, offset: int) -> tuple[int, int]:
