@@ -136,7 +136,8 @@ def _check_history(repo: Repository, doc: Document, release: Release) -> Iterato
                 doc.path,
                 ("history", index, "date"),
                 "history",
-                f"history goes back in time: {history[index].date} comes after {history[index - 1].date}",
+                f"history goes back in time: {history[index].state.value} on {history[index].date} "
+                f"is earlier than {history[index - 1].state.value} on {history[index - 1].date} before it",
             )
     if history[-1].state is not release.state:
         yield repo.problem_at(
