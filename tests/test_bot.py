@@ -1,0 +1,422 @@
+"""`rollout bot ...`: the real command against the GitHub-compatible server, with faults injected."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Repo, report_text
+from tests.github_server import GitHubServer, new_state
+
+SHA = "ab" * 20
+ACCEPTED = """\
+version: 6.19.0
+type: minor
+state: {state}
+revision: 1
+platforms: [el8, el9]
+summary: ARC CE 6.19.0 with token support
+teams: [ncg-ingrid-pt, praguelcg2]
+history:
+  - {{state: candidate, date: 2026-11-01, by: nordu-maint}}
+  - {{state: rollout, date: 2026-11-02, by: carla-coord}}
+  - {{state: accepted, date: 2026-11-20, by: carla-coord}}
+{released}decision: {{action: accept, by: carla-coord, date: 2026-11-20, reason: quorum met}}
+"""
+
+
+def release_in(state: str) -> str:
+    released = "  - {state: released, date: 2026-11-21, by: carla-coord}\n" if state == "released" else ""
+    return ACCEPTED.format(state=state, released=released)
+
+
+@pytest.fixture
+def github() -> Iterator[GitHubServer]:
+    tokens = {
+        "bot-token": {"login": "rollout-bot", "write": True},
+        "read-token": {"login": "rollout-bot", "write": False},
+        "other-token": {"login": "someone-else", "write": True},
+    }
+    with GitHubServer(new_state("egi/rollout", tokens=tokens, head_sha=SHA)) as server:
+        yield server
+
+
+def bot_env(server: GitHubServer, **extra: str) -> dict[str, str]:
+    env = {
+        "GITHUB_TOKEN": "bot-token",
+        "GITHUB_REPOSITORY": "egi/rollout",
+        "GITHUB_API_URL": server.url,
+        "GITHUB_SHA": SHA,
+        "ROLLOUT_BOT_BACKOFF": "0.01",
+        "ROLLOUT_BOT_WRITE_INTERVAL": "0",
+        "ROLLOUT_BOT_TIMEOUT": "5",
+    }
+    env.update(extra)
+    return env
+
+
+def run_bot(repo: Repo, server: GitHubServer, *args: str, **env: str) -> str:
+    result = repo.rollout("bot", *args, env=bot_env(server, **env))
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    return result.stdout
+
+
+def assert_rerun_changes_nothing(repo: Repo, server: GitHubServer, *args: str) -> None:
+    before = server.snapshot()
+    writes = len(server.writes())
+    assert run_bot(repo, server, *args) == "nothing to change\n"
+    assert server.writes()[writes:] == []
+    assert server.snapshot() == before
+
+
+def issues(server: GitHubServer) -> list[dict[str, object]]:
+    return sorted(server.repo()["issues"].values(), key=lambda i: int(str(i["number"])))
+
+
+def comments_on(server: GitHubServer, number: int) -> list[str]:
+    found = [c for c in server.repo()["comments"].values() if c["issue"] == number]
+    return [c["body"] for c in sorted(found, key=lambda c: c["id"])]
+
+
+# ------------------------------------------------------------------ sync
+
+
+def test_sync_opens_one_tracking_issue_with_a_checklist_then_changes_nothing(repo: Repo, github: GitHubServer) -> None:
+    assert run_bot(repo, github, "sync", "--today", "2026-11-05") == "arc-ce/6.19.0: opened tracking issue #1\n"
+    [issue] = issues(github)
+    assert issue["title"] == "Staged rollout: ARC CE 6.19.0"
+    assert issue["labels"] == ["rollout"]
+    assert issue["user"] == "rollout-bot"
+    body = str(issue["body"])
+    assert body.startswith("<!-- rollout-as-code:tracking arc-ce/6.19.0 -->\n")
+    assert "- [x] `ncg-ingrid-pt` (NCG-INGRID-PT): @ana-pt: accept (revision 1, 2026-11-10, el9)\n" in body
+    assert "- [ ] `praguelcg2` (praguelcg2): @jan-cz @eva-cz\n" in body
+    assert "In staged rollout since 2026-11-02." in body
+    assert_rerun_changes_nothing(repo, github, "sync", "--today", "2026-11-05")
+
+
+def test_sync_ticks_a_new_report_and_closes_the_issue_when_the_release_leaves_rollout(
+    repo: Repo, github: GitHubServer
+) -> None:
+    run_bot(repo, github, "sync", "--today", "2026-11-05")
+    repo.write("releases/arc-ce/6.19.0/reports/praguelcg2.yaml", report_text("praguelcg2", platform="el8"))
+    repo.commit("praguelcg2 reports")
+    assert run_bot(repo, github, "sync", "--today", "2026-11-05") == "arc-ce/6.19.0: updated tracking issue #1\n"
+    body = str(issues(github)[0]["body"])
+    assert "- [x] `praguelcg2` (praguelcg2): @jan-cz @eva-cz: accept (revision 1, 2026-11-10, el8)\n" in body
+    assert_rerun_changes_nothing(repo, github, "sync", "--today", "2026-11-05")
+
+    repo.write("releases/arc-ce/6.19.0/release.yaml", release_in("accepted"))
+    repo.commit("accept")
+    out = run_bot(repo, github, "sync", "--today", "2026-11-21")
+    assert out == "arc-ce/6.19.0: closed tracking issue #1 (accepted)\n"
+    [issue] = issues(github)
+    assert issue["state"] == "closed"
+    assert issue["state_reason"] == "completed"
+    assert "This release has left staged rollout: it is now **accepted**." in str(issue["body"])
+    assert_rerun_changes_nothing(repo, github, "sync", "--today", "2026-11-21")
+
+
+def test_sync_tags_and_publishes_a_released_release_once(repo: Repo, github: GitHubServer) -> None:
+    repo.write("releases/arc-ce/6.19.0/release.yaml", release_in("released"))
+    repo.commit("release")
+    out = run_bot(repo, github, "sync", "--today", "2026-11-21")
+    state = github.repo()
+    [release] = state["releases"].values()
+    assert out.splitlines() == [
+        f"arc-ce/6.19.0: tagged arc-ce/6.19.0 at {SHA[:12]}",
+        f"arc-ce/6.19.0: published GitHub Release {github.url}/egi/rollout/releases/tag/arc-ce/6.19.0",
+    ]
+    assert state["refs"]["refs/tags/arc-ce/6.19.0"] == {"sha": SHA, "type": "commit"}
+    assert release["name"] == "arc-ce 6.19.0"
+    assert release["tag_name"] == "arc-ce/6.19.0"
+    notes = repo.rollout("notes", "arc-ce/6.19.0", "--today", "2026-11-21")
+    assert notes.returncode == 0, notes.stderr
+    assert release["body"] == notes.stdout
+    assert_rerun_changes_nothing(repo, github, "sync", "--today", "2026-11-21")
+
+
+def test_sync_replaces_a_stale_release_body_and_keeps_an_existing_tag(repo: Repo, github: GitHubServer) -> None:
+    repo.write("releases/arc-ce/6.19.0/release.yaml", release_in("released"))
+    repo.commit("release")
+    with github.state.lock:
+        refs = github.state.data["repos"]["egi/rollout"]["refs"]
+        refs["refs/tags/arc-ce/6.19.0"] = {"sha": "cd" * 20, "type": "commit"}
+        github.state.data["repos"]["egi/rollout"]["releases"]["7"] = {
+            "id": 7,
+            "tag_name": "arc-ce/6.19.0",
+            "target_commitish": "main",
+            "name": "arc-ce 6.19.0",
+            "body": "Release notes will follow.",
+            "draft": False,
+            "prerelease": False,
+            "author": "rollout-bot",
+            "created_at": "2026-11-21T10:00:00Z",
+            "updated_at": "2026-11-21T10:00:00Z",
+        }
+    out = run_bot(repo, github, "sync", "--today", "2026-11-21")
+    assert out == f"arc-ce/6.19.0: updated GitHub Release {github.url}/egi/rollout/releases/tag/arc-ce/6.19.0\n"
+    state = github.repo()
+    assert state["refs"]["refs/tags/arc-ce/6.19.0"]["sha"] == "cd" * 20
+    assert state["releases"]["7"]["body"].startswith("# ")
+    assert list(state["releases"]) == ["7"]
+
+
+# ------------------------------------------------------------------ remind
+
+
+def test_remind_posts_once_per_late_team_per_day_and_escalates_late_enough(repo: Repo, github: GitHubServer) -> None:
+    run_bot(repo, github, "sync", "--today", "2026-11-05")
+    # report_days 14 from 2026-11-02: due 2026-11-16; escalate_days 7.
+    out = run_bot(repo, github, "remind", "--today", "2026-11-18")
+    assert out.splitlines() == [
+        "arc-ce/6.19.0: updated tracking issue #1",
+        "arc-ce/6.19.0: reminded team praguelcg2 on #1",
+    ]
+    [reminder] = comments_on(github, 1)
+    assert reminder == (
+        "<!-- rollout-as-code:reminder praguelcg2 2026-11-18 -->\n"
+        "@jan-cz @eva-cz: the Early Adopter report of team `praguelcg2` on ARC CE 6.19.0 was due on 2026-11-16 "
+        "and is 2 days late. Please install it and open a pull request adding "
+        "`releases/arc-ce/6.19.0/reports/praguelcg2.yaml`.\n"
+    )
+    assert_rerun_changes_nothing(repo, github, "remind", "--today", "2026-11-18")
+
+    out = run_bot(repo, github, "remind", "--today", "2026-11-25")
+    assert "arc-ce/6.19.0: reminded team praguelcg2 on #1 (escalated to the coordinators)" in out.splitlines()
+    later = comments_on(github, 1)
+    assert len(later) == 2
+    assert later[1].endswith("\n\n@carla-coord @dmitri-coord: escalated to the coordinators (9 days late).\n")
+    assert_rerun_changes_nothing(repo, github, "remind", "--today", "2026-11-25")
+
+
+def test_remind_opens_the_tracking_issue_when_sync_has_not(repo: Repo, github: GitHubServer) -> None:
+    out = run_bot(repo, github, "remind", "--today", "2026-11-18")
+    assert out.splitlines() == [
+        "arc-ce/6.19.0: opened tracking issue #1",
+        "arc-ce/6.19.0: reminded team praguelcg2 on #1",
+    ]
+
+
+def test_remind_with_nobody_late_does_nothing(repo: Repo, github: GitHubServer) -> None:
+    assert run_bot(repo, github, "remind", "--today", "2026-11-10") == "nothing to change\n"
+    assert github.writes() == []
+
+
+# ------------------------------------------------------------------ the pull request comment
+
+
+@pytest.fixture
+def pull(github: GitHubServer) -> int:
+    return github.add_pull("Report of praguelcg2", "jan-cz")
+
+
+def comment_args(tmp_path: Path, pull: int, text: str, *labels: str) -> list[str]:
+    body = tmp_path / "comment.md"
+    body.write_text(text)
+    return [
+        "comment",
+        "--pr",
+        str(pull),
+        "--body-file",
+        str(body),
+        *(a for label in labels for a in ("--label", label)),
+    ]
+
+
+def test_comment_is_sticky_and_labels_change_only_our_own(
+    repo: Repo, github: GitHubServer, pull: int, tmp_path: Path
+) -> None:
+    with github.state.lock:
+        github.state.ensure_label(github.state.data["repos"]["egi/rollout"], "needs-review")
+        github.state.data["repos"]["egi/rollout"]["issues"][str(pull)]["labels"] = ["needs-review"]
+    args = comment_args(tmp_path, pull, "Adds a report.\n", "report", "verdict:accept")
+    out = run_bot(repo, github, *args)
+    [comment] = comments_on(github, pull)
+    assert out.splitlines() == [
+        "#1: added labels report, verdict:accept",
+        f"#1: posted comment {github.url}/egi/rollout/issues/1#issuecomment-{max(github.repo()['comments'])}",
+    ]
+    assert comment == (
+        "<!-- rollout-as-code:pull-request -->\n<!-- rollout-as-code:labels report,verdict:accept -->\nAdds a report.\n"
+    )
+    assert_rerun_changes_nothing(repo, github, *args)
+
+    args = comment_args(tmp_path, pull, "Adds a report that rejects.\n", "report", "verdict:reject")
+    out = run_bot(repo, github, *args)
+    assert out.splitlines()[:2] == ["#1: added label verdict:reject", "#1: removed label verdict:accept"]
+    assert len(comments_on(github, pull)) == 1
+    assert comments_on(github, pull)[0].endswith("Adds a report that rejects.\n")
+    assert github.repo()["issues"][str(pull)]["labels"] == ["needs-review", "report", "verdict:reject"]
+    assert_rerun_changes_nothing(repo, github, *args)
+
+
+def test_comment_leaves_a_copied_marker_in_someone_elses_comment_alone(
+    repo: Repo, github: GitHubServer, pull: int, tmp_path: Path
+) -> None:
+    with github.state.lock:
+        github.state.data["repos"]["egi/rollout"]["comments"]["5"] = {
+            "id": 5,
+            "issue": pull,
+            "body": "quoting the bot: <!-- rollout-as-code:pull-request -->",
+            "user": "jan-cz",
+            "created_at": "2026-11-20T10:00:00Z",
+            "updated_at": "2026-11-20T10:00:00Z",
+        }
+    run_bot(repo, github, *comment_args(tmp_path, pull, "Adds a report.\n"))
+    bodies = comments_on(github, pull)
+    assert bodies[0] == "quoting the bot: <!-- rollout-as-code:pull-request -->"
+    assert len(bodies) == 2
+
+
+def test_comment_on_an_issue_is_a_usage_error(repo: Repo, github: GitHubServer, tmp_path: Path) -> None:
+    run_bot(repo, github, "sync", "--today", "2026-11-05")
+    result = repo.rollout("bot", *comment_args(tmp_path, 1, "x"), env=bot_env(github))
+    assert result.returncode == 2
+    assert result.stderr == "rollout: #1 is an issue, not a pull request\n"
+
+
+def test_comment_takes_the_pull_request_from_the_event(
+    repo: Repo, github: GitHubServer, pull: int, tmp_path: Path
+) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(f'{{"action": "opened", "number": {pull}, "pull_request": {{"number": {pull}}}}}')
+    args = [a for a in comment_args(tmp_path, pull, "Adds a report.\n") if a not in ("--pr", str(pull))]
+    run_bot(repo, github, *args, GITHUB_EVENT_PATH=str(event))
+    assert len(comments_on(github, pull)) == 1
+
+
+# ------------------------------------------------------------------ faults
+
+
+def test_a_502_after_the_comment_was_created_does_not_make_a_second_one(
+    repo: Repo, github: GitHubServer, pull: int, tmp_path: Path
+) -> None:
+    github.add_fault(method="POST", path="/repos/*/issues/*/comments", status=502, when="after")
+    run_bot(repo, github, *comment_args(tmp_path, pull, "Adds a report.\n"))
+    assert len(comments_on(github, pull)) == 1
+    posts = [w for w in github.writes() if w.startswith("POST /repos/egi/rollout/issues/1/comments")]
+    assert posts == ["POST /repos/egi/rollout/issues/1/comments 502"]
+
+
+def test_a_502_before_the_issue_was_created_is_retried(repo: Repo, github: GitHubServer) -> None:
+    github.add_fault(method="POST", path="/repos/egi/rollout/issues", status=502, times=2)
+    assert run_bot(repo, github, "sync", "--today", "2026-11-05") == "arc-ce/6.19.0: opened tracking issue #1\n"
+    assert len(issues(github)) == 1
+    assert [w for w in github.writes() if w.startswith("POST")] == [
+        "POST /repos/egi/rollout/issues 502",
+        "POST /repos/egi/rollout/issues 502",
+        "POST /repos/egi/rollout/issues 201",
+    ]
+
+
+def test_a_lost_tag_and_release_answer_creates_neither_twice(repo: Repo, github: GitHubServer) -> None:
+    repo.write("releases/arc-ce/6.19.0/release.yaml", release_in("released"))
+    repo.commit("release")
+    github.add_fault(method="POST", path="/repos/*/git/refs", status=500, when="after")
+    github.add_fault(method="POST", path="/repos/*/releases", status=503, when="after")
+    run_bot(repo, github, "sync", "--today", "2026-11-21")
+    state = github.repo()
+    assert len(state["releases"]) == 1
+    # One POST each, answered with the injected error: the retry found what it had made.
+    assert github.writes() == ["POST /repos/egi/rollout/git/refs 500", "POST /repos/egi/rollout/releases 503"]
+    assert state["refs"]["refs/tags/arc-ce/6.19.0"]["sha"] == SHA
+    assert_rerun_changes_nothing(repo, github, "sync", "--today", "2026-11-21")
+
+
+def test_a_slow_answer_past_the_timeout_is_found_instead_of_repeated(
+    repo: Repo, github: GitHubServer, pull: int, tmp_path: Path
+) -> None:
+    github.add_fault(method="POST", path="/repos/*/issues/*/comments", status=None, when="after", delay=2.5)
+    run_bot(repo, github, *comment_args(tmp_path, pull, "Adds a report.\n"), ROLLOUT_BOT_TIMEOUT="1")
+    assert len(comments_on(github, pull)) == 1
+
+
+@pytest.mark.parametrize(
+    ("fault", "waited"),
+    [
+        ({"status": 403, "rate_limit": "secondary", "retry_after": 1}, 1.0),
+        ({"status": 429, "rate_limit": "secondary", "retry_after": 1}, 1.0),
+        ({"status": 403, "rate_limit": "primary", "reset_in": 1}, 1.0),
+    ],
+    ids=["secondary-403", "secondary-429", "primary-403"],
+)
+def test_rate_limits_are_waited_out_then_retried(
+    repo: Repo, github: GitHubServer, fault: dict[str, object], waited: float
+) -> None:
+    github.add_fault(method="POST", path="/repos/egi/rollout/issues", **fault)
+    started = time.monotonic()
+    run_bot(repo, github, "sync", "--today", "2026-11-05")
+    assert time.monotonic() - started >= waited
+    assert len(issues(github)) == 1
+    assert [w.split()[-1] for w in github.writes()] == [str(fault["status"]), "201"]
+
+
+def test_a_secondary_rate_limit_without_retry_after_waits_the_configured_minute(
+    repo: Repo, github: GitHubServer
+) -> None:
+    github.add_fault(method="POST", path="/repos/egi/rollout/issues", status=403, rate_limit="secondary")
+    started = time.monotonic()
+    run_bot(repo, github, "sync", "--today", "2026-11-05", ROLLOUT_BOT_SECONDARY_WAIT="0.7")
+    assert time.monotonic() - started >= 0.7
+    assert len(issues(github)) == 1
+
+
+def test_a_rate_limit_longer_than_the_longest_wait_fails_at_once(repo: Repo, github: GitHubServer) -> None:
+    github.add_fault(method="GET", path="/repos/egi/rollout", status=429, rate_limit="secondary", retry_after=3600)
+    started = time.monotonic()
+    result = repo.rollout("bot", "sync", "--today", "2026-11-05", env=bot_env(github, ROLLOUT_BOT_MAX_WAIT="60"))
+    assert time.monotonic() - started < 30
+    assert result.returncode == 2
+    assert re.fullmatch(
+        r"rollout: GitHub rate limit: cannot read the repository before \S+ \S+ UTC \(429 You have exceeded .*\)\n",
+        result.stderr,
+    )
+
+
+def test_server_errors_that_never_stop_end_with_a_readable_error(repo: Repo, github: GitHubServer) -> None:
+    github.add_fault(method="GET", path="/repos/egi/rollout/issues", status=502, times=100)
+    result = repo.rollout("bot", "sync", "--today", "2026-11-05", env=bot_env(github, ROLLOUT_BOT_ATTEMPTS="3"))
+    assert result.returncode == 2
+    assert result.stderr == "rollout: could not list the tracking issues after 3 attempts: 502 Server Error\n"
+    assert github.writes() == []
+
+
+def test_a_read_only_token_is_a_fatal_error_not_a_traceback(repo: Repo, github: GitHubServer) -> None:
+    result = repo.rollout("bot", "sync", "--today", "2026-11-05", env=bot_env(github, GITHUB_TOKEN="read-token"))
+    assert result.returncode == 2
+    assert result.stderr == (
+        "rollout: GitHub refused to create the tracking issue of arc-ce/6.19.0: "
+        "403 Resource not accessible by integration\n"
+    )
+    assert issues(github) == []
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"GITHUB_TOKEN": ""}, "rollout: GITHUB_TOKEN is not set: the bot needs a token to talk to GitHub\n"),
+        ({"GITHUB_REPOSITORY": "rollout"}, "rollout: GITHUB_REPOSITORY must be owner/name, not 'rollout'\n"),
+        ({"ROLLOUT_BOT_BACKOFF": "soon"}, "rollout: ROLLOUT_BOT_BACKOFF must be a number, not 'soon'\n"),
+        ({"GITHUB_TOKEN": "wrong"}, "rollout: GitHub refused to read the repository: 401 Bad credentials\n"),
+    ],
+    ids=["no-token", "bad-repository", "bad-backoff", "bad-token"],
+)
+def test_bad_settings_are_usage_errors(repo: Repo, github: GitHubServer, env: dict[str, str], message: str) -> None:
+    result = repo.rollout("bot", "sync", env=bot_env(github, **env))
+    assert result.returncode == 2
+    assert result.stderr == message
+
+
+def test_the_token_acting_as_another_login_is_reported(repo: Repo, github: GitHubServer) -> None:
+    result = repo.rollout("bot", "sync", "--today", "2026-11-05", env=bot_env(github, GITHUB_TOKEN="other-token"))
+    assert result.returncode == 0, result.stderr
+    assert (
+        "warning: the token acts as someone-else but rollout.yaml names the bot rollout-bot; set `bot: someone-else`"
+        in result.stdout
+    )
