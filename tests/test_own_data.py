@@ -85,6 +85,8 @@ def test_reports_show_stale_revisions_rejects_and_known_issues(own: Repository) 
         for team, report in own.reports(product, version).items():
             assert team in release.teams, f"{product}/{version}: {team} reports without being assigned"
             assert report.environment.platform in release.platforms
+            runs = own.team(team)
+            assert runs is not None and report.environment.platform in runs.platforms, (product, version, team)
             if report.revision < release.revision:
                 stale.append((product, version, team))
             if report.verdict is Verdict.reject:
@@ -92,6 +94,12 @@ def test_reports_show_stale_revisions_rejects_and_known_issues(own: Repository) 
             known_with_workaround += [i for i in report.issues if i.known_issue and i.workaround]
     assert stale
     assert rejects
+    open_states = (State.candidate, State.rollout)
+    for product, version, release in own.releases():
+        if release.state in open_states:
+            for team in release.teams:
+                member = own.team(team)
+                assert member is not None and member.active, f"{product}/{version} waits for inactive {team}"
     assert known_with_workaround
 
 
