@@ -202,10 +202,10 @@ def state_page(state: str) -> str:
     return f"states/{state}.html"
 
 
-def _pages(site: Site) -> Iterator[tuple[str, str, dict[str, object]]]:
-    yield "index.html", "board.html.j2", {"columns": site.columns, "limit": BOARD_LIMIT}
+def _pages(site: Site, board_limit: int) -> Iterator[tuple[str, str, dict[str, object]]]:
+    yield "index.html", "board.html.j2", {"columns": site.columns, "limit": board_limit}
     for column in site.columns:
-        if column.total:
+        if column.total > board_limit:
             yield state_page(column.state), "state.html.j2", {"column": column}
     for f in site.releases:
         yield release_page(f.product_id, f.version), "release.html.j2", {"r": f}
@@ -235,14 +235,16 @@ def _environment(repo: Repository, site: Site) -> jinja2.Environment:
     return env
 
 
-def render(repo: Repository, site: Site, base_url: str = "") -> Iterator[tuple[str, bytes]]:
+def render(
+    repo: Repository, site: Site, base_url: str = "", board_limit: int = BOARD_LIMIT
+) -> Iterator[tuple[str, bytes]]:
     """Every file of the site as (relative path, bytes), in a stable order.
 
     `base_url`, the address the site is published at, makes the feeds' links
     absolute (through xml:base); without it they are relative to the feed.
     """
     env = _environment(repo, site)
-    for path, template, context in _pages(site):
+    for path, template, context in _pages(site, board_limit):
         root = "../" * path.count("/")
         text = env.get_template(template).render(root=root, path=path, **context)
         yield path, text.encode("utf-8")
@@ -285,7 +287,7 @@ class Built:
     releases: int
 
 
-def build(repo: Repository, out: Path, today: dt.date, base_url: str = "") -> Built:
+def build(repo: Repository, out: Path, today: dt.date, base_url: str = "", board_limit: int = BOARD_LIMIT) -> Built:
     """Write the site to `out`, replacing a site built there before and nothing else."""
     out = out.absolute()
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).is_file())):
@@ -297,7 +299,7 @@ def build(repo: Repository, out: Path, today: dt.date, base_url: str = "") -> Bu
     try:
         files = 0
         made: set[Path] = set()
-        for path, data in render(repo, site, base_url):
+        for path, data in render(repo, site, base_url, board_limit):
             target = staging / path
             if target.parent not in made:
                 target.parent.mkdir(parents=True, exist_ok=True)
