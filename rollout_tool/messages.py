@@ -106,7 +106,9 @@ def describe(error: ErrorDetails, model: type[BaseModel], source_text: str | Non
     if kind == "missing":
         return Message(loc[:-1], False, "required", f"missing required key {field!r}")
     if kind == "string_type":
-        text = f"{field}: expected text, got {_kind(value)}"
+        # 1.10 loads as the float 1.1: show the number as it was written
+        got = f"the number {written}" if isinstance(value, float) and source_text is not None else _kind(value)
+        text = f"{field}: expected text, got {got}"
         if isinstance(value, (int, float, bool)) or value is None:
             text += f'; write it in quotes: {field}: "{written}"'
         return Message(loc, False, "type", text)

@@ -253,7 +253,7 @@ PLANTS = [
         replace("releases/apel/1.9.0/reports/cyfronet-lcg2.yaml", 'from_version: "1.8.1"', "from_version: 1.10"),
         "type",
         "from_version: 1.10",
-        'write it in quotes: from_version: "1.10"',
+        'got the number 1.10; write it in quotes: from_version: "1.10"',
         point="1.10",
     ),
     Plant(
