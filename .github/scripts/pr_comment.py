@@ -82,6 +82,9 @@ def render(check: Any, status: Any, validation: str) -> tuple[str, list[str]]:
             lines.append(f"- `{text(where)}` {text(p.get('message', ''))} ({text(p.get('rule', ''))})")
 
     releases = {(r.get("product"), r.get("version")): r for r in (status or {}).get("releases", [])}
+    if not check.get("allowed"):
+        # What a refused change would do to a verdict is moot: it cannot be merged.
+        return "\n".join(lines) + "\n", labels
     for product, version in touched_releases(check):
         release = releases.get((product, version))
         if release is None:
@@ -89,7 +92,7 @@ def render(check: Any, status: Any, validation: str) -> tuple[str, list[str]]:
         verdict = str(release.get("verdict", ""))
         lines += [
             "",
-            f"**{text(product)}/{text(version)}**: {text(release.get('state', ''))},"
+            f"**{text(product)}/{text(version)}** with this change: {text(release.get('state', ''))},"
             f" verdict **{text(verdict)}** (policy {text(release.get('policy', ''))})",
         ]
         lines += [f"- {text(reason)}" for reason in release.get("reasons", [])]

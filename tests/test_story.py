@@ -1,0 +1,267 @@
+"""The whole story through the real workflow files, run by act against the local GitHub server.
+
+A release enters rollout -> tracking issue; an EA team's report pull request is
+checked and commented; after the merge the policy is met -> accepted ->
+released -> tag and GitHub Release with the notes. And the refused story: an
+outsider's report fails its check, with the reason in the comment.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Repo, build_repo, report_text, run_rollout
+
+from tests.act_support import payloads
+from tests.act_support.runner import Run, Runner
+from tests.github_server import GitHubServer, new_state
+
+pytestmark = pytest.mark.runner
+
+ROOT = Path(__file__).resolve().parent.parent
+FULL_NAME = "egi/rollout"
+TODAY = "2026-11-20"
+RELEASE_PATH = "releases/arc-ce/6.19.0/release.yaml"
+REPORT_PATH = "releases/arc-ce/6.19.0/reports/ncg-ingrid-pt.yaml"
+CANDIDATE = """\
+# the release under test
+version: 6.19.0
+type: emergency
+state: candidate
+revision: 1
+platforms: [el9]
+summary: ARC CE 6.19.0 fixing a token leak
+teams: [ncg-ingrid-pt, praguelcg2]
+history:
+  - {state: candidate, date: 2026-11-16, by: nordu-maint}
+"""
+IN_ROLLOUT = CANDIDATE.replace("state: candidate", "state: rollout") + (
+    "  - {state: rollout, date: 2026-11-17, by: carla-coord}\n"
+)
+
+
+@dataclass
+class Story:
+    repo: Repo
+    origin: Path
+    server: GitHubServer
+    runner: Runner
+
+    def push_main(self) -> str:
+        self.repo.git("push", "-q", "origin", "main")
+        return self.repo.git("rev-parse", "HEAD")
+
+    def run_push(self, before: str, after: str, actor: str) -> Run:
+        payload = payloads.event(
+            "push$event",
+            ref="refs/heads/main",
+            before=before,
+            after=after,
+            repository=payloads.repository(FULL_NAME),
+            sender=payloads.user(actor),
+            pusher={"name": actor},
+        )
+        return self.runner.run("rollout.yml", "push", payload, sha=after, actor=actor)
+
+    def open_pull(self, author: str, branch: str, files: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        base = self.repo.git("rev-parse", "main")
+        self.repo.git("checkout", "-q", "-b", branch, "main")
+        for path, text in files.items():
+            self.repo.write(path, text)
+        head = self.repo.commit(f"Report by {author}")
+        self.repo.git("push", "-q", "origin", branch)
+        self.repo.git("checkout", "-q", "main")
+        number = self.server.add_pull(f"EA report by {author}", author, head_sha=head)
+        pull = {
+            "number": number,
+            "title": f"EA report by {author}",
+            "user": payloads.user(author),
+            "head": {"ref": branch, "sha": head, "label": f"{author}:{branch}", "user": payloads.user(author)},
+            "base": {"ref": "main", "sha": base, "label": "egi:main", "user": payloads.user("egi")},
+        }
+        return number, pull
+
+    def run_pull_request(self, pull: dict[str, Any]) -> Run:
+        payload = payloads.event(
+            "pull_request$opened",
+            number=pull["number"],
+            pull_request=pull,
+            repository=payloads.repository(FULL_NAME),
+            sender=pull["user"],
+        )
+        return self.runner.run(
+            "pull-request.yml", "pull_request", payload, sha=pull["head"]["sha"], actor=pull["user"]["login"]
+        )
+
+    def run_comment(self, checked: Run, pull: dict[str, Any]) -> Run:
+        main = self.repo.git("rev-parse", "main")
+        payload = payloads.event(
+            "workflow_run$completed",
+            repository=payloads.repository(FULL_NAME),
+            sender=pull["user"],
+            workflow={"name": "Pull request", "path": ".github/workflows/pull-request.yml"},
+            workflow_run={
+                "id": checked.run_id,
+                "name": "Pull request",
+                "event": "pull_request",
+                "status": "completed",
+                "conclusion": "success" if checked.returncode == 0 else "failure",
+                "head_sha": pull["head"]["sha"],
+                "head_branch": pull["head"]["ref"],
+                "path": ".github/workflows/pull-request.yml",
+            },
+        )
+        return self.runner.run("pull-request-comment.yml", "workflow_run", payload, sha=main, actor="rollout-bot")
+
+    def issues(self) -> dict[int, dict[str, Any]]:
+        return {int(n): i for n, i in self.server.repo(FULL_NAME)["issues"].items()}
+
+    def comments_on(self, number: int) -> list[dict[str, Any]]:
+        comments = self.server.repo(FULL_NAME)["comments"].values()
+        return [c for c in comments if int(c.get("issue", c.get("issue_number", 0))) == number]
+
+    def origin_file(self, path: str) -> str:
+        return subprocess.run(
+            ["git", "--git-dir", str(self.origin), "show", f"main:{path}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
+
+def copy_project(target: Path) -> None:
+    """The product's own files, as they sit in its repository: the workflows run the tool they ship with."""
+    shutil.copytree(ROOT / ".github", target / ".github", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "rollout_tool", target / "rollout_tool", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", target / "pyproject.toml")
+    readme = ROOT / "README.md"
+    (target / "README.md").write_text(readme.read_text() if readme.exists() else "# rollout\n")
+    (target / ".gitignore").write_text("__pycache__/\n*.egg-info/\nbuild/\n")
+
+
+@pytest.fixture
+def story(tmp_path: Path) -> Iterator[Story]:
+    repo = build_repo(tmp_path / "work")
+    repo.git("rm", "-q", REPORT_PATH)
+    repo.write(RELEASE_PATH, CANDIDATE)
+    copy_project(repo.root)
+    repo.commit("The project, with a release candidate")
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
+    repo.git("remote", "add", "origin", str(origin))
+    head = repo.git("rev-parse", "HEAD")
+    repo.git("push", "-q", "origin", "main")
+    with GitHubServer(new_state(FULL_NAME, head_sha=head)) as server:
+        runner = Runner(work=repo.root, origin=origin, scratch=tmp_path / "act", api_url=server.url, today=TODAY)
+        yield Story(repo, origin, server, runner)
+
+
+def assert_succeeded(run: Run) -> None:
+    assert run.returncode == 0, f"{run.workflow} failed:\n{run.output[-6000:]}"
+
+
+def test_a_release_goes_from_rollout_to_a_github_release(story: Story) -> None:
+    repo, server = story.repo, story.server
+
+    # 1. A coordinator starts the rollout: the push workflow opens the tracking issue.
+    first = repo.git("rev-parse", "HEAD")
+    repo.write(RELEASE_PATH, IN_ROLLOUT)
+    repo.commit("Start the rollout of arc-ce 6.19.0")
+    started = story.push_main()
+    push_run = story.run_push(first, started, "carla-coord")
+    assert_succeeded(push_run)
+    [(tracking_number, tracking)] = story.issues().items()
+    assert tracking["title"] == "Staged rollout: ARC CE 6.19.0"
+    assert tracking["state"] == "open"
+    assert "- [ ] `ncg-ingrid-pt` (NCG-INGRID-PT): @ana-pt" in tracking["body"]
+    assert "- [ ] `praguelcg2` (praguelcg2): @jan-cz @eva-cz" in tracking["body"]
+    assert story.origin_file(RELEASE_PATH) == IN_ROLLOUT  # nothing for the bot to advance yet
+
+    # 2. An EA team member opens a pull request with the team's report: checked, then commented.
+    report = report_text("ncg-ingrid-pt", platform="el9", date="2026-11-19")
+    number, pull = story.open_pull("ana-pt", "ana-pt/report", {REPORT_PATH: report})
+    checked = story.run_pull_request(pull)
+    assert_succeeded(checked)
+    assert "Rollout check: allowed" in checked.summary()
+    commented = story.run_comment(checked, pull)
+    assert_succeeded(commented)
+    [comment] = story.comments_on(number)
+    assert comment["user"] == "rollout-bot"
+    assert "### Rollout check: allowed ✅" in comment["body"]
+    assert "- new report by team `ncg-ingrid-pt` on arc-ce/6.19.0: accept on revision 1" in comment["body"]
+    assert "**arc-ce/6.19.0** with this change: rollout, verdict **ready** (policy emergency)" in comment["body"]
+    assert sorted(story.issues()[number]["labels"]) == ["rollout: allowed", "verdict: ready"]
+
+    # 3. Merged: the policy is met, the bot accepts and releases, tags and publishes.
+    repo.git("merge", "-q", "--no-ff", "-m", f"Merge pull request #{number}", "ana-pt/report")
+    merged = story.push_main()
+    published = story.run_push(started, merged, "carla-coord")
+    assert_succeeded(published)
+
+    release_text = story.origin_file(RELEASE_PATH)
+    assert "state: released" in release_text
+    assert release_text.startswith(IN_ROLLOUT.replace("state: rollout", "state: released").split("history:")[0])
+    assert "{state: accepted, date: 2026-11-20, by: rollout-bot" in release_text.replace("'", "")
+    assert "{state: released, date: 2026-11-20, by: rollout-bot" in release_text.replace("'", "")
+    bot_head = subprocess.run(
+        ["git", "--git-dir", str(story.origin), "rev-parse", "main"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert bot_head != merged
+
+    state = server.repo(FULL_NAME)
+    assert state["refs"]["refs/tags/arc-ce/6.19.0"]["sha"] == bot_head
+    [gh_release] = state["releases"].values()
+    assert gh_release["tag_name"] == "arc-ce/6.19.0"
+    clone = story.runner.scratch / "clone"
+    subprocess.run(["git", "clone", "-q", str(story.origin), str(clone)], check=True)
+    notes = run_rollout("notes", "arc-ce/6.19.0", cwd=clone, env={"ROLLOUT_TODAY": TODAY})
+    assert notes.returncode == 0, notes.stderr
+    assert gh_release["body"].strip() == notes.stdout.strip()
+    tracking = story.issues()[tracking_number]
+    assert tracking["state"] == "closed"
+    assert "it is now **released**" in tracking["body"]
+    assert "- [x] `ncg-ingrid-pt` (NCG-INGRID-PT): @ana-pt: accept (revision 1, 2026-11-19, el9)" in tracking["body"]
+    assert (story.runner.artifacts / "pages" / "index.html").is_file()
+
+    # 4. Re-running every workflow of the story changes nothing on the server or in git.
+    before = server.snapshot()
+    for rerun in (
+        story.run_push(first, started, "carla-coord"),
+        story.run_pull_request(pull),
+        story.run_comment(checked, pull),
+        story.run_push(started, merged, "carla-coord"),
+    ):
+        assert_succeeded(rerun)
+    assert server.snapshot() == before
+    after_head = subprocess.run(
+        ["git", "--git-dir", str(story.origin), "rev-parse", "main"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert after_head == bot_head
+
+
+def test_an_outsiders_report_is_refused_with_the_reason_in_the_comment(story: Story) -> None:
+    story.repo.write(RELEASE_PATH, IN_ROLLOUT)
+    story.repo.commit("Start the rollout of arc-ce 6.19.0")
+    story.push_main()
+    number, pull = story.open_pull("mallory", "mallory/report", {REPORT_PATH: report_text("ncg-ingrid-pt")})
+
+    checked = story.run_pull_request(pull)
+    assert checked.returncode != 0
+    assert "Rollout check: refused" in checked.summary(), checked.output[-6000:]
+    assert_succeeded(story.run_comment(checked, pull))
+
+    [comment] = story.comments_on(number)
+    assert "### Rollout check: refused ❌" in comment["body"]
+    assert (
+        "only members of team `ncg-ingrid-pt` (or coordinators) may write its reports;"
+        " mallory is not a member of `ncg-ingrid-pt` at the base revision (unauthorized)"
+    ) in comment["body"]
+    assert story.issues()[number]["labels"] == ["rollout: refused"]
+    assert "verdict" not in comment["body"]
+    assert story.origin_file(RELEASE_PATH) == IN_ROLLOUT
