@@ -468,3 +468,36 @@ def test_an_empty_change_is_allowed(repo: Repo) -> None:
     result = repo.rollout("check-pr", "--base", "HEAD", "--author", "anyone", "--format", "json")
     assert result.returncode == 0
     assert json.loads(result.stdout) == {"allowed": True, "changes": [], "problems": []}
+
+
+def test_a_maintainer_may_not_pick_how_a_release_is_judged(repo: Repo) -> None:
+    base = base_of(repo)
+    rollout = walk("candidate", "rollout")
+    repo.write(RELEASE_PATH, release_text("rollout", rollout, revision=2))
+    revision = repo.commit("new revision")
+    assert check_pr(repo, base, "nordu-maint", head=revision)[0] == 0
+    repo.write(RELEASE_PATH, release_text("rollout", rollout, release_type="emergency", extra="policy: emergency\n"))
+    repo.commit("faster please")
+    code, payload = check_pr(repo, base, "nordu-maint")
+    assert code == 1
+    assert [(p["line"], p["message"]) for p in payload["problems"]] == [
+        (3, "only coordinators set a release's type"),
+        (9, "only coordinators set a release's policy"),
+    ]
+    assert check_pr(repo, base, "carla-coord")[0] == 0
+
+
+def test_a_maintainer_may_not_choose_the_policy_of_a_new_release_or_product(repo: Repo) -> None:
+    base = base_of(repo)
+    candidate = release_text("candidate", walk("candidate"), version="6.20.0", release_type="emergency")
+    repo.write("releases/arc-ce/6.20.0/release.yaml", candidate)
+    emergency_type = repo.commit("an emergency candidate")
+    assert check_pr(repo, base, "nordu-maint", head=emergency_type)[0] == 0
+    repo.write("releases/arc-ce/6.20.0/release.yaml", candidate.replace("history:", "policy: emergency\nhistory:"))
+    product = (repo.root / "releases/arc-ce/product.yaml").read_text()
+    repo.write("releases/arc-ce/product.yaml", product + "policy: emergency\n")
+    repo.commit("pick the policy")
+    assert messages(check_pr(repo, base, "nordu-maint")[1]) == [
+        "only coordinators set a release's policy",
+        "only coordinators change the policy of arc-ce",
+    ]

@@ -26,6 +26,8 @@ from rollout_tool.sources import GitRevision
 
 R = TypeVar("R", Release, Report, Team, Product)
 
+# How a release is judged: its policy, type (which picks a policy), assigned teams and decision.
+RESTRICTED_FIELDS = ("type", "policy", "teams", "decision")
 COORDINATOR_ONLY = ("rollout.yaml", "schema/", ".github/", "rollout_tool/")
 
 
@@ -155,6 +157,9 @@ class _Checker:
                     f"only the maintainers of {product} (or coordinators) may submit its releases;"
                     f" {self.author} is not one at the base revision",
                 )
+            if after is not None:
+                # The provider says what kind of release it is; how it is judged is not theirs to pick.
+                self.restricted(change.path, None, after, ("policy", "decision"))
             if after is not None and after.state is not State.candidate:
                 self.refuse(
                     change.path,
@@ -195,6 +200,8 @@ class _Checker:
             )
         if roles == {Role.bot} and _without(before, "state", "history") != _without(after, "state", "history"):
             self.refuse(path, "unauthorized", "the bot may change only a release's state and history")
+        if Role.bot not in roles:
+            self.restricted(path, before, after)
         self.history(path, before, after, expect=after.state)
         situation = Situation(
             self.head, product, version, after, self.head.reports(product, version), policy, self.today
@@ -231,8 +238,6 @@ class _Checker:
         self.history(path, before, after, expect=None)
         if self.rights.coordinator:
             return
-        if before.decision != after.decision:
-            self.refuse(path, "unauthorized", f"only coordinators record decisions; {self.author} is not one")
         if not self.rights.maintainer_of(product):
             self.refuse(
                 path,
@@ -246,6 +251,19 @@ class _Checker:
                 "unauthorized",
                 f"a {before.state.value} release is edited by coordinators only",
             )
+        else:
+            self.restricted(path, before, after)
+
+    def restricted(
+        self, path: str, before: Release | None, after: Release, fields: tuple[str, ...] = RESTRICTED_FIELDS
+    ) -> None:
+        """Fields that decide how a release is judged are the coordinators' to set."""
+        if self.rights.coordinator:
+            return
+        for name in fields:
+            old = getattr(before, name) if before is not None else Release.model_fields[name].default
+            if getattr(after, name) != old:
+                self.refuse(path, "unauthorized", f"only coordinators set a release's {name}", (name,))
 
     def team(self, change: FileChange, ids: tuple[str, ...]) -> None:
         (team,) = ids
@@ -289,13 +307,9 @@ class _Checker:
             )
             return
         before, after = _record(self.base, change.path, Product), _record(self.head, change.path, Product)
-        if before is not None and after is not None and before.maintainers != after.maintainers:
-            self.refuse(
-                change.path,
-                "unauthorized",
-                f"only coordinators change the maintainers of {product}",
-                ("maintainers",),
-            )
+        for name in ("maintainers", "policy"):
+            if before is not None and after is not None and getattr(before, name) != getattr(after, name):
+                self.refuse(change.path, "unauthorized", f"only coordinators change the {name} of {product}", (name,))
 
 
 def _area(path: str) -> str:
