@@ -155,7 +155,8 @@ def _construct(node: yaml.Node, depth: int) -> Any:
 
 def _decode(data: bytes) -> str | LoadError:
     if len(data) > MAX_BYTES:
-        return LoadError(1, 1, "too-large", f"file is {len(data):,} bytes; a record may be at most {MAX_BYTES:,}")
+        # Sources read one byte past the limit and no further: the true size is unknown.
+        return LoadError(1, 1, "too-large", f"the file is larger than {MAX_BYTES:,} bytes, the most a record may hold")
     nul = data.find(b"\0")
     if nul >= 0:
         line, column = _position(data, nul)

@@ -116,21 +116,32 @@ class Repository:
         """A folder's entries; links and look-alike names are reported once, here."""
         if folder in self._folders:
             return self._folders[folder]
+        if folder:
+            kind = self.kind(folder)
+            if kind is not Kind.directory:
+                # A link to a folder is never listed: the file system would
+                # follow it. Below the top it is reported where it is listed.
+                if kind is Kind.symlink and "/" not in folder:
+                    self._problem(folder, "symlink", _LINK)
+                self._folders[folder] = []
+                return []
         entries = sorted(self.source.listdir(folder), key=lambda e: e.name)
         kept = []
         for entry in entries:
             path = f"{folder}/{entry.name}" if folder else entry.name
             self._kinds[path] = entry.kind
             if entry.kind is Kind.symlink:
-                self._problem(
-                    path, "symlink", "symbolic links are not allowed in a rollout repository; commit the file itself"
-                )
+                self._problem(path, "symlink", _LINK)
             elif entry.kind is Kind.other:
                 self._problem(path, "misplaced-file", "not a regular file or folder")
             else:
                 kept.append(entry)
         for first, second in identifiers.collisions([e.name.removesuffix(".yaml") for e in kept]):
             how = "by case" if first.lower() == second.lower() else "by look-alike characters"
+            # Blame the name that breaks the identifier rules (`MWT2` next to
+            # `mwt2`), not the valid one that happens to sort after it.
+            if identifiers.is_identifier(second) and not identifiers.is_identifier(first):
+                first, second = second, first
             self._problem(
                 f"{folder}/{second}" + (".yaml" if any(e.name == second + ".yaml" for e in kept) else ""),
                 "identifier-collision",
@@ -138,6 +149,14 @@ class Repository:
             )
         self._folders[folder] = kept
         return kept
+
+    def kind(self, path: str) -> Kind | None:
+        """What is at `path` as seen by listing each folder above it, so never through a link."""
+        parent = path.rpartition("/")[0]
+        if not parent:
+            return self.source.kind(path)
+        self.folder(parent)
+        return self._kinds.get(path)
 
     def _yaml_files(self, folder: str, what: str, *, check: str = "identifier") -> list[str]:
         if folder in self._names:
@@ -186,13 +205,13 @@ class Repository:
         known = {CONFIG_PATH, *DATA_FOLDERS}
         for entry in self.source.listdir(""):
             if entry.name in known and entry.kind is Kind.symlink:
-                self._problem(entry.name, "symlink", "symbolic links are not allowed in a rollout repository")
+                self._problem(entry.name, "symlink", _LINK)
             elif entry.name in ("rollout.yml", "team", "release", "distribution"):
                 self._problem(
                     entry.name, "misplaced-file", f"{entry.name} is not read; did you mean {_TOP_HINTS[entry.name]}?"
                 )
         for name in DATA_FOLDERS:
-            if self.source.kind(name) not in (None, Kind.directory):
+            if self.source.kind(name) not in (None, Kind.directory, Kind.symlink):
                 self._problem(name, "misplaced-file", f"{name} must be a folder")
 
     def team_ids(self) -> list[str]:
@@ -239,8 +258,7 @@ class Repository:
         place = place_of(path)
         if place is None:
             return None
-        parent = path.rpartition("/")[0]
-        kind = self._kinds.get(path) if parent in self._folders else self.source.kind(path)
+        kind = self.kind(path)
         if kind is None or kind is Kind.directory:
             return None
         if kind is not Kind.file:
@@ -335,6 +353,7 @@ class Repository:
                 self.document(distribution_path(distribution, version))
 
 
+_LINK = "symbolic links are not allowed in a rollout repository; commit the file itself"
 _NAME_RULE = {
     "identifier": "use lower-case ASCII letters, digits, '.', '_' and '-', starting with a letter or digit",
     "version": "use ASCII letters, digits, '.', '_', '+', '~' and '-', starting with a letter or digit",

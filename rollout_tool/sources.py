@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from rollout_tool.errors import FatalError
+from rollout_tool.loading import MAX_BYTES
 
 
 class Kind(Enum):
@@ -95,8 +96,6 @@ class WorkTree:
 def _read_bounded(fd: int) -> bytes:
     # Read at most one byte past the limit: the loader reports the size,
     # and a 10 GB file costs nothing more than a 1 MB one.
-    from rollout_tool.loading import MAX_BYTES
-
     chunks = []
     remaining = MAX_BYTES + 1
     while remaining > 0:
@@ -165,8 +164,15 @@ class GitRevision:
         if len(header) < 3 or header[1] != b"blob":
             raise FileNotFoundError(path)
         size = int(header[2])
-        data = self._batch.stdout.read(size)
-        self._batch.stdout.read(1)
+        # Keep at most one byte past the limit (the loader reports the size);
+        # the rest must still be drained to keep the batch in step.
+        data = self._batch.stdout.read(min(size, MAX_BYTES + 1))
+        remaining = size - len(data) + 1  # and the newline after the blob
+        while remaining > 0:
+            chunk = self._batch.stdout.read(min(remaining, 1 << 20))
+            if not chunk:
+                break
+            remaining -= len(chunk)
         return data
 
     def close(self) -> None:

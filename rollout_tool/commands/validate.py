@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from rollout_tool import rules
+from rollout_tool.errors import UsageError
 from rollout_tool.problems import Problem
 from rollout_tool.repository import DATA_FOLDERS, Repository, place_of
 from rollout_tool.sources import Kind, Source, WorkTree
@@ -36,8 +38,8 @@ def validate_paths(repo: Repository, paths: list[str]) -> Validation:
         folder = path.rpartition("/")[0]
         repo.folder(folder)  # links and look-alike names in the file's own folder
         place = place_of(path)
-        kind = repo.source.kind(path)
-        if kind is Kind.symlink:
+        kind = repo.kind(path)
+        if kind is Kind.symlink or _linked_folder(repo, path):
             continue
         if kind is None:
             problems.append(Problem(path, 1, 1, "missing-record", "no such file"))
@@ -53,22 +55,41 @@ def validate_paths(repo: Repository, paths: list[str]) -> Validation:
         if doc is not None:
             files += 1
             problems.extend(rules.check(repo, doc))
-    problems.extend(p for p in repo.layout_problems if p.path in wanted)
+    problems.extend(p for p in repo.layout_problems if p.path in wanted or _above(p.path, wanted))
     return Validation(files, sorted(set(problems)))
 
 
+def _linked_folder(repo: Repository, path: str) -> bool:
+    parts = path.split("/")
+    return any(repo.kind("/".join(parts[:end])) is Kind.symlink for end in range(1, len(parts)))
+
+
+def _above(folder: str, paths: set[str]) -> bool:
+    """Whether `folder` holds one of `paths`: a link on the way to a file is that file's problem too."""
+    return any(path.startswith(folder + "/") for path in paths)
+
+
 def relative_paths(root: Path, paths: list[Path]) -> list[str]:
-    """Paths given on the command line, as repository-relative POSIX paths."""
+    """Paths given on the command line, as repository-relative POSIX paths.
+
+    Links inside the repository are not resolved (`teams` linked to elsewhere
+    must stay `teams/...` and be reported as a link); a path outside it is an error.
+    """
     resolved_root = root.resolve()
     result = []
     for path in paths:
-        absolute = path if path.is_absolute() else Path.cwd() / path
-        # Resolve the folder only: a link as the last part must stay visible as one.
-        parent = absolute.parent.resolve()
-        try:
-            relative = (parent / absolute.name).relative_to(resolved_root)
-        except ValueError:
-            relative = Path(str(path))
+        absolute = Path(os.path.abspath(path))
+        for base in (resolved_root, Path(os.path.abspath(root))):
+            if absolute.is_relative_to(base):
+                relative = absolute.relative_to(base)
+                break
+        else:
+            # The path may reach the repository through a link above it
+            # (a symlinked home folder): resolve what lies above the root only.
+            try:
+                relative = (absolute.parent.resolve() / absolute.name).relative_to(resolved_root)
+            except ValueError:
+                raise UsageError(f"{path}: not inside the repository {root}") from None
         result.append(relative.as_posix())
     return result
 
