@@ -95,27 +95,24 @@ def build(root: Path, reports: int) -> tuple[str, str, float]:
     return base, git(root, "rev-parse", "HEAD"), time.perf_counter() - started
 
 
-def time_command(root: Path, base: str, head: str, runs: int) -> tuple[float, dict[str, Any]]:
-    command = [
+def command_for(root: Path, base: str, head: str) -> list[str]:
+    return [
         sys.executable, "-m", "rollout_tool", "check-pr", "--repo", str(root), "--base", base, "--head", head,
         "--author", AUTHOR, "--format", "json", "--today", TODAY,
     ]  # fmt: skip
-    times, payload = [], {}
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = subprocess.run(command, capture_output=True, text=True, timeout=600)
-        times.append(time.perf_counter() - started)
-        payload = json.loads(result.stdout)
-    return statistics.median(times), payload
 
 
-def time_function(root: Path, base: str, head: str, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        check_pr(root, base, head, AUTHOR, dt.date.fromisoformat(TODAY))
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+def run_command(command: list[str]) -> tuple[float, dict[str, Any]]:
+    started = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    elapsed = time.perf_counter() - started
+    return elapsed, json.loads(result.stdout)
+
+
+def run_function(root: Path, base: str, head: str) -> float:
+    started = time.perf_counter()
+    check_pr(root, base, head, AUTHOR, dt.date.fromisoformat(TODAY))
+    return time.perf_counter() - started
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,28 +122,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--large", type=int, default=100_000, help="reports in the large repository")
     args = parser.parse_args(argv)
     scratch = Path(tempfile.mkdtemp(prefix="bench-check-pr-"))
+    sizes = (args.small, args.large)
     try:
-        results = {}
-        for reports in (args.small, args.large):
+        built = {}
+        for reports in sizes:
             root = scratch / f"repo-{reports}"
             base, head, setup = build(root, reports)
-            gc.collect()  # the records read to make the change must not weigh on the timed runs
-            command, payload = time_command(root, base, head, args.runs)
-            function = time_function(root, base, head, args.runs)
+            built[reports] = (root, base, head)
+            print(f"{reports:>7} reports: built and committed in {setup:.0f} s")
+        gc.collect()  # the records read to make the changes must not weigh on the timed runs
+        commands: dict[int, list[float]] = {n: [] for n in sizes}
+        functions: dict[int, list[float]] = {n: [] for n in sizes}
+        payloads: dict[int, dict[str, Any]] = {}
+        # Alternate the sizes run by run: a busy machine then slows both alike.
+        for _ in range(args.runs):
+            for reports in sizes:
+                root, base, head = built[reports]
+                elapsed, payloads[reports] = run_command(command_for(root, base, head))
+                commands[reports].append(elapsed)
+                functions[reports].append(run_function(root, base, head))
+        for reports in sizes:
+            payload = payloads[reports]
             kinds = sorted(c["kind"] for c in payload["changes"])
             print(
-                f"{reports:>7} reports: check-pr {command * 1000:7.1f} ms (command), {function * 1000:6.1f} ms"
-                f" (in-process); allowed={payload['allowed']} changes={kinds} (setup {setup:.0f} s)"
+                f"{reports:>7} reports: check-pr {statistics.median(commands[reports]) * 1000:7.1f} ms (command),"
+                f" {statistics.median(functions[reports]) * 1000:6.1f} ms (in-process, median of {args.runs});"
+                f" allowed={payload['allowed']} changes={kinds}"
             )
             if not payload["allowed"]:
                 print(json.dumps(payload["problems"], indent=2))
                 return 1
-            results[reports] = (command, function)
-        (small_cmd, small_fn), (large_cmd, large_fn) = results[args.small], results[args.large]
-        print(
-            f"ratio {args.large} / {args.small}: {large_cmd / small_cmd:.2f} (command),"
-            f" {large_fn / small_fn:.2f} (in-process); goal <= 1.5"
-        )
+        small, large = sizes
+        ratio_command = statistics.median(commands[large]) / statistics.median(commands[small])
+        ratio_function = statistics.median(functions[large]) / statistics.median(functions[small])
+        print(f"ratio {large} / {small}: {ratio_command:.2f} (command), {ratio_function:.2f} (in-process); goal <= 1.5")
         return 0
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
