@@ -240,7 +240,7 @@ def test_comment_is_sticky_and_labels_change_only_our_own(
     [comment] = comments_on(github, pull)
     assert out.splitlines() == [
         "#1: added labels report, verdict:accept",
-        f"#1: posted comment {github.url}/egi/rollout/issues/1#issuecomment-{max(github.repo()['comments'])}",
+        f"#1: posted comment {github.url}/egi/rollout/pull/1#issuecomment-{max(github.repo()['comments'])}",
     ]
     assert comment == (
         "<!-- rollout-as-code:pull-request -->\n<!-- rollout-as-code:labels report,verdict:accept -->\nAdds a report.\n"
@@ -420,3 +420,34 @@ def test_the_token_acting_as_another_login_is_reported(repo: Repo, github: GitHu
         "warning: the token acts as someone-else but rollout.yaml names the bot rollout-bot; set `bot: someone-else`"
         in result.stdout
     )
+
+
+def test_a_rejected_release_closes_its_issue_as_not_planned(repo: Repo, github: GitHubServer) -> None:
+    run_bot(repo, github, "sync", "--today", "2026-11-05")
+    rejected = (
+        release_in("accepted").replace("state: accepted", "state: rejected").replace("action: accept", "action: reject")
+    )
+    repo.write("releases/arc-ce/6.19.0/release.yaml", rejected.replace("{state: accepted,", "{state: rejected,"))
+    repo.commit("reject")
+    assert (
+        run_bot(repo, github, "sync", "--today", "2026-11-21") == "arc-ce/6.19.0: closed tracking issue #1 (rejected)\n"
+    )
+    [issue] = issues(github)
+    assert (issue["state"], issue["state_reason"]) == ("closed", "not_planned")
+
+
+def test_sync_asks_for_the_same_few_listings_however_many_releases_are_published(
+    repo: Repo, github: GitHubServer
+) -> None:
+    for version in ("6.19.0", "6.20.0", "6.21.0"):
+        repo.write(f"releases/arc-ce/{version}/release.yaml", release_in("released").replace("6.19.0", version))
+    repo.commit("three releases")
+    assert len(run_bot(repo, github, "sync", "--today", "2026-11-21").splitlines()) == 6
+    before = len(github.requests())
+    assert run_bot(repo, github, "sync", "--today", "2026-11-21") == "nothing to change\n"
+    assert [f"{r['method']} {r['path']}" for r in github.requests()[before:]] == [
+        "GET /repos/egi/rollout",
+        "GET /repos/egi/rollout/issues",
+        "GET /repos/egi/rollout/git/matching-refs/tags%2F",
+        "GET /repos/egi/rollout/releases",
+    ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from github import UnknownObjectException
@@ -96,7 +97,8 @@ def comment(client: Client, repo: Repository, number: int, body: str, labels: li
 def _tracking_issues(client: Client, login: str) -> dict[tuple[str, str], Any]:
     def listing() -> dict[tuple[str, str], Any]:
         found: dict[tuple[str, str], Any] = {}
-        issues = client.repo.get_issues(state="all", labels=[messages.TRACKING_LABEL], creator=login)
+        # Filtered by author here: the creator= filter and app logins such as github-actions[bot] disagree.
+        issues = client.repo.get_issues(state="all", labels=[messages.TRACKING_LABEL])
         for issue in sorted(issues, key=lambda i: i.number):
             release = messages.tracked_release(issue.body)
             if release is not None and issue.user.login == login and issue.pull_request is None:
@@ -142,16 +144,42 @@ def _close_tracking_issue(client: Client, repo: Repository, issue: Any, product:
         # `today` only shapes the verdict, which a release out of rollout does not show.
         wanted = messages.tracking_issue(repo, product, version, dt.date.min)
         body, title = wanted.body, wanted.title
+    # GitHub's reasons: it went through (accepted, released) or it will not (rejected, withdrawn, removed).
+    went_through = release is not None and release.state in (State.accepted, State.released, State.recalled)
+    reason = "completed" if went_through else "not_planned"
     client.call(
-        lambda: issue.edit(title=title, body=body, state="closed", state_reason="completed"),
+        lambda: issue.edit(title=title, body=body, state="closed", state_reason=reason),
         f"close issue #{issue.number}",
     )
     state = release.state.value if release is not None else "removed"
     return [f"{product}/{version}: closed tracking issue #{issue.number} ({state})"]
 
 
+@dataclass
+class Published:
+    """The tags and GitHub Releases already there: two listings instead of two requests per release."""
+
+    tags: set[str]
+    releases: dict[str, Any]
+
+    @classmethod
+    def read(cls, client: Client) -> Published:
+        tags = client.call(
+            lambda: {ref.ref.removeprefix("refs/tags/") for ref in client.repo.get_git_matching_refs("tags/")},
+            "list the tags",
+        )
+        releases = client.call(lambda: {r.tag_name: r for r in client.repo.get_releases()}, "list the GitHub Releases")
+        return cls(tags, releases)
+
+
 def _publish(
-    client: Client, repo: Repository, product: str, version: str, today: dt.date, sha: str | None
+    client: Client,
+    repo: Repository,
+    product: str,
+    version: str,
+    today: dt.date,
+    sha: str | None,
+    published: Published,
 ) -> list[str]:
     """The tag `<product>/<version>` and a GitHub Release with the release notes."""
     done: list[str] = []
@@ -165,12 +193,12 @@ def _publish(
         except UnknownObjectException:
             return None
 
-    found_tag = client.call(find_tag, f"look for tag {tag}")
-    if found_tag is None:
+    if tag not in published.tags:
         if not sha:
             raise UsageError(f"GITHUB_SHA is not set: cannot tag {tag}")
-        client.ensure(find_tag, lambda: client.repo.create_git_ref(f"refs/tags/{tag}", sha), f"tag {tag}")
-        done.append(f"{product}/{version}: tagged {tag} at {sha[:12]}")
+        _, created = client.ensure(find_tag, lambda: client.repo.create_git_ref(f"refs/tags/{tag}", sha), f"tag {tag}")
+        if created:
+            done.append(f"{product}/{version}: tagged {tag} at {sha[:12]}")
 
     body = notes.release_notes(repo, product, version, today)
     name = messages.release_title(product, version)
@@ -181,15 +209,18 @@ def _publish(
         except UnknownObjectException:
             return None
 
-    existing = client.call(find_release, f"look for the GitHub Release {tag}")
+    existing = published.releases.get(tag)
     if existing is None:
-        created, _ = client.ensure(
+        release, created = client.ensure(
             find_release,
             lambda: client.repo.create_git_release(tag, name=name, message=body, target_commitish=sha or "main"),
             f"the GitHub Release {tag}",
         )
-        done.append(f"{product}/{version}: published GitHub Release {created.html_url}")
-    elif existing.body != body or existing.title != name:
+        if created:
+            done.append(f"{product}/{version}: published GitHub Release {release.html_url}")
+            return done
+        existing = release
+    if existing.body != body or existing.title != name:
         client.call(
             lambda: existing.update_release(
                 name=name, message=body, draft=existing.draft, prerelease=existing.prerelease
@@ -206,6 +237,7 @@ def sync(client: Client, repo: Repository, today: dt.date, sha: str | None) -> l
     tracking = _tracking_issues(client, login)
     done: list[str] = []
     in_rollout: set[tuple[str, str]] = set()
+    published: Published | None = None
     for product, version, release in sorted(repo.releases(), key=lambda r: (r[0], r[1])):
         if release.state is State.rollout:
             in_rollout.add((product, version))
@@ -214,7 +246,8 @@ def sync(client: Client, repo: Repository, today: dt.date, sha: str | None) -> l
             )
             done += lines
         elif release.state is State.released:
-            done += _publish(client, repo, product, version, today, sha)
+            published = published or Published.read(client)
+            done += _publish(client, repo, product, version, today, sha, published)
     for (product, version), issue in sorted(tracking.items()):
         if issue.state == "open" and (product, version) not in in_rollout:
             done += _close_tracking_issue(client, repo, issue, product, version)

@@ -150,6 +150,7 @@ class Client:
             base_url=settings.api_url,
             timeout=max(1, round(settings.timeout)),
             retry=None,
+            per_page=100,
             seconds_between_requests=None,
             seconds_between_writes=settings.write_interval or None,
         )

@@ -224,13 +224,14 @@ def issue(base: str, full_name: str, repo: Json, record: Json) -> Json:
     return shaped
 
 
-def comment(base: str, full_name: str, record: Json) -> Json:
+def comment(base: str, full_name: str, repo: Json, record: Json) -> Json:
     url = f"{base}/repos/{full_name}/issues/comments/{record['id']}"
+    kind = "pull" if repo["issues"].get(str(record["issue"]), {}).get("pull") else "issues"
     return {
         "id": record["id"],
         "node_id": node_id("IssueComment", record["id"]),
         "url": url,
-        "html_url": f"{base}/{full_name}/issues/{record['issue']}#issuecomment-{record['id']}",
+        "html_url": f"{base}/{full_name}/{kind}/{record['issue']}#issuecomment-{record['id']}",
         "issue_url": f"{base}/repos/{full_name}/issues/{record['issue']}",
         "body": record["body"],
         "user": simple_user(base, record["user"]),

@@ -355,7 +355,7 @@ def update_issue(state: GitHubState, request: Request) -> Answer:
 def list_comments(state: GitHubState, request: Request) -> Answer:
     full_name, repo, record = state.issue(request)
     found = sorted((c for c in repo["comments"].values() if c["issue"] == record["number"]), key=lambda c: c["id"])
-    return paginate(request, [objects.comment(request.base, full_name, c) for c in found])
+    return paginate(request, [objects.comment(request.base, full_name, repo, c) for c in found])
 
 
 @route("POST", "/repos/{owner}/{repo}/issues/{number}/comments")
@@ -372,7 +372,7 @@ def create_comment(state: GitHubState, request: Request) -> Answer:
         "updated_at": created,
     }
     repo["comments"][str(comment["id"])] = comment
-    return Answer(201, objects.comment(request.base, full_name, comment))
+    return Answer(201, objects.comment(request.base, full_name, repo, comment))
 
 
 def _comment(state: GitHubState, request: Request) -> tuple[str, Json, Json]:
@@ -385,18 +385,18 @@ def _comment(state: GitHubState, request: Request) -> tuple[str, Json, Json]:
 
 @route("GET", "/repos/{owner}/{repo}/issues/comments/{comment_id}")
 def get_comment(state: GitHubState, request: Request) -> Answer:
-    full_name, _, comment = _comment(state, request)
-    return Answer(200, objects.comment(request.base, full_name, comment))
+    full_name, repo, comment = _comment(state, request)
+    return Answer(200, objects.comment(request.base, full_name, repo, comment))
 
 
 @route("PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}")
 def update_comment(state: GitHubState, request: Request) -> Answer:
-    full_name, _, comment = _comment(state, request)
+    full_name, repo, comment = _comment(state, request)
     if comment["user"] != request.login:
         raise HttpError(403, "Resource not accessible by integration")
     comment["body"] = _require_string(_body_dict(request), "body", "IssueComment")
     comment["updated_at"] = now()
-    return Answer(200, objects.comment(request.base, full_name, comment))
+    return Answer(200, objects.comment(request.base, full_name, repo, comment))
 
 
 @route("DELETE", "/repos/{owner}/{repo}/issues/comments/{comment_id}")
