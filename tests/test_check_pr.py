@@ -501,3 +501,16 @@ def test_a_maintainer_may_not_choose_the_policy_of_a_new_release_or_product(repo
         "only coordinators set a release's policy",
         "only coordinators change the policy of arc-ce",
     ]
+
+
+def test_an_invalid_release_edit_is_refused_by_validation_alone(repo: Repo) -> None:
+    base = base_of(repo)
+    text = (repo.root / RELEASE_PATH).read_text()
+    repo.write(RELEASE_PATH, text.replace("revision: 1", "revision: one"))
+    repo.commit("typo")
+    code, payload = check_pr(repo, base, "nordu-maint")
+    assert code == 1
+    assert summaries(payload) == ["release arc-ce/6.19.0 changed"]
+    assert [(p["path"], p["line"], p["rule"] == "unauthorized") for p in payload["problems"]] == [
+        (RELEASE_PATH, 5, False)
+    ]

@@ -171,8 +171,12 @@ class _Checker:
         before = _record(self.base, change.path, Release)
         if before is None or after is None:
             self.change("release-modified", change.path, f"release {name} changed")
-            if not self.rights.coordinator:
-                self.refuse(change.path, "unauthorized", f"only coordinators may repair an unreadable {name}")
+            # An invalid head is refused by validation; repairing an invalid base is a coordinator's job,
+            # since nobody can tell what the change does to it.
+            if after is not None and not self.rights.coordinator:
+                self.refuse(
+                    change.path, "unauthorized", f"{name} is not valid at the base revision: a coordinator repairs it"
+                )
             return
         if after.state is not before.state:
             self.transition(change.path, product, version, before, after)
