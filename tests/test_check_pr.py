@@ -314,6 +314,14 @@ def test_a_transition_must_be_recorded_in_history_by_its_author(repo: Repo) -> N
     assert messages(check_pr(repo, base, "carla-coord")[1]) == [
         "the new history entry says by dmitri-coord, but the change is by carla-coord"
     ]
+    repo.write(
+        RELEASE_PATH,
+        release_text("accepted", walk("candidate", "rollout") + entry("accepted", "carla-coord", "2026-11-21")),
+    )
+    repo.commit("dated tomorrow")
+    assert messages(check_pr(repo, base, "carla-coord")[1]) == [
+        "the new history entry is dated 2026-11-21, after today (2026-11-20)"
+    ]
     repo.write(RELEASE_PATH, release_text("accepted", walk("candidate") + entry("accepted", "carla-coord")))
     repo.commit("rewrite history")
     assert messages(check_pr(repo, base, "carla-coord")[1]) == [

@@ -230,6 +230,13 @@ class _Checker:
                 f"record the transition as one new history entry with state {expect.value}",
                 ("history",),
             )
+        elif added[0].date > self.today:
+            self.refuse(
+                path,
+                "history",
+                f"the new history entry is dated {added[0].date}, after today ({self.today})",
+                ("history", len(new) - 1, "date"),
+            )
         elif not same_login(added[0].by, self.author):
             self.refuse(
                 path,
