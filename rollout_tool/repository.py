@@ -104,6 +104,8 @@ class Repository:
         # valid names are worked out, and its problems reported, once.
         self._names: dict[str, list[str]] = {}
         self.layout_problems: list[Problem] = []
+        # Every name of every look-alike pair; layout_problems holds one of each.
+        self.collision_problems: list[Problem] = []
         if source.kind(CONFIG_PATH) is None:
             raise FatalError("not a rollout repository: there is no rollout.yaml at its top")
 
@@ -138,15 +140,23 @@ class Repository:
                 kept.append(entry)
         for first, second in identifiers.collisions([e.name.removesuffix(".yaml") for e in kept]):
             how = "by case" if first.lower() == second.lower() else "by look-alike characters"
-            # Blame the name that breaks the identifier rules (`MWT2` next to
-            # `mwt2`), not the valid one that happens to sort after it.
-            if identifiers.is_identifier(second) and not identifiers.is_identifier(first):
-                first, second = second, first
-            self._problem(
-                f"{folder}/{second}" + (".yaml" if any(e.name == second + ".yaml" for e in kept) else ""),
-                "identifier-collision",
-                f"{second!r} differs from {first!r} only {how}; choose a name that cannot be mistaken for it",
-            )
+            # The whole tree cannot tell which of the two is the newcomer: it
+            # blames the one that breaks the identifier rules (`MWT2`), or else
+            # the later one. Checking given files blames whichever is given,
+            # so a new look-alike is caught even when it sorts first.
+            blamed = first if identifiers.is_identifier(second) and not identifiers.is_identifier(first) else second
+            for name, other in ((first, second), (second, first)):
+                ending = ".yaml" if any(e.name == name + ".yaml" for e in kept) else ""
+                problem = Problem(
+                    f"{folder}/{name}{ending}",
+                    1,
+                    1,
+                    "identifier-collision",
+                    f"{name!r} differs from {other!r} only {how}; choose a name that cannot be mistaken for it",
+                )
+                self.collision_problems.append(problem)
+                if name == blamed:
+                    self.layout_problems.append(problem)
         self._folders[folder] = kept
         return kept
 

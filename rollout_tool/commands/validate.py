@@ -56,6 +56,7 @@ def validate_paths(repo: Repository, paths: list[str]) -> Validation:
             files += 1
             problems.extend(rules.check(repo, doc))
     problems.extend(p for p in repo.layout_problems if p.path in wanted or _above(p.path, wanted))
+    problems.extend(p for p in repo.collision_problems if p.path in wanted)
     return Validation(files, sorted(set(problems)))
 
 
