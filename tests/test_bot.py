@@ -235,24 +235,26 @@ def test_comment_is_sticky_and_labels_change_only_our_own(
     with github.state.lock:
         github.state.ensure_label(github.state.data["repos"]["egi/rollout"], "needs-review")
         github.state.data["repos"]["egi/rollout"]["issues"][str(pull)]["labels"] = ["needs-review"]
-    args = comment_args(tmp_path, pull, "Adds a report.\n", "report", "verdict:accept")
+    args = comment_args(tmp_path, pull, "Adds a report.\n", "report", "verdict: accept")
     out = run_bot(repo, github, *args)
     [comment] = comments_on(github, pull)
     assert out.splitlines() == [
-        "#1: added labels report, verdict:accept",
+        "#1: added labels report, verdict: accept",
         f"#1: posted comment {github.url}/egi/rollout/pull/1#issuecomment-{max(github.repo()['comments'])}",
     ]
     assert comment == (
-        "<!-- rollout-as-code:pull-request -->\n<!-- rollout-as-code:labels report,verdict:accept -->\nAdds a report.\n"
+        "<!-- rollout-as-code:pull-request -->\n"
+        '<!-- rollout-as-code:labels ["report", "verdict: accept"] -->\n'
+        "Adds a report.\n"
     )
     assert_rerun_changes_nothing(repo, github, *args)
 
-    args = comment_args(tmp_path, pull, "Adds a report that rejects.\n", "report", "verdict:reject")
+    args = comment_args(tmp_path, pull, "Adds a report that rejects.\n", "report", "verdict: reject")
     out = run_bot(repo, github, *args)
-    assert out.splitlines()[:2] == ["#1: added label verdict:reject", "#1: removed label verdict:accept"]
+    assert out.splitlines()[:2] == ["#1: added label verdict: reject", "#1: removed label verdict: accept"]
     assert len(comments_on(github, pull)) == 1
     assert comments_on(github, pull)[0].endswith("Adds a report that rejects.\n")
-    assert github.repo()["issues"][str(pull)]["labels"] == ["needs-review", "report", "verdict:reject"]
+    assert github.repo()["issues"][str(pull)]["labels"] == ["needs-review", "report", "verdict: reject"]
     assert_rerun_changes_nothing(repo, github, *args)
 
 

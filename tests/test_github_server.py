@@ -63,6 +63,8 @@ OTHER_OPERATIONS = {
     "GET /repos/{owner}/{repo}/releases",
     "GET /repos/{owner}/{repo}/releases/{release_id}",
     "GET /repos/{owner}/{repo}/git/matching-refs/{ref}",
+    "GET /repos/{owner}/{repo}/pulls",
+    "GET /repos/{owner}/{repo}/pulls/{pull_number}",
 }
 
 pytestmark = pytest.mark.skipif(not DESCRIPTION.exists(), reason="run `npm ci` for GitHub's REST description")
@@ -263,6 +265,9 @@ def test_every_other_answer_matches_githubs_description(github: GitHubServer) ->
     with pytest.raises(GithubException) as refused:
         repo.create_git_ref("refs/tags/v1", SHA)
     assert refused.value.status == 422
+    number = github.add_pull("A change", "jan-cz")
+    assert repo.get_pull(number).head.sha == "1" * 40
+    assert [p.number for p in repo.get_pulls()] == [number]
     with pytest.raises(GithubException) as missing:
         repo.get_issue(99)
     assert missing.value.status == 404

@@ -7,6 +7,7 @@ so a later run finds it again by marker instead of by title or position.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass
 
@@ -119,9 +120,17 @@ def reminder(repo: Repository, product: str, version: str, late: policy.LateTeam
 
 def pull_request_comment(body: str, labels: list[str]) -> str:
     """The sticky comment: the check's text, with the labels the bot set remembered in it."""
-    return f"{COMMENT_MARKER}\n<!-- {MARK}:labels {','.join(labels)} -->\n{body.rstrip()}\n"
+    # JSON, with < and > escaped so that no label name can end the HTML comment.
+    names = json.dumps(labels).replace("<", "\\u003c").replace(">", "\\u003e")
+    return f"{COMMENT_MARKER}\n<!-- {MARK}:labels {names} -->\n{body.rstrip()}\n"
 
 
 def labels_set_by_bot(body: str | None) -> list[str]:
     found = _LABELS.search(body or "")
-    return [name for name in found.group(1).split(",") if name] if found else []
+    if found is None:
+        return []
+    try:
+        names = json.loads(found.group(1))
+    except ValueError:
+        return []
+    return [name for name in names if isinstance(name, str)] if isinstance(names, list) else []

@@ -286,7 +286,6 @@ def git_ref(base: str, full_name: str, ref: str, record: Json) -> Json:
 
 
 def pull(base: str, full_name: str, repo: Json, record: Json) -> Json:
-    """The fields of a pull request the bot and the workflows read; not the full schema."""
     number = record["number"]
     data = record["pull"]
     api = f"{base}/repos/{full_name}/pulls/{number}"
@@ -311,9 +310,31 @@ def pull(base: str, full_name: str, repo: Json, record: Json) -> Json:
             "merge_commit_sha": data.get("merge_commit_sha"),
             "requested_reviewers": [],
             "requested_teams": [],
-            "_links": {},
+            "_links": {
+                name: {"href": href}
+                for name, href in {
+                    "self": api,
+                    "html": f"{base}/{full_name}/pull/{number}",
+                    "issue": f"{base}/repos/{full_name}/issues/{number}",
+                    "comments": f"{base}/repos/{full_name}/issues/{number}/comments",
+                    "review_comments": f"{api}/comments",
+                    "review_comment": f"{base}/repos/{full_name}/pulls/comments{{/number}}",
+                    "commits": f"{api}/commits",
+                    "statuses": f"{base}/repos/{full_name}/statuses/{data['head']['sha']}",
+                }.items()
+            },
             "auto_merge": None,
             "draft": data.get("draft", False),
+            "merged": data.get("merged_at") is not None,
+            "mergeable": None if data.get("merged_at") else True,
+            "mergeable_state": "clean",
+            "merged_by": None,
+            "maintainer_can_modify": False,
+            "review_comments": 0,
+            "commits": data.get("commits", 1),
+            "additions": data.get("additions", 1),
+            "deletions": data.get("deletions", 0),
+            "changed_files": data.get("changed_files", 1),
         }
     )
     return shaped
