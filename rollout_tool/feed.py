@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
@@ -20,6 +21,8 @@ from rollout_tool.records import Config, State
 
 ATOM = "http://www.w3.org/2005/Atom"
 RELEASES_FEED = "feed.xml"
+# A feed carries the latest news, not the archive: readers fetch it often.
+FEED_LIMIT = 200
 ISSUES_FEED = "known-issues.xml"
 
 ET.register_namespace("", ATOM)
@@ -60,10 +63,10 @@ def release_link(product: str, version: str) -> str:
     return f"releases/{product}/{version}.html"
 
 
-def published(facts: Iterable[ReleaseFacts]) -> list[ReleaseFacts]:
-    """Released and recalled releases, newest news first."""
+def published(facts: Iterable[ReleaseFacts], limit: int = FEED_LIMIT) -> list[ReleaseFacts]:
+    """The latest released and recalled releases, newest news first."""
     chosen = [f for f in facts if f.release.state in PUBLISHED]
-    return sorted(chosen, key=lambda f: (-f.last_change.toordinal(), f.product_id, f.version))
+    return sorted(chosen, key=lambda f: (-f.last_change.toordinal(), f.product_id, f.version))[:limit]
 
 
 def release_entries(config: Config, facts: Iterable[ReleaseFacts], render: RenderHtml) -> list[FeedEntry]:
@@ -84,12 +87,14 @@ def release_entries(config: Config, facts: Iterable[ReleaseFacts], render: Rende
 
 
 def issue_entries(config: Config, facts: Iterable[ReleaseFacts]) -> list[FeedEntry]:
-    entries = []
-    for f in published(facts):
-        for index, issue in enumerate(f.known_issues):
+    entries: list[FeedEntry] = []
+    for f in published(facts, limit=sys.maxsize):
+        if len(entries) >= FEED_LIMIT:
+            break
+        for issue in f.known_issues:
             entries.append(
                 FeedEntry(
-                    id=entry_id(config, "known-issues", f.product_id, f.version, issue.team, str(index)),
+                    id=entry_id(config, "known-issues", f.product_id, f.version, issue.team, issue.summary),
                     title=f"{f.name}: {issue.summary}",
                     updated=f.last_change,
                     link=release_link(f.product_id, f.version) + "#known-issues",

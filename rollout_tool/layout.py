@@ -8,8 +8,10 @@ notes built from a git revision use that revision's templates.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from typing import cast
 from urllib.parse import quote
 
 import jinja2
@@ -90,6 +92,18 @@ def url_path(value: object) -> str:
 
 
 def environment(source: Source | None, *, html: bool) -> jinja2.Environment:
+    """One environment per source, so each template is compiled once per run."""
+    # Sources compare by identity: a cached environment never serves another repository.
+    return _environment(cast(Hashable, source), html)
+
+
+@functools.lru_cache(maxsize=16)
+def _environment(source: Hashable, html: bool) -> jinja2.Environment:
+    return new_environment(cast(Source | None, source), html=html)
+
+
+def new_environment(source: Source | None, *, html: bool) -> jinja2.Environment:
+    """An environment of one's own, for a caller that adds globals to it."""
     loaders: list[jinja2.BaseLoader] = []
     if source is not None:
         loaders.append(SourceLoader(source))

@@ -102,6 +102,14 @@ class ReleaseFacts:
     def stale_count(self) -> int:
         return sum(1 for r in self.reports if r.stale)
 
+    @property
+    def accepting(self) -> int:
+        return sum(1 for r in self.reports if not r.stale and r.verdict == Verdict.accept.value)
+
+    @property
+    def rejecting(self) -> int:
+        return sum(1 for r in self.reports if not r.stale and r.verdict == Verdict.reject.value)
+
 
 @dataclass(frozen=True)
 class ShippedFacts:

@@ -218,7 +218,7 @@ def _pages(site: Site, board_limit: int) -> Iterator[tuple[str, str, dict[str, o
 
 
 def _environment(repo: Repository, site: Site) -> jinja2.Environment:
-    env = layout.environment(repo.source, html=True)
+    env = layout.new_environment(repo.source, html=True)
     env.globals.update(
         config=site.config,
         today=site.today,
