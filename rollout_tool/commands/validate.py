@@ -9,7 +9,7 @@ from pathlib import Path
 from rollout_tool import rules
 from rollout_tool.errors import UsageError
 from rollout_tool.problems import Problem
-from rollout_tool.repository import DATA_FOLDERS, Repository, place_of
+from rollout_tool.repository import DATA_FOLDERS, Place, Repository, place_of
 from rollout_tool.sources import Kind, Source, WorkTree
 
 
@@ -51,6 +51,8 @@ def validate_paths(repo: Repository, paths: list[str]) -> Validation:
                 rule = "yml-extension" if hint else "misplaced-file"
                 problems.append(Problem(path, 1, 1, rule, f"no record belongs at this path{hint}"))
             continue
+        if not _listed(repo, place):
+            continue  # its name is reported by the folder that holds it, as in a full validation
         doc = repo.document(path)
         if doc is not None:
             files += 1
@@ -58,6 +60,29 @@ def validate_paths(repo: Repository, paths: list[str]) -> Validation:
     problems.extend(p for p in repo.layout_problems if p.path in wanted or _above(p.path, wanted))
     problems.extend(p for p in repo.collision_problems if p.path in wanted)
     return Validation(files, sorted(set(problems)))
+
+
+def _listed(repo: Repository, place: Place) -> bool:
+    """Whether a full validation would read the file: every name on its path is valid where it is."""
+    match place.kind, place.ids:
+        case "team", (team,):
+            return team in repo.team_ids()
+        case "product", (product,):
+            return product in repo.product_ids()
+        case "release", (product, version):
+            if product in repo.product_ids() and version in repo.versions(product):
+                repo.check_release_folder(product, version)
+                return True
+            return False
+        case "report", (product, version, team):
+            return (
+                product in repo.product_ids()
+                and version in repo.versions(product)
+                and team in repo.report_teams(product, version)
+            )
+        case "distribution", (distribution, version):
+            return distribution in repo.distribution_ids() and version in repo.distribution_versions(distribution)
+    return True
 
 
 def _linked_folder(repo: Repository, path: str) -> bool:
