@@ -167,3 +167,24 @@ def test_a_base_url_makes_the_links_absolute(rich: Repo, tmp_path: Path) -> None
     result = rich.rollout("site", "--out", str(tmp_path / "other"), "--base-url", "javascript:alert(1)")
     assert result.returncode == 2
     assert "--base-url 'javascript:alert(1)': give an http(s) address" in result.stderr
+
+
+def test_a_long_history_gives_the_latest_entries_only(tmp_path: Path) -> None:
+    import sys
+
+    sys.path.insert(0, str(OWN / "benchmarks"))
+    from synthetic import generate
+
+    from rollout_tool.notes import release_facts
+
+    generate(tmp_path / "big", releases=500, reports=500)
+    repo = Repository(WorkTree(tmp_path / "big"))
+    config = repo.config()
+    assert config is not None
+    facts = [release_facts(repo, p, v, dt.date(2026, 11, 25), with_policy=False) for p, v, _ in repo.releases()]
+    published = [f for f in facts if f.release.state in PUBLISHED]
+    assert len(published) > feed.FEED_LIMIT  # the generator's mix: about half are released
+    entries = feed.release_entries(config, facts, lambda f: "")
+    assert len(entries) == feed.FEED_LIMIT
+    newest = sorted((f.last_change for f in published), reverse=True)[: feed.FEED_LIMIT]
+    assert [e.updated for e in entries] == newest
