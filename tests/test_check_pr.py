@@ -252,7 +252,14 @@ def test_starting_the_rollout_is_for_coordinators(repo: Repo) -> None:
     code, payload = check_pr(repo, base, "carla-coord")
     assert code == 0, payload
     assert payload["changes"] == [
-        {"kind": "transition", "path": RELEASE_PATH, "summary": "arc-ce/6.19.0: candidate -> rollout"}
+        {
+            "kind": "transition",
+            "path": RELEASE_PATH,
+            "summary": "arc-ce/6.19.0: candidate -> rollout",
+            "release": "arc-ce/6.19.0",
+            "from": "candidate",
+            "to": "rollout",
+        }
     ]
     repo.write(RELEASE_PATH, release_text("rollout", walk("candidate") + entry("rollout", "nordu-maint")))
     repo.commit("start it myself")

@@ -36,9 +36,10 @@ class Change:
     kind: str
     path: str
     summary: str
+    extra: tuple[tuple[str, str], ...] = ()  # a transition's release, from and to, for machines
 
     def as_dict(self) -> dict[str, str]:
-        return {"kind": self.kind, "path": self.path, "summary": self.summary}
+        return {"kind": self.kind, "path": self.path, "summary": self.summary, **dict(self.extra)}
 
 
 @dataclass
@@ -69,8 +70,8 @@ class _Checker:
 
     # ------------------------------------------------------------ helpers
 
-    def change(self, kind: str, path: str, summary: str) -> None:
-        self.result.changes.append(Change(kind, path, summary))
+    def change(self, kind: str, path: str, summary: str, **extra: str) -> None:
+        self.result.changes.append(Change(kind, path, summary, tuple(extra.items())))
 
     def refuse(self, path: str, rule: str, message: str, at: tuple[str | int, ...] = ()) -> None:
         if at and self.head.source.kind(path) is not None:
@@ -186,7 +187,13 @@ class _Checker:
 
     def transition(self, path: str, product: str, version: str, before: Release, after: Release) -> None:
         name = f"{product}/{version}"
-        self.change("transition", path, f"{name}: {before.state.value} -> {after.state.value}")
+        self.change(
+            "transition",
+            path,
+            f"{name}: {before.state.value} -> {after.state.value}",
+            release=name,
+            **{"from": before.state.value, "to": after.state.value},
+        )
         step = transition(before.state, after.state)
         if step is None:
             self.refuse(path, "illegal-transition", illegal(before.state, after.state), ("state",))
