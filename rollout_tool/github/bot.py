@@ -50,6 +50,7 @@ def _check_author(login: str, created: Any) -> list[str]:
 def comment(client: Client, repo: Repository, number: int, body: str, labels: list[str]) -> list[str]:
     """Post or update the one sticky comment on pull request `number` and set the check's labels."""
     login = _bot_login(repo)
+    client.connect()
     issue = client.call(lambda: client.repo.get_issue(number), f"read pull request #{number}")
     if issue.pull_request is None:
         raise UsageError(f"#{number} is an issue, not a pull request")
@@ -94,18 +95,20 @@ def comment(client: Client, repo: Repository, number: int, body: str, labels: li
 # ------------------------------------------------------------------ tracking issues, tags and releases
 
 
-def _tracking_issues(client: Client, login: str) -> dict[tuple[str, str], Any]:
-    def listing() -> dict[tuple[str, str], Any]:
-        found: dict[tuple[str, str], Any] = {}
-        # Filtered by author here: the creator= filter and app logins such as github-actions[bot] disagree.
-        issues = client.repo.get_issues(state="all", labels=[messages.TRACKING_LABEL])
-        for issue in sorted(issues, key=lambda i: i.number):
-            release = messages.tracked_release(issue.body)
-            if release is not None and issue.user.login == login and issue.pull_request is None:
-                found.setdefault(release, issue)  # the oldest one wins when a person copied the marker
-        return found
+def _list_tracking_issues(client: Client, login: str) -> dict[tuple[str, str], Any]:
+    """The bot's tracking issues by release (one listing, to be run through `client.call`)."""
+    found: dict[tuple[str, str], Any] = {}
+    # Filtered by author here: the creator= filter and app logins such as github-actions[bot] disagree.
+    issues = client.repo.get_issues(state="all", labels=[messages.TRACKING_LABEL])
+    for issue in sorted(issues, key=lambda i: i.number):
+        release = messages.tracked_release(issue.body)
+        if release is not None and issue.user.login == login and issue.pull_request is None:
+            found.setdefault(release, issue)  # the oldest one wins when a person copied the marker
+    return found
 
-    return client.call(listing, "list the tracking issues")
+
+def _tracking_issues(client: Client, login: str) -> dict[tuple[str, str], Any]:
+    return client.call(lambda: _list_tracking_issues(client, login), "list the tracking issues")
 
 
 def _ensure_tracking_issue(
@@ -116,13 +119,13 @@ def _ensure_tracking_issue(
     if known is None:
 
         def find() -> Any | None:
-            return _tracking_issues(client, login).get((product, version))
+            return _list_tracking_issues(client, login).get((product, version))
 
         def create() -> Any:
             return client.repo.create_issue(wanted.title, body=wanted.body, labels=[messages.TRACKING_LABEL])
 
-        issue, _ = client.ensure(find, create, f"the tracking issue of {product}/{version}")
-        if issue.body == wanted.body and issue.title == wanted.title:
+        issue, created = client.ensure(find, create, f"the tracking issue of {product}/{version}")
+        if created:
             return issue, [f"{product}/{version}: opened tracking issue #{issue.number}", *_check_author(login, issue)]
         known = issue
     if known.body == wanted.body and known.title == wanted.title:
@@ -234,6 +237,7 @@ def _publish(
 def sync(client: Client, repo: Repository, today: dt.date, sha: str | None) -> list[str]:
     """Tracking issues for releases in rollout, closed when they leave it; tags and Releases when released."""
     login = _bot_login(repo)
+    client.connect()
     tracking = _tracking_issues(client, login)
     done: list[str] = []
     in_rollout: set[tuple[str, str]] = set()
@@ -291,6 +295,7 @@ def _remind_on(
 def remind(client: Client, repo: Repository, today: dt.date) -> list[str]:
     """One comment per late team per day on the release's tracking issue; coordinators when escalated."""
     login = _bot_login(repo)
+    client.connect()
     tracking: dict[tuple[str, str], Any] | None = None
     done: list[str] = []
     for product, version, release in sorted(repo.releases(), key=lambda r: (r[0], r[1])):

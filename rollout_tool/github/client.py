@@ -156,11 +156,15 @@ class Client:
         )
         self._repo: Any = None
 
-    @property
-    def repo(self) -> Any:
-        """The PyGithub repository, fetched once (its attributes answer without requests)."""
+    def connect(self) -> None:
+        """Fetch the repository once, first, so that no later call retries it inside another."""
         if self._repo is None:
             self._repo = self.call(lambda: self.github.get_repo(self.settings.repository), "read the repository")
+
+    @property
+    def repo(self) -> Any:
+        """The PyGithub repository (its attributes answer without requests)."""
+        self.connect()
         return self._repo
 
     def _backoff(self, attempt: int) -> float:
