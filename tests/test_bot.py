@@ -8,7 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
+from github import GithubException
 
+from rollout_tool.github.client import Settings, classify
 from tests.conftest import Repo, report_text
 from tests.github_server import GitHubServer, new_state
 
@@ -453,3 +456,38 @@ def test_sync_asks_for_the_same_few_listings_however_many_releases_are_published
         "GET /repos/egi/rollout/git/matching-refs/tags%2F",
         "GET /repos/egi/rollout/releases",
     ]
+
+
+# ------------------------------------------------------------------ what a failure means
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "message", "expected"),
+    [
+        (403, {"Retry-After": "30"}, "You have exceeded a secondary rate limit", ("rate-limit", 30.0)),
+        (429, {"retry-after": "5"}, "", ("rate-limit", 5.0)),
+        (
+            403,
+            {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1000"},
+            "API rate limit exceeded",
+            ("rate-limit", 41.0),
+        ),
+        (403, {}, "You have exceeded a secondary rate limit", ("rate-limit", 60.0)),
+        (429, {}, "", ("rate-limit", 60.0)),
+        (403, {"x-ratelimit-remaining": "12"}, "Resource not accessible by integration", ("fatal", 0.0)),
+        (502, {}, "Server Error", ("transient", 0.0)),
+        (404, {}, "Not Found", ("fatal", 0.0)),
+        (422, {}, "Validation Failed", ("fatal", 0.0)),
+    ],
+)
+def test_failures_are_classified_as_github_documents_them(
+    status: int, headers: dict[str, str], message: str, expected: tuple[str, float]
+) -> None:
+    settings = Settings(token="t", repository="o/r")
+    failure = classify(GithubException(status, {"message": message}, headers), settings, clock=lambda: 960.0)
+    assert (failure.kind, failure.wait) == expected
+
+
+def test_timeouts_are_transient() -> None:
+    failure = classify(requests.ReadTimeout("slow"), Settings(token="t", repository="o/r"))
+    assert failure.kind == "transient"
