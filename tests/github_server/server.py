@@ -852,9 +852,11 @@ class GitHubServer:
         return self
 
     def stop(self) -> None:
-        self.http.shutdown()
+        # shutdown() waits for serve_forever(): it would wait for ever on a server never started.
+        if self.thread.is_alive():
+            self.http.shutdown()
+            self.thread.join(timeout=5)
         self.http.server_close()
-        self.thread.join(timeout=5)
 
     def __enter__(self) -> GitHubServer:
         return self.start()
