@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 import pytest
 from github import Auth, Github, GithubException
 
@@ -94,7 +94,8 @@ def _json_schema(node: Any) -> Any:
 
 @functools.cache
 def description() -> dict[str, Any]:
-    return json.loads(DESCRIPTION.read_text())
+    loaded: dict[str, Any] = json.loads(DESCRIPTION.read_text())
+    return loaded
 
 
 @functools.cache

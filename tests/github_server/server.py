@@ -596,7 +596,7 @@ def update_release(state: GitHubState, request: Request) -> Answer:
 
 
 def _find_ref(repo: Json, ref: str) -> Json:
-    record = repo["refs"].get(f"refs/{ref}")
+    record: Json | None = repo["refs"].get(f"refs/{ref}")
     if record is None:
         raise HttpError(404, "Not Found")
     return record
