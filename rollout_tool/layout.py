@@ -87,6 +87,46 @@ def code_spans(value: object) -> markupsafe.Markup:
     return markupsafe.Markup(_CODE_SPAN.sub(r"<code>\1</code>", escaped))
 
 
+_LINK = re.compile(r"\bhttps?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")
+_ITEM = re.compile(r"^\s*[-*]\s+")
+
+
+_TOKEN = re.compile(rf"`(?P<code>[^`]+)`|(?P<link>{_LINK.pattern})")
+
+
+def _inline(text: str) -> str:
+    """Escaped text with `code` spans and bare http(s) addresses as links, found before escaping."""
+    out = []
+    position = 0
+    for match in _TOKEN.finditer(text):
+        out.append(str(markupsafe.escape(text[position : match.start()])))
+        if match.group("code") is not None:
+            out.append(f"<code>{markupsafe.escape(match.group('code'))}</code>")
+        else:
+            link = markupsafe.escape(match.group("link"))
+            out.append(f'<a href="{link}">{link}</a>')
+        position = match.end()
+    out.append(str(markupsafe.escape(text[position:])))
+    return "".join(out)
+
+
+def prose(value: object) -> markupsafe.Markup:
+    """Free text as HTML: paragraphs at blank lines, `- ` lines as lists, nothing the writer did not mean.
+
+    Everything is escaped first; only code spans, links and the block structure
+    are added, so a record can never inject markup into the page.
+    """
+    out = []
+    for block in paragraphs(value):
+        lines = block.splitlines()
+        if all(_ITEM.match(line) for line in lines):
+            items = "".join(f"<li>{_inline(_ITEM.sub('', line))}</li>" for line in lines)
+            out.append(f"<ul>{items}</ul>")
+        else:
+            out.append(f'<p class="prose">{_inline(" ".join(line.strip() for line in lines))}</p>')
+    return markupsafe.Markup("".join(out))
+
+
 def url_path(value: object) -> str:
     return quote(str(value), safe="/")
 
@@ -123,4 +163,5 @@ def new_environment(source: Source | None, *, html: bool) -> jinja2.Environment:
     env.filters["url"] = url_path
     env.filters["past"] = past
     env.filters["code_spans"] = code_spans
+    env.filters["prose"] = prose
     return env

@@ -255,3 +255,17 @@ def test_markdown_escaping_is_exact() -> None:
     assert layout.md_inline("a | b\n*c*") == "a \\| b \\*c\\*"
     assert layout.md_block("see <https://x.org/a>\n<b>bold</b>  \n") == "see <https://x.org/a>\n&lt;b>bold&lt;/b>"
     assert layout.past("withdraw") == "withdrawn"
+
+
+def test_free_text_becomes_escaped_html_paragraphs_lists_code_and_links() -> None:
+    html = layout.prose("Run `arcctl <x>` now,\nthen see https://x.org/a?b=1&c=2.\n\n- one <b>\n- two")
+    assert str(html) == (
+        '<p class="prose">Run <code>arcctl &lt;x&gt;</code> now, then see '
+        '<a href="https://x.org/a?b=1&amp;c=2">https://x.org/a?b=1&amp;c=2</a>.</p>'
+        "<ul><li>one &lt;b&gt;</li><li>two</li></ul>"
+    )
+    # A quote ends an address: it can never open an attribute of its own.
+    assert str(layout.prose('"https://e.org" onclick=x')) == (
+        '<p class="prose">&#34;<a href="https://e.org">https://e.org</a>&#34; onclick=x</p>'
+    )
+    assert str(layout.prose("javascript:alert(1)")) == '<p class="prose">javascript:alert(1)</p>'
