@@ -529,3 +529,36 @@ def test_an_invalid_release_edit_is_refused_by_validation_alone(repo: Repo) -> N
     assert [(p["path"], p["line"], p["rule"] == "unauthorized") for p in payload["problems"]] == [
         (RELEASE_PATH, 5, False)
     ]
+
+
+def test_several_steps_in_one_change_are_each_judged(repo: Repo) -> None:
+    repo.write(RELEASE_PATH, release_text("candidate", walk("candidate")))
+    repo.git("rm", "-q", NCG_REPORT)
+    base = repo.commit("candidate")
+    steps = walk("candidate") + entry("rollout", "carla-coord") + entry("accepted", "carla-coord")
+    repo.write(RELEASE_PATH, release_text("accepted", steps))
+    repo.commit("start and accept at once")
+    code, payload = check_pr(repo, base, "carla-coord")
+    assert code == 1
+    assert summaries(payload) == ["arc-ce/6.19.0: candidate -> rollout -> accepted"]
+    assert messages(payload) == [
+        "arc-ce/6.19.0 cannot become accepted: needs 2 more accepting reports",
+        "arc-ce/6.19.0 cannot become accepted: none yet on el8",
+        "arc-ce/6.19.0 cannot become accepted: none yet on el9",
+        "arc-ce/6.19.0 cannot become accepted: soaks until 2026-11-27",
+    ]
+
+
+def test_what_advance_commits_passes_check_pr_as_the_bot(repo: Repo) -> None:
+    repo.write(RELEASE_PATH, release_text("rollout", walk("candidate", "rollout"), release_type="emergency"))
+    base = repo.commit("an emergency release")
+    assert repo.rollout("advance", "--today", "2026-11-20").returncode == 0
+    repo.commit("advanced by the bot")
+    code, payload = check_pr(repo, base, "rollout-bot")
+    assert code == 0, payload
+    assert summaries(payload) == ["arc-ce/6.19.0: rollout -> accepted -> released"]
+    # The same commit from anyone but the bot is refused: the history names the bot.
+    assert messages(check_pr(repo, base, "carla-coord")[1]) == [
+        "the new history entry says by rollout-bot, but the change is by carla-coord",
+        "the new history entry says by rollout-bot, but the change is by carla-coord",
+    ]

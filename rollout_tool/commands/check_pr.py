@@ -186,74 +186,86 @@ class _Checker:
             self.edit(change.path, product, before, after)
 
     def transition(self, path: str, product: str, version: str, before: Release, after: Release) -> None:
+        """A state change: each step the new history entries record must be legal, allowed and ready.
+
+        One change may make several steps (the bot accepts and releases at once);
+        each is judged on its own, as if made alone.
+        """
         name = f"{product}/{version}"
+        steps = self.history(path, before, after)
+        path_text = " -> ".join(s.value for s in [before.state, *steps]) if steps else ""
         self.change(
             "transition",
             path,
-            f"{name}: {before.state.value} -> {after.state.value}",
+            f"{name}: {path_text or f'{before.state.value} -> {after.state.value}'}",
             release=name,
             **{"from": before.state.value, "to": after.state.value},
         )
-        step = transition(before.state, after.state)
-        if step is None:
-            self.refuse(path, "illegal-transition", illegal(before.state, after.state), ("state",))
-            return
         config = self.base.config()
         assert config is not None  # Rights needs it
         _, policy = effective_policy(config, self.base.product(product), before)
         roles = self.rights.roles(product)
-        if not step.allows(roles, policy):
-            self.refuse(
-                path,
-                "unauthorized",
-                f"{before.state.value} -> {after.state.value} is for {step.who()}; {self.author} may not make it",
-                ("state",),
-            )
         if roles == {Role.bot} and _without(before, "state", "history") != _without(after, "state", "history"):
             self.refuse(path, "unauthorized", "the bot may change only a release's state and history")
         if Role.bot not in roles:
             self.restricted(path, before, after)
-        self.history(path, before, after, expect=after.state)
-        situation = Situation(
-            self.head, product, version, after, self.head.reports(product, version), policy, self.today
-        )
-        for reason in step.requires(situation):
-            self.refuse(path, "precondition", f"{name} cannot become {after.state.value}: {reason}", ("state",))
+        reports = self.head.reports(product, version)
+        source = before.state
+        for target in steps or [after.state]:
+            step = transition(source, target)
+            if step is None:
+                self.refuse(path, "illegal-transition", illegal(source, target), ("state",))
+                return
+            if not step.allows(roles, policy):
+                self.refuse(
+                    path,
+                    "unauthorized",
+                    f"{source.value} -> {target.value} is for {step.who()}; {self.author} may not make it",
+                    ("state",),
+                )
+            situation = Situation(self.head, product, version, after, reports, policy, self.today)
+            for reason in step.requires(situation):
+                self.refuse(path, "precondition", f"{name} cannot become {target.value}: {reason}", ("state",))
+            source = target
 
-    def history(self, path: str, before: Release, after: Release, *, expect: State | None) -> None:
+    def history(self, path: str, before: Release, after: Release) -> list[State]:
+        """The states the new history entries record; each entry must be the author's and not dated ahead."""
         old, new = before.history, after.history
         if new[: len(old)] != old:
             self.refuse(path, "history", "history is append-only: keep every earlier entry as it was", ("history",))
-            return
+            return []
         added = new[len(old) :]
-        if expect is None:
+        if after.state is before.state:
             if added:
                 self.refuse(path, "history", "history records transitions: add an entry only with a state change")
-            return
-        if len(added) != 1 or added[0].state is not expect:
+            return []
+        if not added or added[-1].state is not after.state:
             self.refuse(
                 path,
                 "history",
-                f"record the transition as one new history entry with state {expect.value}",
+                f"record the transition as a new history entry with state {after.state.value}",
                 ("history",),
             )
-        elif added[0].date > self.today:
-            self.refuse(
-                path,
-                "history",
-                f"the new history entry is dated {added[0].date}, after today ({self.today})",
-                ("history", len(new) - 1, "date"),
-            )
-        elif not same_login(added[0].by, self.author):
-            self.refuse(
-                path,
-                "history",
-                f"the new history entry says by {added[0].by}, but the change is by {self.author}",
-                ("history", len(new) - 1, "by"),
-            )
+            return []
+        for index, item in enumerate(added, start=len(old)):
+            if item.date > self.today:
+                self.refuse(
+                    path,
+                    "history",
+                    f"the new history entry is dated {item.date}, after today ({self.today})",
+                    ("history", index, "date"),
+                )
+            elif not same_login(item.by, self.author):
+                self.refuse(
+                    path,
+                    "history",
+                    f"the new history entry says by {item.by}, but the change is by {self.author}",
+                    ("history", index, "by"),
+                )
+        return [item.state for item in added]
 
     def edit(self, path: str, product: str, before: Release, after: Release) -> None:
-        self.history(path, before, after, expect=None)
+        self.history(path, before, after)
         if self.rights.coordinator:
             return
         if not self.rights.maintainer_of(product):
