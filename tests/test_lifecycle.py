@@ -125,3 +125,46 @@ def test_releasing_after_a_recorded_reject_decision_is_refused(repo: Repo) -> No
         }
     )
     assert step.requires(_situation(repo, release)) == ["the recorded decision is to reject it, not to accept it"]
+
+
+ROUTES = {
+    S.candidate: [S.candidate],
+    S.rollout: [S.candidate, S.rollout],
+    S.accepted: [S.candidate, S.rollout, S.accepted],
+    S.rejected: [S.candidate, S.rollout, S.rejected],
+    S.released: [S.candidate, S.rollout, S.accepted, S.released],
+    S.recalled: [S.candidate, S.rollout, S.accepted, S.released, S.recalled],
+    S.withdrawn: [S.candidate, S.withdrawn],
+    S.superseded: [S.candidate, S.superseded],
+}
+
+
+def test_check_pr_refuses_exactly_the_pairs_missing_from_the_table(repo: Repo) -> None:
+    """Every ordered pair of states, as a coordinator's one-step change: illegal unless in the table."""
+    from rollout_tool.commands.check_pr import check_pr
+
+    assert set(ROUTES) == set(State)
+    path = "releases/arc-ce/6.19.0/release.yaml"
+    seen = set()
+    for source, route in ROUTES.items():
+        history = "".join(
+            f"  - {{state: {s.value}, date: 2026-11-0{n + 1}, by: carla-coord}}\n" for n, s in enumerate(route)
+        )
+        repo.git("checkout", "-q", "--detach", "main")
+        repo.write(path, release_text(source.value, history))
+        base = repo.commit(f"in {source.value}")
+        for target in State:
+            if target is source:
+                continue
+            repo.git("checkout", "-q", "--detach", base)
+            step = f"  - {{state: {target.value}, date: 2026-11-20, by: carla-coord}}\n"
+            repo.write(path, release_text(target.value, history + step))
+            head = repo.commit(f"{source.value} to {target.value}")
+            result = check_pr(repo.root, base, head, "carla-coord", dt.date(2026, 11, 20))
+            refusals = [p.message for p in result.problems if p.rule == "illegal-transition"]
+            if (source, target) in TRANSITIONS:
+                assert refusals == [], (source, target)
+                seen.add((source, target))
+            else:
+                assert refusals == [illegal(source, target)], (source, target)
+    assert seen == set(TRANSITIONS)
