@@ -116,7 +116,14 @@ class Assessment:
     soak_until: dt.date | None
 
 
-def assess(policy: Policy, release: Release, reports: dict[str, Report], today: dt.date) -> Assessment:
+def assess(
+    policy: Policy,
+    release: Release,
+    reports: dict[str, Report],
+    today: dt.date,
+    inactive: frozenset[str] = frozenset(),
+) -> Assessment:
+    """The verdict as if the release were in rollout; `inactive` teams are never late."""
     current = {team: r for team, r in reports.items() if r.revision == release.revision}
     stale = {team: r for team, r in reports.items() if r.revision != release.revision}
     accepting = {team: r for team, r in sorted(current.items()) if r.verdict is ReportVerdict.accept}
@@ -154,7 +161,7 @@ def assess(policy: Policy, release: Release, reports: dict[str, Report], today: 
         due = started + dt.timedelta(days=policy.report_days)
         for team in release.teams:
             days_late = (today - due).days
-            if team not in current and days_late > 0:
+            if team not in current and team not in inactive and days_late > 0:
                 late.append(LateTeam(team, due, days_late, days_late >= policy.escalate_days))
     notes = [f"team `{t.team}` is {_plural(t.days_late, 'day')} late" for t in late]
     notes.extend(
@@ -187,7 +194,8 @@ def evaluate(repo: Repository, product: str, version: str, today: dt.date) -> Ev
         current = {team: r for team, r in reports.items() if r.revision == release.revision}
         stale = {team: r for team, r in reports.items() if r.revision != release.revision}
         return Evaluation(product, version, release.state, name, policy, Verdict.closed, [], [], current, stale, None)
-    found = assess(policy, release, reports, today)
+    inactive = frozenset(t for t in release.teams if (record := repo.team(t)) is not None and not record.active)
+    found = assess(policy, release, reports, today, inactive)
     return Evaluation(
         product,
         version,

@@ -198,3 +198,11 @@ def test_today_from_option_environment_and_calendar(monkeypatch: pytest.MonkeyPa
     assert today_from(None) == dt.date.today()
     with pytest.raises(UsageError, match="'2026-13-01' is not a date: write YYYY-MM-DD"):
         today_from("2026-13-01")
+
+
+def test_an_inactive_team_is_never_late(repo: Repo) -> None:
+    team = repo.root / "teams/praguelcg2.yaml"
+    team.write_text(team.read_text() + "active: false\n")
+    found = on(repo, "2026-11-19")
+    assert found.late == []
+    assert found.reasons == ["needs 1 more accepting report", "none yet on el8"]
