@@ -562,3 +562,39 @@ def test_what_advance_commits_passes_check_pr_as_the_bot(repo: Repo) -> None:
         "the new history entry says by rollout-bot, but the change is by carla-coord",
         "the new history entry says by rollout-bot, but the change is by carla-coord",
     ]
+
+
+def test_a_base_branch_that_moved_on_is_not_part_of_the_change(repo: Repo) -> None:
+    repo.git("checkout", "-q", "-b", "pr")
+    repo.write(PRAGUE_REPORT, report_text("praguelcg2", platform="el8"))
+    repo.commit("prague reports")
+    repo.git("checkout", "-q", "main")
+    repo.write("teams/new-site.yaml", PRAGUE_TEAM_TEXT.replace("praguelcg2", "new-site"))
+    repo.commit("a new team on main")
+    code, payload = check_pr(repo, "main", "jan-cz", head="pr")
+    assert code == 0, payload
+    assert [c["path"] for c in payload["changes"]] == [PRAGUE_REPORT]
+
+
+def test_rights_and_states_come_from_the_base_branch_as_it_is_now(repo: Repo) -> None:
+    repo.git("checkout", "-q", "-b", "pr")
+    repo.write(PRAGUE_REPORT, report_text("praguelcg2", platform="el8"))
+    repo.commit("prague reports")
+    repo.git("checkout", "-q", "main")
+    repo.write(PRAGUE_TEAM, PRAGUE_TEAM_TEXT.replace("[jan-cz, eva-cz]", "[eva-cz]"))
+    repo.write(
+        RELEASE_PATH,
+        release_text(
+            "rejected",
+            walk("candidate", "rollout") + entry("rejected", "carla-coord"),
+            extra="decision: {action: reject, by: carla-coord, date: 2026-11-20, reason: broken}\n",
+        ),
+    )
+    repo.commit("jan left; the release was rejected")
+    code, payload = check_pr(repo, "main", "jan-cz", head="pr")
+    assert code == 1
+    assert messages(payload) == [
+        "arc-ce/6.19.0 is rejected: reports change only while a release is in rollout",
+        "only members of team `praguelcg2` (or coordinators) may write its reports;"
+        " jan-cz is not a member of `praguelcg2` at the base revision",
+    ]

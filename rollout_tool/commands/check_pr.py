@@ -60,12 +60,20 @@ class PullRequestCheck:
 
 
 class _Checker:
-    def __init__(self, base: Repository, head: Repository, author: str, today: dt.date) -> None:
+    """`base` is where the change starts (what it changes), `rules` the base branch as it is now.
+
+    Rights, the policy and whether a release still takes reports come from the
+    base branch's tip: a coordinator removed there, or a release released there,
+    is so for an older branch too.
+    """
+
+    def __init__(self, base: Repository, rules: Repository, head: Repository, author: str, today: dt.date) -> None:
         self.base = base
+        self.rules = rules
         self.head = head
         self.author = author
         self.today = today
-        self.rights = Rights(base, author)
+        self.rights = Rights(rules, author)
         self.result = PullRequestCheck()
 
     # ------------------------------------------------------------ helpers
@@ -126,7 +134,7 @@ class _Checker:
                     f"only members of team `{team}` (or coordinators) may write its reports;"
                     f" {self.author} is not a member of `{team}` at the base revision",
                 )
-        base_release = self.base.release(product, version)
+        base_release = self.rules.release(product, version)
         if base_release is None:
             self.refuse(
                 change.path,
@@ -201,9 +209,9 @@ class _Checker:
             release=name,
             **{"from": before.state.value, "to": after.state.value},
         )
-        config = self.base.config()
+        config = self.rules.config()
         assert config is not None  # Rights needs it
-        _, policy = effective_policy(config, self.base.product(product), before)
+        _, policy = effective_policy(config, self.rules.product(product), before)
         roles = self.rights.roles(product)
         if roles == {Role.bot} and _without(before, "state", "history") != _without(after, "state", "history"):
             self.refuse(path, "unauthorized", "the bot may change only a release's state and history")
@@ -367,12 +375,16 @@ def _fields(before: Release, after: Release) -> str:
 def check_pr(root: Path, base: str, head: str, author: str, today: dt.date) -> PullRequestCheck:
     base_commit = commit_of(root, base, "--base")
     head_commit = commit_of(root, head, "--head")
+    # The change is what head adds since it branched off; what the base branch
+    # gained since then is not part of it.
     since = merge_base(root, base_commit, head_commit)
     files = changed_files(root, since, head_commit)
-    base_source, head_source = GitRevision(root, since), GitRevision(root, head_commit)
+    since_source, head_source = GitRevision(root, since), GitRevision(root, head_commit)
+    tip_source = GitRevision(root, base_commit) if base_commit != since else since_source
     try:
-        base_repo, head_repo = Repository(base_source), Repository(head_source)
-        checker = _Checker(base_repo, head_repo, author, today)
+        base_repo, head_repo = Repository(since_source), Repository(head_source)
+        rules_repo = Repository(tip_source) if tip_source is not since_source else base_repo
+        checker = _Checker(base_repo, rules_repo, head_repo, author, today)
         for change in files:
             checker.check(change)
         present = [c.path for c in files if c.status is not Status.deleted]
@@ -382,8 +394,8 @@ def check_pr(root: Path, base: str, head: str, author: str, today: dt.date) -> P
         result.problems = sorted(set(result.problems))
         return result
     finally:
-        base_source.close()
-        head_source.close()
+        for source in (since_source, head_source, tip_source):
+            source.close()
 
 
 def render(result: PullRequestCheck, output_format: str) -> str:
