@@ -598,3 +598,14 @@ def test_rights_and_states_come_from_the_base_branch_as_it_is_now(repo: Repo) ->
         "only members of team `praguelcg2` (or coordinators) may write its reports;"
         " jan-cz is not a member of `praguelcg2` at the base revision",
     ]
+
+
+def test_deleting_rollout_yaml_is_refused_not_a_crash(repo: Repo) -> None:
+    base = base_of(repo)
+    config = (repo.root / "rollout.yaml").read_text()
+    repo.git("rm", "-q", "rollout.yaml")
+    repo.commit("no more rules")
+    repo.write("rollout.yaml", config)  # the command still runs from a checkout of the base
+    code, payload = check_pr(repo, base, "carla-coord")
+    assert code == 1
+    assert messages(payload) == ["rollout.yaml cannot be deleted"]

@@ -21,7 +21,7 @@ from rollout_tool.lifecycle import Role, Situation, illegal, transition
 from rollout_tool.policy import effective_policy
 from rollout_tool.problems import Level, Problem, has_errors
 from rollout_tool.records import Product, Release, Report, State, Team
-from rollout_tool.repository import Repository, place_of
+from rollout_tool.repository import CONFIG_PATH, Repository, place_of
 from rollout_tool.sources import GitRevision
 
 R = TypeVar("R", Release, Report, Team, Product)
@@ -382,6 +382,12 @@ def check_pr(root: Path, base: str, head: str, author: str, today: dt.date) -> P
     since_source, head_source = GitRevision(root, since), GitRevision(root, head_commit)
     tip_source = GitRevision(root, base_commit) if base_commit != since else since_source
     try:
+        if head_source.kind(CONFIG_PATH) is None:
+            # Without rollout.yaml the head is no rollout repository at all: nothing else can be judged.
+            refused = PullRequestCheck()
+            refused.changes.append(Change("config-deleted", CONFIG_PATH, "rollout.yaml deleted"))
+            refused.problems.append(Problem(CONFIG_PATH, 1, 1, "unauthorized", "rollout.yaml cannot be deleted"))
+            return refused
         base_repo, head_repo = Repository(since_source), Repository(head_source)
         rules_repo = Repository(tip_source) if tip_source is not since_source else base_repo
         checker = _Checker(base_repo, rules_repo, head_repo, author, today)
