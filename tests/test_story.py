@@ -100,7 +100,7 @@ class Story:
         )
 
     def run_comment(self, checked: Run, pull: dict[str, Any]) -> Run:
-        main = self.repo.git("rev-parse", "main")
+        main = self.main_sha()
         payload = payloads.event(
             "workflow_run$completed",
             repository=payloads.repository(FULL_NAME),
@@ -118,6 +118,29 @@ class Story:
             },
         )
         return self.runner.run("pull-request-comment.yml", "workflow_run", payload, sha=main, actor="rollout-bot")
+
+    def main_sha(self) -> str:
+        """main on origin: with the bot's commits, where scheduled and workflow_run runs start."""
+        return subprocess.run(
+            ["git", "--git-dir", str(self.origin), "rev-parse", "main"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    def run_reminders(self, today: str, *, scheduled: bool) -> Run:
+        main = self.main_sha()
+        if scheduled:
+            # GitHub's schedule payload is not a webhook: @octokit/webhooks-schemas has no schema for it.
+            payload = {"schedule": "17 6 * * 1-5", "repository": payloads.repository(FULL_NAME)}
+            return self.runner.run("reminders.yml", "schedule", payload, sha=main, actor="rollout-bot", today=today)
+        payload = payloads.event(
+            "workflow_dispatch$event",
+            ref="refs/heads/main",
+            workflow=".github/workflows/reminders.yml",
+            repository=payloads.repository(FULL_NAME),
+            sender=payloads.user("carla-coord"),
+        )
+        return self.runner.run(
+            "reminders.yml", "workflow_dispatch", payload, sha=main, actor="carla-coord", today=today
+        )
 
     def issues(self) -> dict[int, dict[str, Any]]:
         return {int(n): i for n, i in self.server.repo(FULL_NAME)["issues"].items()}
@@ -158,8 +181,21 @@ def story(tmp_path: Path) -> Iterator[Story]:
     head = repo.git("rev-parse", "HEAD")
     repo.git("push", "-q", "origin", "main")
     with GitHubServer(new_state(FULL_NAME, head_sha=head)) as server:
-        runner = Runner(work=repo.root, origin=origin, scratch=tmp_path / "act", api_url=server.url, today=TODAY)
+        runner = Runner(origin=origin, scratch=tmp_path / "act", api_url=server.url, today=TODAY)
         yield Story(repo, origin, server, runner)
+
+
+def differences(before: Any, after: Any, where: str = "") -> list[str]:
+    """Where two JSON values differ, as readable paths: what a re-run changed."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        found = []
+        for key in sorted(set(before) | set(after), key=str):
+            if key not in after or key not in before:
+                found.append(f"{where}/{key}: {'added' if key in after else 'removed'}")
+            else:
+                found += differences(before[key], after[key], f"{where}/{key}")
+        return found
+    return [] if before == after else [f"{where}: {before!r} -> {after!r}"]
 
 
 def assert_succeeded(run: Run) -> None:
@@ -182,6 +218,28 @@ def test_a_release_goes_from_rollout_to_a_github_release(story: Story) -> None:
     assert "- [ ] `ncg-ingrid-pt` (NCG-INGRID-PT): @ana-pt" in tracking["body"]
     assert "- [ ] `praguelcg2` (praguelcg2): @jan-cz @eva-cz" in tracking["body"]
     assert story.origin_file(RELEASE_PATH) == IN_ROLLOUT  # nothing for the bot to advance yet
+
+    # The reports were due on 2026-11-19: the schedule reminds both teams, a week later it escalates.
+    assert_succeeded(story.run_reminders(TODAY, scheduled=True))
+    reminders = story.comments_on(tracking_number)
+    assert [c["body"].splitlines()[0] for c in reminders] == [
+        "<!-- rollout-as-code:reminder ncg-ingrid-pt 2026-11-20 -->",
+        "<!-- rollout-as-code:reminder praguelcg2 2026-11-20 -->",
+    ]
+    assert (
+        reminders[0]["body"]
+        .splitlines()[1]
+        .startswith(
+            "@ana-pt: the Early Adopter report of team `ncg-ingrid-pt` on ARC CE 6.19.0 was due on 2026-11-19 and is 1 day late."
+        )
+    )
+    assert all("escalated" not in c["body"] for c in reminders)
+    assert_succeeded(story.run_reminders("2026-11-26", scheduled=False))
+    escalations = story.comments_on(tracking_number)[2:]
+    assert len(escalations) == 2
+    assert all(
+        "@carla-coord @dmitri-coord: escalated to the coordinators (7 days late)." in c["body"] for c in escalations
+    )
 
     # 2. An EA team member opens a pull request with the team's report: checked, then commented.
     report = report_text("ncg-ingrid-pt", platform="el9", date="2026-11-19")
@@ -209,9 +267,7 @@ def test_a_release_goes_from_rollout_to_a_github_release(story: Story) -> None:
     assert release_text.startswith(IN_ROLLOUT.replace("state: rollout", "state: released").split("history:")[0])
     assert "{state: accepted, date: 2026-11-20, by: rollout-bot" in release_text.replace("'", "")
     assert "{state: released, date: 2026-11-20, by: rollout-bot" in release_text.replace("'", "")
-    bot_head = subprocess.run(
-        ["git", "--git-dir", str(story.origin), "rev-parse", "main"], capture_output=True, text=True, check=True
-    ).stdout.strip()
+    bot_head = story.main_sha()
     assert bot_head != merged
 
     state = server.repo(FULL_NAME)
@@ -233,16 +289,15 @@ def test_a_release_goes_from_rollout_to_a_github_release(story: Story) -> None:
     before = server.snapshot()
     for rerun in (
         story.run_push(first, started, "carla-coord"),
+        story.run_reminders(TODAY, scheduled=True),
+        story.run_reminders("2026-11-26", scheduled=False),
         story.run_pull_request(pull),
         story.run_comment(checked, pull),
         story.run_push(started, merged, "carla-coord"),
     ):
         assert_succeeded(rerun)
-    assert server.snapshot() == before
-    after_head = subprocess.run(
-        ["git", "--git-dir", str(story.origin), "rev-parse", "main"], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    assert after_head == bot_head
+    assert differences(before, server.snapshot()) == []
+    assert story.main_sha() == bot_head
 
 
 def test_an_outsiders_report_is_refused_with_the_reason_in_the_comment(story: Story) -> None:

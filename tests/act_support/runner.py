@@ -65,9 +65,8 @@ class Run:
 
 @dataclass
 class Runner:
-    work: Path  # the clone act runs in (for the workflow files)
     origin: Path  # the bare repository that stands in for GitHub's
-    scratch: Path  # artifacts, act's own cache, event files
+    scratch: Path  # artifacts, act's own cache, event files, the clone act starts in
     api_url: str
     repository: str = "egi/rollout"
     token: str = "bot-token"
@@ -79,9 +78,26 @@ class Runner:
     def artifacts(self) -> Path:
         return self.scratch / "artifacts"
 
-    def run(self, workflow: str, event: str, payload: dict[str, Any], *, sha: str, actor: str) -> Run:
+    @property
+    def work(self) -> Path:
+        return self.scratch / "runner"
+
+    def start_at(self, sha: str) -> None:
+        """act reads the workflow files, GITHUB_SHA and GITHUB_REF from the folder it starts in: put it at `sha`."""
+        if not (self.work / ".git").is_dir():
+            subprocess.run(["git", "clone", "-q", str(self.origin), str(self.work)], check=True, timeout=120)
+        for command in (
+            ["fetch", "-q", "origin", "+refs/heads/*:refs/remotes/origin/*"],
+            ["checkout", "-q", "--force", "--detach", sha],
+        ):
+            subprocess.run(["git", "-C", str(self.work), *command], check=True, timeout=120, capture_output=True)
+
+    def run(
+        self, workflow: str, event: str, payload: dict[str, Any], *, sha: str, actor: str, today: str | None = None
+    ) -> Run:
         run_id = next(self._ids)
         self.scratch.mkdir(parents=True, exist_ok=True)
+        self.start_at(sha)
         event_file = self.scratch / f"event-{run_id}.json"
         event_file.write_text(json.dumps(payload, indent=1), encoding="utf-8")
         command = [
@@ -109,8 +125,7 @@ class Runner:
             "GITHUB_API_URL": self.api_url,
             "GITHUB_REPOSITORY": self.repository,
             "GITHUB_RUN_ID": str(run_id),
-            "GITHUB_SHA": sha,
-            "ROLLOUT_TODAY": self.today,
+            "ROLLOUT_TODAY": today or self.today,
             # The local server answers at once; GitHub's pacing between writes is not needed.
             "ROLLOUT_BOT_WRITE_INTERVAL": "0",
             "ROLLOUT_BOT_BACKOFF": "0.1",
@@ -127,4 +142,5 @@ class Runner:
         )
         run = Run(workflow, run_id, result.returncode, result.stdout + result.stderr)
         self.runs.append(run)
+        (self.scratch / f"{run_id}-{workflow}.log").write_text(run.output, encoding="utf-8")
         return run
