@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -413,10 +413,13 @@ def bot() -> None:
     """Act on GitHub (token and repository from GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL)."""
 
 
-def _print_actions(lines: list[str]) -> None:
+def _print_actions(lines: Iterable[str]) -> None:
+    # Each line as soon as it is done: if a later step fails, what changed is still said.
+    changed = False
     for line in lines:
         click.echo(line)
-    if not lines:
+        changed = True
+    if not changed:
         click.echo("nothing to change")
 
 

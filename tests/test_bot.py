@@ -491,3 +491,21 @@ def test_failures_are_classified_as_github_documents_them(
 def test_timeouts_are_transient() -> None:
     failure = classify(requests.ReadTimeout("slow"), Settings(token="t", repository="o/r"))
     assert failure.kind == "transient"
+
+
+def test_a_run_that_fails_halfway_says_what_it_did_and_a_rerun_finishes_the_rest(
+    repo: Repo, github: GitHubServer
+) -> None:
+    repo.write("releases/arc-ce/6.19.0/release.yaml", release_in("released"))
+    repo.commit("release")
+    github.add_fault(method="POST", path="/repos/egi/rollout/releases", status=502, times=2)
+    failed = repo.rollout("bot", "sync", "--today", "2026-11-21", env=bot_env(github, ROLLOUT_BOT_ATTEMPTS="2"))
+    assert failed.returncode == 2
+    assert failed.stdout == f"arc-ce/6.19.0: tagged arc-ce/6.19.0 at {SHA[:12]}\n"
+    assert failed.stderr == "rollout: could not create the GitHub Release arc-ce/6.19.0 after 2 attempts\n"
+    assert github.repo()["releases"] == {}
+
+    out = run_bot(repo, github, "sync", "--today", "2026-11-21")
+    assert out == f"arc-ce/6.19.0: published GitHub Release {github.url}/egi/rollout/releases/tag/arc-ce/6.19.0\n"
+    assert [w for w in github.writes() if "git/refs" in w] == ["POST /repos/egi/rollout/git/refs 201"]
+    assert_rerun_changes_nothing(repo, github, "sync", "--today", "2026-11-21")

@@ -1,13 +1,15 @@
 """The bot's actions on GitHub. Each one looks before it writes, so a re-run changes nothing twice.
 
-Every function returns what it did, one line per change.
+The actions are generators of what they did, one line per change, each
+yielded once done: when a later step fails, the lines before it still tell
+what was changed, and a re-run carries on from there.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +49,7 @@ def _check_author(login: str, created: Any) -> list[str]:
 # ------------------------------------------------------------------ pull request comment
 
 
-def comment(client: Client, repo: Repository, number: int, body: str, labels: list[str]) -> list[str]:
+def comment(client: Client, repo: Repository, number: int, body: str, labels: list[str]) -> Iterator[str]:
     """Post or update the one sticky comment on pull request `number` and set the check's labels."""
     login = _bot_login(repo)
     client.connect()
@@ -55,7 +57,6 @@ def comment(client: Client, repo: Repository, number: int, body: str, labels: li
     if issue.pull_request is None:
         raise UsageError(f"#{number} is an issue, not a pull request")
     wanted = list(dict.fromkeys(labels))
-    done: list[str] = []
 
     def ours() -> Any | None:
         found = _ours(issue.get_comments(), login, messages.COMMENT_MARKER)
@@ -69,7 +70,7 @@ def comment(client: Client, repo: Repository, number: int, body: str, labels: li
     missing = [name for name in wanted if name not in current]
     if missing:
         client.call(lambda: issue.add_to_labels(*missing), f"label #{number}")
-        done.append(f"#{number}: added label{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+        yield f"#{number}: added label{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
     for name in sorted(set(previous) - set(wanted)):
         if name in current:
 
@@ -79,17 +80,17 @@ def comment(client: Client, repo: Repository, number: int, body: str, labels: li
                     issue.remove_from_labels(name)
 
             client.call(remove, f"remove label {name} from #{number}")
-            done.append(f"#{number}: removed label {name}")
+            yield f"#{number}: removed label {name}"
 
     text = messages.pull_request_comment(body, wanted)
     if existing is not None:
         if existing.body != text:
             client.call(lambda: existing.edit(text), f"update the comment on #{number}")
-            done.append(f"#{number}: updated comment {existing.html_url}")
-        return done
+            yield f"#{number}: updated comment {existing.html_url}"
+        return
     created, _ = client.ensure(ours, lambda: issue.create_comment(text), f"the comment on #{number}")
-    done.append(f"#{number}: posted comment {created.html_url}")
-    return done + _check_author(login, created)
+    yield f"#{number}: posted comment {created.html_url}"
+    yield from _check_author(login, created)
 
 
 # ------------------------------------------------------------------ tracking issues, tags and releases
@@ -183,9 +184,8 @@ def _publish(
     today: dt.date,
     sha: str | None,
     published: Published,
-) -> list[str]:
+) -> Iterator[str]:
     """The tag `<product>/<version>` and a GitHub Release with the release notes."""
-    done: list[str] = []
     tag = messages.release_tag(product, version)
 
     def find_tag() -> Any | None:
@@ -201,7 +201,7 @@ def _publish(
             raise UsageError(f"GITHUB_SHA is not set: cannot tag {tag}")
         _, created = client.ensure(find_tag, lambda: client.repo.create_git_ref(f"refs/tags/{tag}", sha), f"tag {tag}")
         if created:
-            done.append(f"{product}/{version}: tagged {tag} at {sha[:12]}")
+            yield f"{product}/{version}: tagged {tag} at {sha[:12]}"
 
     body = notes.release_notes(repo, product, version, today)
     name = messages.release_title(product, version)
@@ -220,8 +220,8 @@ def _publish(
             f"the GitHub Release {tag}",
         )
         if created:
-            done.append(f"{product}/{version}: published GitHub Release {release.html_url}")
-            return done
+            yield f"{product}/{version}: published GitHub Release {release.html_url}"
+            return
         existing = release
     if existing.body != body or existing.title != name:
         client.call(
@@ -230,16 +230,14 @@ def _publish(
             ),
             f"update the GitHub Release {tag}",
         )
-        done.append(f"{product}/{version}: updated GitHub Release {existing.html_url}")
-    return done
+        yield f"{product}/{version}: updated GitHub Release {existing.html_url}"
 
 
-def sync(client: Client, repo: Repository, today: dt.date, sha: str | None) -> list[str]:
+def sync(client: Client, repo: Repository, today: dt.date, sha: str | None) -> Iterator[str]:
     """Tracking issues for releases in rollout, closed when they leave it; tags and Releases when released."""
     login = _bot_login(repo)
     client.connect()
     tracking = _tracking_issues(client, login)
-    done: list[str] = []
     in_rollout: set[tuple[str, str]] = set()
     published: Published | None = None
     for product, version, release in sorted(repo.releases(), key=lambda r: (r[0], r[1])):
@@ -248,14 +246,13 @@ def sync(client: Client, repo: Repository, today: dt.date, sha: str | None) -> l
             _, lines = _ensure_tracking_issue(
                 client, repo, login, product, version, today, tracking.get((product, version))
             )
-            done += lines
+            yield from lines
         elif release.state is State.released:
             published = published or Published.read(client)
-            done += _publish(client, repo, product, version, today, sha, published)
+            yield from _publish(client, repo, product, version, today, sha, published)
     for (product, version), issue in sorted(tracking.items()):
         if issue.state == "open" and (product, version) not in in_rollout:
-            done += _close_tracking_issue(client, repo, issue, product, version)
-    return done
+            yield from _close_tracking_issue(client, repo, issue, product, version)
 
 
 # ------------------------------------------------------------------ reminders
@@ -270,8 +267,7 @@ def _remind_on(
     version: str,
     late_teams: list[policy.LateTeam],
     today: dt.date,
-) -> list[str]:
-    done: list[str] = []
+) -> Iterator[str]:
     comments = client.call(lambda: list(issue.get_comments()), f"read the comments of #{issue.number}")
     for late in sorted(late_teams, key=lambda t: t.team):
         marker = messages.reminder_marker(late.team, today)
@@ -288,16 +284,14 @@ def _remind_on(
 
         client.ensure(find, create, f"a reminder on #{issue.number}")
         who = " (escalated to the coordinators)" if late.escalate else ""
-        done.append(f"{product}/{version}: reminded team {late.team} on #{issue.number}{who}")
-    return done
+        yield f"{product}/{version}: reminded team {late.team} on #{issue.number}{who}"
 
 
-def remind(client: Client, repo: Repository, today: dt.date) -> list[str]:
+def remind(client: Client, repo: Repository, today: dt.date) -> Iterator[str]:
     """One comment per late team per day on the release's tracking issue; coordinators when escalated."""
     login = _bot_login(repo)
     client.connect()
     tracking: dict[tuple[str, str], Any] | None = None
-    done: list[str] = []
     for product, version, release in sorted(repo.releases(), key=lambda r: (r[0], r[1])):
         if release.state is not State.rollout:
             continue
@@ -309,6 +303,5 @@ def remind(client: Client, repo: Repository, today: dt.date) -> list[str]:
         issue, lines = _ensure_tracking_issue(
             client, repo, login, product, version, today, tracking.get((product, version))
         )
-        done += lines
-        done += _remind_on(client, repo, login, issue, product, version, evaluation.late, today)
-    return done
+        yield from lines
+        yield from _remind_on(client, repo, login, issue, product, version, evaluation.late, today)

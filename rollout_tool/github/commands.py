@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from rollout_tool.errors import UsageError
@@ -24,7 +24,7 @@ def pull_request_number(settings: Settings, given: int | None) -> int:
     raise UsageError("which pull request? give --pr N (the event has no pull request number)")
 
 
-def comment(root: Path, env: Mapping[str, str], pr: int | None, body_file: Path, labels: list[str]) -> list[str]:
+def comment(root: Path, env: Mapping[str, str], pr: int | None, body_file: Path, labels: list[str]) -> Iterator[str]:
     try:
         body = body_file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -34,11 +34,11 @@ def comment(root: Path, env: Mapping[str, str], pr: int | None, body_file: Path,
     return bot.comment(Client(settings), Repository(WorkTree(root)), number, body, labels)
 
 
-def sync(root: Path, env: Mapping[str, str], today: dt.date) -> list[str]:
+def sync(root: Path, env: Mapping[str, str], today: dt.date) -> Iterator[str]:
     settings = Settings.from_env(env)
     return bot.sync(Client(settings), Repository(WorkTree(root)), today, settings.sha)
 
 
-def remind(root: Path, env: Mapping[str, str], today: dt.date) -> list[str]:
+def remind(root: Path, env: Mapping[str, str], today: dt.date) -> Iterator[str]:
     settings = Settings.from_env(env)
     return bot.remind(Client(settings), Repository(WorkTree(root)), today)
