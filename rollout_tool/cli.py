@@ -287,7 +287,7 @@ def check_pr(
 
 
 @main.command()
-@click.argument("release", required=False)
+@click.argument("release", required=False, metavar="[PRODUCT[/VERSION]]")
 @today_option
 @repo_option
 @format_option(("text", "json"))
