@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import Repo
 
 from rollout_tool.loading import LoadError, load
+from tests.github_server import GitHubServer, new_state
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -152,3 +158,174 @@ def test_the_workflows_match_githubs_schema() -> None:
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# ------------------------------------------------------------------ .github/scripts/pr_comment.py
+
+SCRIPT = ROOT / ".github" / "scripts" / "pr_comment.py"
+CHECK_ALLOWED = {
+    "allowed": True,
+    "changes": [
+        {
+            "kind": "report-added",
+            "path": "releases/arc-ce/6.19.0/reports/praguelcg2.yaml",
+            "summary": "new report by team `praguelcg2` on arc-ce/6.19.0: accept on revision 1",
+        }
+    ],
+    "problems": [],
+}
+STATUS = {
+    "today": "2026-11-20",
+    "releases": [
+        {
+            "product": "arc-ce",
+            "version": "6.19.0",
+            "state": "rollout",
+            "policy": "default",
+            "verdict": "waiting",
+            "reasons": ["needs 1 more accepting report", "none yet on el8"],
+        },
+        {"product": "other", "version": "1.0", "state": "rollout", "verdict": "blocked", "reasons": ["x"]},
+    ],
+}
+
+
+def render(tmp_path: Path, check: Any, status: Any = STATUS, validation: str = "success") -> tuple[str, list[str]]:
+    (tmp_path / "check.json").write_text(check if isinstance(check, str) else json.dumps(check))
+    (tmp_path / "status.json").write_text(json.dumps(status))
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "render", "--check", str(tmp_path / "check.json"), "--status",
+         str(tmp_path / "status.json"), "--validation", validation, "--pr", "7", "--head-sha", "a" * 40,
+         "--out", str(out)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads((out / "pull-request.json").read_text()) == {"number": 7, "head_sha": "a" * 40}
+    return (out / "comment.md").read_text(), (out / "labels.txt").read_text().splitlines()
+
+
+def test_the_comment_of_an_allowed_change(tmp_path: Path) -> None:
+    body, labels = render(tmp_path, CHECK_ALLOWED)
+    assert body == (
+        "### Rollout check: allowed ✅\n"
+        "\n"
+        "**What this pull request does**\n"
+        "\n"
+        "- new report by team `praguelcg2` on arc-ce/6.19.0: accept on revision 1\n"
+        "\n"
+        "**arc-ce/6.19.0** with this change: rollout, verdict **waiting** (policy default)\n"
+        "- needs 1 more accepting report\n"
+        "- none yet on el8\n"
+    )
+    assert labels == ["rollout: allowed", "verdict: waiting"]
+
+
+def test_the_comment_of_a_refused_invalid_change_names_each_problem(tmp_path: Path) -> None:
+    check = {
+        "allowed": False,
+        "changes": CHECK_ALLOWED["changes"],
+        "problems": [
+            {"path": "releases/arc-ce/6.19.0/reports/praguelcg2.yaml", "line": 1, "column": 1, "level": "error",
+             "rule": "unauthorized", "message": "only members of team `praguelcg2` may write its reports"},
+        ],
+    }  # fmt: skip
+    body, labels = render(tmp_path, check, validation="failure")
+    assert body.splitlines()[:3] == [
+        "### Rollout check: refused ❌",
+        "",
+        "Some changed records are invalid: see the annotations in the **Files changed** tab.",
+    ]
+    assert (
+        "- `releases/arc-ce/6.19.0/reports/praguelcg2.yaml:1` only members of team `praguelcg2`"
+        " may write its reports (unauthorized)\n"
+    ) in body
+    assert "verdict" not in body
+    assert labels == ["rollout: refused", "rollout: invalid"]
+
+
+def test_a_check_that_could_not_run_is_said_so(tmp_path: Path) -> None:
+    body, labels = render(tmp_path, "")
+    assert body.startswith("### Rollout check: could not run\n")
+    assert labels == ["rollout: refused"]
+
+
+def test_text_from_the_change_cannot_inject_markup_or_mentions(tmp_path: Path) -> None:
+    check = {
+        **CHECK_ALLOWED,
+        "changes": [{"path": "x", "summary": "<img src=x onerror=alert(1)> ping @org/team\n# big"}],
+    }
+    body, _ = render(tmp_path, check)
+    assert "- &lt;img src=x onerror=alert(1)&gt; ping @\u200borg/team # big\n" in body
+    assert "<img" not in body and "\n# big" not in body
+
+
+@pytest.fixture
+def server() -> Iterator[GitHubServer]:
+    with GitHubServer(new_state("egi/rollout")) as running:
+        yield running
+
+
+def post(repo: Repo, server: GitHubServer, artifact: Path, head_sha: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "ROLLOUT_"))} | {
+        "GITHUB_API_URL": server.url,
+        "GITHUB_REPOSITORY": "egi/rollout",
+        "GITHUB_TOKEN": "bot-token",
+        "ROLLOUT_BOT_WRITE_INTERVAL": "0",
+    }
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), "post", "--artifact", str(artifact), "--head-sha", head_sha],
+        cwd=repo.root, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def artifact(tmp_path: Path, number: object, labels: list[str], head_sha: str) -> Path:
+    folder = tmp_path / "artifact"
+    folder.mkdir(exist_ok=True)
+    (folder / "pull-request.json").write_text(json.dumps({"number": number, "head_sha": head_sha}))
+    (folder / "labels.txt").write_text("".join(f"{label}\n" for label in labels))
+    (folder / "comment.md").write_text("### Rollout check: allowed ✅\n")
+    return folder
+
+
+def bot_comments(server: GitHubServer) -> list[tuple[int, str]]:
+    return [(c["issue"], c["body"]) for c in server.repo()["comments"].values()]
+
+
+def test_post_comments_on_the_checked_pull_request(repo: Repo, server: GitHubServer, tmp_path: Path) -> None:
+    number = server.add_pull("report", "ana-pt", head_sha="b" * 40)
+    result = post(repo, server, artifact(tmp_path, number, ["rollout: allowed"], "b" * 40), "b" * 40)
+    assert result.returncode == 0, result.stdout + result.stderr
+    [(on, body)] = bot_comments(server)
+    assert on == number and body.endswith("### Rollout check: allowed ✅\n")
+    assert server.repo()["issues"][str(number)]["labels"] == ["rollout: allowed"]
+
+
+def test_post_refuses_an_artifact_that_names_another_pull_request(
+    repo: Repo, server: GitHubServer, tmp_path: Path
+) -> None:
+    """The artifact comes from a run of the pull request's own code: its number is checked against the API."""
+    victim = server.add_pull("someone else's", "jan-cz", head_sha="c" * 40)
+    result = post(repo, server, artifact(tmp_path, victim, ["rollout: allowed"], "d" * 40), "d" * 40)
+    assert result.returncode == 0
+    assert f"pull request #{victim} is at {'c' * 40}, not at the checked {'d' * 40}: not commenting" in result.stdout
+    assert bot_comments(server) == []
+
+
+@pytest.mark.parametrize(
+    ("number", "labels", "message"),
+    [
+        ("7", ["rollout: allowed"], "the artifact names no pull request"),
+        (True, ["rollout: allowed"], "the artifact names no pull request"),
+        (1, ["rollout: allowed", "approved"], "labels outside the fixed set: ['approved']"),
+    ],
+)
+def test_post_refuses_what_it_cannot_verify(
+    repo: Repo, server: GitHubServer, tmp_path: Path, number: object, labels: list[str], message: str
+) -> None:
+    server.add_pull("report", "ana-pt", head_sha="b" * 40)
+    result = post(repo, server, artifact(tmp_path, number, labels, "b" * 40), "b" * 40)
+    assert result.returncode == 1
+    assert message in result.stdout
+    assert bot_comments(server) == []
+    assert server.repo()["issues"]["1"]["labels"] == []
