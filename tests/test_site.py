@@ -345,3 +345,17 @@ def test_the_repositorys_own_site(browser: object, tmp_path: Path) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
     page.screenshot(path=str(SCREENSHOTS / "own-board-desktop.png"), full_page=True)
     page.context.close()
+
+
+def test_a_repository_can_restyle_and_relayout_the_site(repo: Repo, tmp_path: Path) -> None:
+    repo.write("templates/style.css", "body { color: #000; }\n")
+    repo.write(
+        "templates/team.html.j2",
+        '{% extends "base.html.j2" %}{% block title %}{{ t.team }}{% endblock %}'
+        "{% block main %}<h1>{{ t.record.site }} owes {{ t.owed | length }}</h1>{% endblock %}",
+    )
+    repo.commit("our own look")
+    site = _build(repo.root, tmp_path / "site")
+    assert (site / "style.css").read_text() == "body { color: #000; }\n"
+    assert "<h1>praguelcg2 owes 1</h1>" in (site / "teams/praguelcg2.html").read_text()
+    assert '<a class="skip" href="#main">' in (site / "teams/praguelcg2.html").read_text()  # the shipped base
