@@ -55,7 +55,7 @@ class Story:
 
     def push_main(self) -> str:
         self.repo.git("push", "-q", "origin", "main")
-        return self.repo.git("rev-parse", "HEAD")
+        return str(self.repo.git("rev-parse", "HEAD"))
 
     def run_push(self, before: str, after: str, actor: str) -> Run:
         payload = payloads.event(
@@ -309,6 +309,10 @@ def test_an_outsiders_report_is_refused_with_the_reason_in_the_comment(story: St
     checked = story.run_pull_request(pull)
     assert checked.returncode != 0
     assert "Rollout check: refused" in checked.summary(), checked.output[-6000:]
+    # Inline annotations on the report: the refusal from check-pr, the early date from validate.
+    report = "file=releases/arc-ce/6.19.0/reports/ncg-ingrid-pt.yaml"
+    assert f"::error {report},line=1,col=1,title=unauthorized::only members of team" in checked.output
+    assert f"::warning {report},line=4,col=7,title=value::dated 2026-11-10, before" in checked.output
     assert_succeeded(story.run_comment(checked, pull))
 
     [comment] = story.comments_on(number)

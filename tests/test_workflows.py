@@ -329,3 +329,17 @@ def test_post_refuses_what_it_cannot_verify(
     assert message in result.stdout
     assert bot_comments(server) == []
     assert server.repo()["issues"]["1"]["labels"] == []
+
+
+def test_event_payloads_are_checked_against_githubs_webhook_schemas() -> None:
+    from jsonschema import ValidationError
+
+    from tests.act_support import payloads
+
+    good = payloads.event("pull_request$opened", number=3, pull_request={"number": 3, "head": {"sha": "e" * 40}})
+    assert good["action"] == "opened" and good["pull_request"]["head"]["sha"] == "e" * 40
+    assert {"repository", "sender", "pull_request"} <= set(good)
+    with pytest.raises(ValidationError):
+        payloads.event("pull_request$opened", number="three")
+    with pytest.raises(ValidationError):
+        payloads.event("workflow_run$completed", workflow_run={"conclusion": "finished"})
