@@ -132,7 +132,10 @@ def assess(
     blocking: list[str] = []
     decision = release.decision
     overridden = decision is not None and decision.action == "accept" and bool(decision.reason.strip())
-    if rejecting and not overridden:
+    if decision is not None and decision.action in _DECIDED:
+        # Decided already: what is left is the transition itself, not more reports.
+        blocking.append(f"a coordinator decided to {decision.action} it: set state {_DECIDED[decision.action]}")
+    elif rejecting and not overridden:
         if decision is not None and decision.action == "accept":
             blocking.append(
                 f"the decision to accept despite the rejection by {_teams(rejecting)} needs a reason in decision.reason"
@@ -176,6 +179,9 @@ def assess(
     else:
         verdict = Verdict.ready
     return Assessment(verdict, blocking + missing + notes, blocking + missing, late, current, stale, soak_until)
+
+
+_DECIDED = {"reject": "rejected", "withdraw": "withdrawn", "recall": "recalled"}
 
 
 def _teams(teams: list[str]) -> str:

@@ -206,3 +206,13 @@ def test_an_inactive_team_is_never_late(repo: Repo) -> None:
     found = on(repo, "2026-11-19")
     assert found.late == []
     assert found.reasons == ["needs 1 more accepting report", "none yet on el8"]
+
+
+def test_a_recorded_reject_decision_blocks_with_what_is_left_to_do(repo: Repo) -> None:
+    decision = "decision: {action: reject, by: carla-coord, date: 2026-11-10, reason: breaks token auth}\n"
+    repo.write(RELEASE_PATH, release_text("rollout", walk("candidate", "rollout"), extra=decision))
+    found = on(repo, "2026-11-10")
+    assert (found.verdict, found.reasons[0]) == (
+        Verdict.blocked,
+        "a coordinator decided to reject it: set state rejected",
+    )
