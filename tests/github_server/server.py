@@ -8,7 +8,14 @@ shapes of GitHub's REST description. Faults can be queued by method and path:
 a server error or a rate limit before the request is carried out, a server
 error after it was carried out, or an answer slower than the client waits.
 
-The whole state is plain JSON: tests seed it and read it back (`GET /_state`).
+The whole state is plain JSON: tests seed it and read it back. Admin
+endpoints (no token; the server listens on 127.0.0.1 only):
+
+    GET /_state    everything: repositories, issues, comments, labels, refs, releases, tokens
+    PUT /_state    replace it (seed a scenario)
+    GET /_log      every request: method, path, status
+    POST /_faults  queue faults: [{"method": "POST", "path": "/repos/*/issues",
+                   "status": 502, "when": "after", "times": 1}, ...]; see `Fault`
 """
 
 from __future__ import annotations
