@@ -182,10 +182,11 @@ def client(server: GitHubServer, token: str = "bot-token") -> Github:
     )
 
 
-def http(server: GitHubServer, method: str, path: str, body: Any = None, token: str | None = "bot-token") -> Any:
+def http(server: GitHubServer | str, method: str, path: str, body: Any = None, token: str | None = "bot-token") -> Any:
     """One raw request: (status, headers, JSON body)."""
+    base = server if isinstance(server, str) else server.url
     request = urllib.request.Request(
-        server.url + path, method=method, data=None if body is None else json.dumps(body).encode()
+        base + path, method=method, data=None if body is None else json.dumps(body).encode()
     )
     if token:
         request.add_header("Authorization", f"token {token}")
@@ -419,16 +420,13 @@ def test_standalone_server_serves_saves_its_state_and_exits_when_idle(tmp_path: 
         line = process.stdout.readline()
         url = re.fullmatch(r"listening on (http://127\.0\.0\.1:\d+)\n", line)
         assert url, line
-        request = urllib.request.Request(
-            f"{url.group(1)}/repos/egi/rollout/issues",
-            method="POST",
-            data=b'{"title": "from outside"}',
-            headers={"Authorization": "Bearer t"},
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            assert response.status == 201
-        with urllib.request.urlopen(f"{url.group(1)}/_state", timeout=10) as response:
-            assert json.load(response)["repos"]["egi/rollout"]["issues"]["1"]["title"] == "from outside"
+        base = url.group(1)
+        assert http(base, "POST", "/_faults", [{"method": "POST", "path": "/repos/*/issues", "status": 503}])[0] == 204
+        assert http(base, "POST", "/repos/egi/rollout/issues", {"title": "refused"}, token="t")[0] == 503
+        assert http(base, "POST", "/repos/egi/rollout/issues", {"title": "from outside"}, token="t")[0] == 201
+        state = http(base, "GET", "/_state")[2]
+        assert [i["title"] for i in state["repos"]["egi/rollout"]["issues"].values()] == ["from outside"]
+        assert [(r["method"], r["status"]) for r in http(base, "GET", "/_log")[2]] == [("POST", 503), ("POST", 201)]
         assert process.wait(timeout=20) == 0
     finally:
         if process.poll() is None:
