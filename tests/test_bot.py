@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -509,3 +510,28 @@ def test_a_run_that_fails_halfway_says_what_it_did_and_a_rerun_finishes_the_rest
     assert out == f"arc-ce/6.19.0: published GitHub Release {github.url}/egi/rollout/releases/tag/arc-ce/6.19.0\n"
     assert [w for w in github.writes() if "git/refs" in w] == ["POST /repos/egi/rollout/git/refs 201"]
     assert_rerun_changes_nothing(repo, github, "sync", "--today", "2026-11-21")
+
+
+def test_the_repositorys_own_data_set_is_synced_and_reminded_once(tmp_path: Path, github: GitHubServer) -> None:
+    """Every state, many teams and products: a first run acts, a second one changes nothing."""
+    own = Path(__file__).resolve().parent.parent
+    archive = subprocess.run(
+        ["git", "archive", "HEAD", "rollout.yaml", "teams", "releases"], cwd=own, capture_output=True, check=True
+    )
+    root = tmp_path / "own"
+    root.mkdir()
+    subprocess.run(["tar", "-x", "-C", str(root)], input=archive.stdout, check=True)
+    data = Repo(root)
+    in_rollout = sum("\nstate: rollout\n" in f"\n{p.read_text()}" for p in root.glob("releases/*/*/release.yaml"))
+    released = sum("\nstate: released\n" in f"\n{p.read_text()}" for p in root.glob("releases/*/*/release.yaml"))
+    assert in_rollout and released
+
+    out = run_bot(data, github, "sync", "--today", "2026-11-25").splitlines()
+    assert sum(": opened tracking issue #" in line for line in out) == in_rollout
+    assert sum(": published GitHub Release " in line for line in out) == released
+    assert len(github.repo()["releases"]) == released
+    assert_rerun_changes_nothing(data, github, "sync", "--today", "2026-11-25")
+
+    reminded = run_bot(data, github, "remind", "--today", "2026-12-31").splitlines()
+    assert any(": reminded team " in line for line in reminded)
+    assert_rerun_changes_nothing(data, github, "remind", "--today", "2026-12-31")
