@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import time
@@ -535,3 +536,16 @@ def test_the_repositorys_own_data_set_is_synced_and_reminded_once(tmp_path: Path
     reminded = run_bot(data, github, "remind", "--today", "2026-12-31").splitlines()
     assert any(": reminded team " in line for line in reminded)
     assert_rerun_changes_nothing(data, github, "remind", "--today", "2026-12-31")
+
+
+def test_only_the_bot_imports_pygithub() -> None:
+    package = Path(__file__).resolve().parent.parent / "rollout_tool"
+    importers = set()
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            if any(name == "github" or name.startswith("github.") for name in names):
+                importers.add(path.relative_to(package).parts[0])
+    assert importers == {"github"}
