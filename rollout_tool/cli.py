@@ -410,7 +410,21 @@ def site(out: Path, base_url: str, today: str | None, repo: Path | None) -> None
 
 @main.group()
 def bot() -> None:
-    """Act on GitHub (token and repository from GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL)."""
+    """Act on GitHub: the pull-request comment, tracking issues, reminders, tags and Releases.
+
+    Reads GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL, GITHUB_SHA and
+    GITHUB_EVENT_PATH as GitHub Actions sets them. Every action looks before
+    it writes: a re-run changes nothing twice.
+
+    \b
+    Retries (environment):
+      ROLLOUT_BOT_BACKOFF         first wait in seconds, doubled each time (1)
+      ROLLOUT_BOT_ATTEMPTS        attempts per request (6)
+      ROLLOUT_BOT_TIMEOUT         seconds to wait for an answer (30)
+      ROLLOUT_BOT_MAX_WAIT        longest rate-limit wait before failing (900)
+      ROLLOUT_BOT_SECONDARY_WAIT  wait on a secondary rate limit without Retry-After (60)
+      ROLLOUT_BOT_WRITE_INTERVAL  seconds between writes (1)
+    """
 
 
 def _print_actions(lines: Iterable[str]) -> None:
