@@ -1,0 +1,138 @@
+"""`rollout schema`: the JSON Schemas generated from the records, and whether they are current."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Repo, report_text, run_rollout
+from jsonschema import Draft202012Validator
+
+from rollout_tool import schemas
+from rollout_tool.loading import LoadError, load
+from rollout_tool.repository import place_of
+
+PROJECT = Path(__file__).resolve().parent.parent
+KINDS = ["distribution", "product", "release", "report", "rollout", "team"]
+
+
+def validator(root: Path, kind: str) -> Draft202012Validator:
+    schema = json.loads((root / "schema" / f"{kind}.schema.json").read_text())
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def loaded(path: Path) -> Any:
+    value = load(path.read_bytes())
+    assert not isinstance(value, LoadError), (path, value)
+    return value
+
+
+def test_schema_writes_one_file_per_kind(repo: Repo) -> None:
+    result = repo.rollout("schema")
+    assert (result.returncode, result.stdout) == (0, "wrote 6 schemas to schema/\n")
+    written = sorted(path.name for path in (repo.root / "schema").iterdir())
+    assert written == [f"{kind}.schema.json" for kind in KINDS]
+    for name, text in schemas.rendered().items():
+        assert (repo.root / "schema" / name).read_text() == text
+    document = json.loads((repo.root / "schema" / "report.schema.json").read_text())
+    assert document["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert document["$id"] == "https://rollout-as-code.invalid/schema/report.schema.json"
+    assert document["additionalProperties"] is False
+    # Written twice, the same bytes.
+    before = {path.name: path.read_bytes() for path in (repo.root / "schema").iterdir()}
+    repo.rollout("schema")
+    assert before == {path.name: path.read_bytes() for path in (repo.root / "schema").iterdir()}
+
+
+def test_check_is_0_when_current(repo: Repo) -> None:
+    repo.rollout("schema")
+    result = repo.rollout("schema", "--check")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+@pytest.mark.parametrize(
+    ("change", "stale"),
+    [
+        (lambda folder: (folder / "report.schema.json").write_text("{}\n"), "report.schema.json"),
+        (
+            lambda folder: (folder / "team.schema.json").write_text(
+                (folder / "team.schema.json").read_text().replace('"active"', '"enabled"')
+            ),
+            "team.schema.json",
+        ),
+        (lambda folder: (folder / "release.schema.json").unlink(), "release.schema.json"),
+        (lambda folder: (folder / "old.schema.json").write_text("{}\n"), "old.schema.json"),
+    ],
+    ids=["rewritten", "edited", "missing", "left-over"],
+)
+def test_check_is_1_when_stale(tmp_path: Path, repo: Repo, change: Any, stale: str) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(repo.root, copy)
+    run_rollout("schema", cwd=copy)
+    change(copy / "schema")
+    result = run_rollout("schema", "--check", cwd=copy)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == f"schema/{stale}: stale; run `rollout schema` and commit the result\n"
+
+
+def test_check_without_a_schema_folder(repo: Repo) -> None:
+    result = repo.rollout("schema", "--check")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"schema/{kind}.schema.json: stale; run `rollout schema` and commit the result" for kind in KINDS
+    ]
+
+
+def test_schemas_accept_every_file_of_the_fixture_repository(repo: Repo) -> None:
+    repo.rollout("schema")
+    checked = 0
+    for path in sorted(repo.root.rglob("*.yaml")):
+        relative = path.relative_to(repo.root).as_posix()
+        place = place_of(relative)
+        assert place is not None, relative
+        errors = list(validator(repo.root, place.kind).iter_errors(loaded(path)))
+        assert errors == [], (relative, [error.message for error in errors])
+        checked += 1
+    assert checked == 7
+
+
+def test_schemas_accept_the_project_data_set() -> None:
+    checked = 0
+    for folder in ("teams", "releases", "distributions"):
+        for path in sorted((PROJECT / folder).rglob("*.yaml")):
+            place = place_of(path.relative_to(PROJECT).as_posix())
+            if place is None:
+                continue
+            errors = list(validator(PROJECT, place.kind).iter_errors(loaded(path)))
+            assert errors == [], (path, [error.message for error in errors])
+            checked += 1
+    assert checked > 10
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda text: text + "verdcit: accept\n", "Additional properties are not allowed ('verdcit' was unexpected)"),
+        (lambda text: text.replace("verdict: accept", "verdict: acept"), "'acept' is not one of ['accept', 'reject']"),
+        (lambda text: text.replace("revision: 1", "revision: '1'"), "'1' is not of type 'integer'"),
+        (lambda text: text.replace("team: mwt2\n", ""), "'team' is a required property"),
+        (lambda text: text.replace("arch: x86_64", "arch: X86"), "'X86' does not match '^[a-z0-9][a-z0-9._-]*$'"),
+    ],
+    ids=["unknown-key", "vocabulary", "type", "required", "pattern"],
+)
+def test_report_schema_rejects(repo: Repo, change: Any, message: str) -> None:
+    repo.rollout("schema")
+    report = load(change(report_text("mwt2")).encode())
+    messages = [error.message for error in validator(repo.root, "report").iter_errors(report)]
+    assert messages == [message]
+
+
+def test_the_projects_committed_schemas_are_current() -> None:
+    assert schemas.stale(PROJECT) == []
+    result = run_rollout("schema", "--check", "--repo", str(PROJECT), cwd=PROJECT)
+    assert (result.returncode, result.stderr) == (0, "")
