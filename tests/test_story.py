@@ -185,6 +185,10 @@ def story(tmp_path: Path) -> Iterator[Story]:
         yield Story(repo, origin, server, runner)
 
 
+def files_under(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 def differences(before: Any, after: Any, where: str = "") -> list[str]:
     """Where two JSON values differ, as readable paths: what a re-run changed."""
     if isinstance(before, dict) and isinstance(after, dict):
@@ -283,7 +287,13 @@ def test_a_release_goes_from_rollout_to_a_github_release(story: Story) -> None:
     assert tracking["state"] == "closed"
     assert "it is now **released**" in tracking["body"]
     assert "- [x] `ncg-ingrid-pt` (NCG-INGRID-PT): @ana-pt: accept (revision 1, 2026-11-19, el9)" in tracking["body"]
-    assert (story.runner.artifacts / "pages" / "index.html").is_file()
+    # The deployed dashboard is the one the released state builds, byte for byte.
+    site = story.runner.scratch / "site"
+    built = run_rollout("site", "--out", str(site), cwd=clone, env={"ROLLOUT_TODAY": TODAY})
+    assert built.returncode == 0, built.stderr
+    deployed = files_under(story.runner.artifacts / "pages")
+    assert "index.html" in deployed
+    assert deployed == files_under(site)
 
     # 4. Re-running every workflow of the story changes nothing on the server or in git.
     before = server.snapshot()
