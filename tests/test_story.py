@@ -314,7 +314,15 @@ def test_an_outsiders_report_is_refused_with_the_reason_in_the_comment(story: St
     story.repo.write(RELEASE_PATH, IN_ROLLOUT)
     story.repo.commit("Start the rollout of arc-ce 6.19.0")
     story.push_main()
-    number, pull = story.open_pull("mallory", "mallory/report", {REPORT_PATH: report_text("ncg-ingrid-pt")})
+    # The pull request also rewrites the check to allow everything: the check that runs is the base's.
+    check_pr = story.repo.root / "rollout_tool" / "commands" / "check_pr.py"
+    loosened = check_pr.read_text().replace("return not has_errors(self.problems)", "return True")
+    assert loosened != check_pr.read_text()
+    number, pull = story.open_pull(
+        "mallory",
+        "mallory/report",
+        {REPORT_PATH: report_text("ncg-ingrid-pt"), "rollout_tool/commands/check_pr.py": loosened},
+    )
 
     checked = story.run_pull_request(pull)
     assert checked.returncode != 0
@@ -330,6 +338,10 @@ def test_an_outsiders_report_is_refused_with_the_reason_in_the_comment(story: St
     assert (
         "only members of team `ncg-ingrid-pt` (or coordinators) may write its reports;"
         " mallory is not a member of `ncg-ingrid-pt` at the base revision (unauthorized)"
+    ) in comment["body"]
+    assert (
+        "- `rollout_tool/commands/check_pr.py:1` only coordinators may change rollout_tool/;"
+        " mallory is not a coordinator (unauthorized)"
     ) in comment["body"]
     assert story.issues()[number]["labels"] == ["rollout: refused"]
     assert "verdict" not in comment["body"]
