@@ -9,7 +9,7 @@ folders (misplaced files, links, look-alike names) and while loading files
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -339,28 +339,44 @@ class Repository:
                 if release is not None:
                     yield product, version, release
 
-    def load_all(self) -> None:
-        """Read every record in the tree, listing every folder on the way."""
+    def load_all(self, visit: Callable[[Document], None] | None = None, *, keep_reports: bool = True) -> None:
+        """Read every record in the tree, listing every folder on the way.
+
+        `visit` sees each record once, as soon as it is read. Without
+        `keep_reports`, a report is forgotten once visited: nothing else in
+        the tree refers to a report, so a full validation need not hold
+        100,000 of them at once.
+        """
+
+        def read(path: str) -> Document | None:
+            doc = self.document(path)
+            if doc is not None and visit is not None:
+                visit(doc)
+            return doc
+
         self.check_top()
-        self.document(CONFIG_PATH)
+        read(CONFIG_PATH)
         for team in self.team_ids():
-            self.document(team_path(team))
+            read(team_path(team))
         for product in self.product_ids():
-            if self.document(product_path(product)) is None:
+            if read(product_path(product)) is None:
                 self._problem(f"releases/{product}", "missing-record", f"releases/{product}/ has no product.yaml")
             for version in self.versions(product):
                 self.check_release_folder(product, version)
-                if self.document(release_path(product, version)) is None:
+                if read(release_path(product, version)) is None:
                     self._problem(
                         f"releases/{product}/{version}",
                         "missing-record",
                         f"releases/{product}/{version}/ has no release.yaml",
                     )
                 for team in self.report_teams(product, version):
-                    self.document(report_path(product, version, team))
+                    path = report_path(product, version, team)
+                    read(path)
+                    if not keep_reports:
+                        self._documents.pop(path, None)
         for distribution in self.distribution_ids():
             for version in self.distribution_versions(distribution):
-                self.document(distribution_path(distribution, version))
+                read(distribution_path(distribution, version))
 
 
 _LINK = "symbolic links are not allowed in a rollout repository; commit the file itself"

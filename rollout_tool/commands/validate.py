@@ -12,7 +12,7 @@ from pathlib import Path
 from rollout_tool import rules
 from rollout_tool.errors import UsageError
 from rollout_tool.problems import Problem
-from rollout_tool.repository import DATA_FOLDERS, Place, Repository, place_of
+from rollout_tool.repository import DATA_FOLDERS, Document, Place, Repository, place_of
 from rollout_tool.sources import Kind, Source, WorkTree
 
 
@@ -23,13 +23,19 @@ class Validation:
 
 
 def validate_repository(repo: Repository) -> Validation:
-    with _no_cycle_collection():
-        repo.load_all()
-    problems = list(repo.layout_problems)
+    problems: list[Problem] = []
     files = 0
-    for doc in repo.documents():
+
+    def check(doc: Document) -> None:
+        nonlocal files
         files += 1
         problems.extend(rules.check(repo, doc))
+
+    # Each record is checked as it is read; reports are then let go, so
+    # memory grows with the releases, not with the reports.
+    with _no_cycle_collection():
+        repo.load_all(check, keep_reports=False)
+    problems.extend(repo.layout_problems)
     return Validation(files, sorted(set(problems)))
 
 
