@@ -8,6 +8,7 @@ a FIFO as a link's target turns "the target was opened" into a hang.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -439,3 +440,25 @@ def test_path_outside_the_repository_is_a_usage_error(repo: Repo) -> None:
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr == f"rollout: ../elsewhere.yaml: not inside the repository {repo.root}\n"
+
+
+def test_names_that_are_not_utf_8_or_hold_a_line_break(repo: Repo) -> None:
+    teams = os.fsencode(repo.root / "teams")
+    with open(os.path.join(teams, b"\xff\xfe.yaml"), "wb") as handle:
+        handle.write(TEAM.encode())
+    with open(os.path.join(teams, b"new\nline.yaml"), "wb") as handle:
+        handle.write(TEAM.encode())
+    result = subprocess.run(
+        [sys.executable, "-m", "rollout_tool", "validate", "--format", "json"],
+        cwd=repo.root,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    problems = json.loads(result.stdout)["problems"]
+    assert [(p["path"], p["line"], p["column"], p["rule"]) for p in problems] == [
+        ("teams/new\nline.yaml", 1, 1, "identifier"),
+        ("teams/\udcff\udcfe.yaml", 1, 1, "identifier"),
+    ]
