@@ -347,3 +347,38 @@ def test_an_outsiders_report_is_refused_with_the_reason_in_the_comment(story: St
     assert story.issues()[number]["labels"] == ["rollout: refused"]
     assert "verdict" not in comment["body"]
     assert story.origin_file(RELEASE_PATH) == IN_ROLLOUT
+
+
+def test_an_invalid_report_is_annotated_where_it_is_wrong(story: Story) -> None:
+    story.repo.write(RELEASE_PATH, IN_ROLLOUT)
+    story.repo.commit("Start the rollout of arc-ce 6.19.0")
+    story.push_main()
+    # YAML 1.1 would read `yes` as true; in YAML 1.2 it is the string "yes", not a verdict.
+    broken = report_text("ncg-ingrid-pt", date="2026-11-19").replace("verdict: accept", "verdict: yes")
+    number, pull = story.open_pull("ana-pt", "ana-pt/report", {REPORT_PATH: broken})
+
+    checked = story.run_pull_request(pull)
+    assert checked.returncode != 0
+    annotation = (
+        "::error file=releases/arc-ce/6.19.0/reports/ncg-ingrid-pt.yaml,line=3,col=10,title=vocabulary::"
+        "verdict: the string 'yes' is not one of 'accept' or 'reject'"
+    )
+    assert annotation in checked.output
+    assert "::error::validation: failure, check-pr: failure" in checked.output
+    assert_succeeded(story.run_comment(checked, pull))
+    [comment] = story.comments_on(number)
+    assert (
+        "### Rollout check: refused ❌\n"
+        "\n"
+        "Some changed records are invalid: see the annotations in the **Files changed** tab.\n"
+        "\n"
+        "**What this pull request does**\n"
+        "\n"
+        "- new report by team `ncg-ingrid-pt` on arc-ce/6.19.0: invalid\n"
+        "\n"
+        "**Why it cannot be merged as it is**\n"
+        "\n"
+        "- `releases/arc-ce/6.19.0/reports/ncg-ingrid-pt.yaml:3` verdict: the string 'yes' is not one of"
+        " 'accept' or 'reject' (vocabulary)\n"
+    ) in comment["body"]
+    assert story.issues()[number]["labels"] == ["rollout: refused", "rollout: invalid"]

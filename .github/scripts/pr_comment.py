@@ -34,7 +34,7 @@ RELEASE_PATH = re.compile(r"^releases/([^/]+)/([^/]+)/")
 
 def text(value: object) -> str:
     """Data from the change as inert Markdown: no HTML, no mentions, no line breaks."""
-    return html.escape(" ".join(str(value).split())).replace("@", "@\u200b")
+    return html.escape(" ".join(str(value).split()), quote=False).replace("@", "@\u200b")
 
 
 def read_json(path: Path) -> Any:
