@@ -190,17 +190,25 @@ STATUS = {
 }
 
 
-def render(tmp_path: Path, check: Any, status: Any = STATUS, validation: str = "success") -> tuple[str, list[str]]:
+def run_render(
+    tmp_path: Path, check: Any, status: Any = STATUS, validation: str = "success", validated: Any = None
+) -> subprocess.CompletedProcess[str]:
     (tmp_path / "check.json").write_text(check if isinstance(check, str) else json.dumps(check))
     (tmp_path / "status.json").write_text(json.dumps(status))
-    out = tmp_path / "out"
+    (tmp_path / "validate.json").write_text(json.dumps(validated))
     result = subprocess.run(
         [sys.executable, str(SCRIPT), "render", "--check", str(tmp_path / "check.json"), "--status",
-         str(tmp_path / "status.json"), "--validation", validation, "--pr", "7", "--head-sha", "a" * 40,
-         "--out", str(out)],
+         str(tmp_path / "status.json"), "--validated", str(tmp_path / "validate.json"), "--validation", validation,
+         "--pr", "7", "--head-sha", "a" * 40, "--out", str(tmp_path / "out")],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
+    return result
+
+
+def render(tmp_path: Path, check: Any, status: Any = STATUS, validation: str = "success") -> tuple[str, list[str]]:
+    run_render(tmp_path, check, status, validation)
+    out = tmp_path / "out"
     assert json.loads((out / "pull-request.json").read_text()) == {"number": 7, "head_sha": "a" * 40}
     return (out / "comment.md").read_text(), (out / "labels.txt").read_text().splitlines()
 
@@ -242,6 +250,16 @@ def test_the_comment_of_a_refused_invalid_change_names_each_problem(tmp_path: Pa
     ) in body
     assert "verdict" not in body
     assert labels == ["rollout: refused", "rollout: invalid"]
+
+
+def test_check_pr_problems_are_annotated_once(tmp_path: Path) -> None:
+    invalid = {"path": "teams/x.yaml", "line": 2, "column": 3, "level": "error", "rule": "schema", "message": "bad"}
+    refused = {**invalid, "line": 1, "column": 1, "rule": "unauthorized", "message": "only coordinators, 100%"}
+    check = {"allowed": False, "changes": [], "problems": [invalid, refused]}
+    result = run_render(tmp_path, check, validated={"files": 1, "problems": [invalid]})
+    # The validation problem was annotated by `rollout validate`; only check-pr's own is added.
+    assert result.stdout == "::error file=teams/x.yaml,line=1,col=1,title=unauthorized::only coordinators, 100%25\n"
+    assert run_render(tmp_path, check, validated=None).stdout.count("::error ") == 2
 
 
 def test_a_check_that_could_not_run_is_said_so(tmp_path: Path) -> None:

@@ -1,14 +1,14 @@
 """The sticky pull-request comment: rendered by the unprivileged check, posted by the privileged workflow.
 
-    pr_comment.py render --check CHECK.json --status STATUS.json --validation OUTCOME
-                         --pr N --head-sha SHA --out DIR
+    pr_comment.py render --check CHECK.json --status STATUS.json [--validated VALIDATE.json]
+                         --validation OUTCOME --pr N --head-sha SHA --out DIR
     pr_comment.py post --artifact DIR --head-sha SHA
 
 `render` turns `rollout check-pr --format json` and `rollout status --format json`
-into DIR/comment.md, DIR/labels.txt and DIR/pull-request.json. `post` runs where
-a token can write: it trusts nothing in DIR it cannot verify (the number
-against the API, the labels against LABELS), then calls `rollout bot comment`.
-Only the standard library: it runs before anything is installed.
+into DIR/comment.md, DIR/labels.txt and DIR/pull-request.json, and annotates the
+problems check-pr found beyond those `rollout validate` already annotated. `post`
+runs where a token can write: it trusts nothing in DIR it cannot verify (the
+number against the API, the labels against LABELS), then calls `rollout bot comment`.
 """
 
 from __future__ import annotations
@@ -101,8 +101,37 @@ def render(check: Any, status: Any, validation: str) -> tuple[str, list[str]]:
     return "\n".join(lines) + "\n", labels
 
 
+def check_annotations(check: Any, validated: Any) -> str:
+    """Workflow annotations for check-pr's own problems: validation problems are annotated once, by validate."""
+    from rollout_tool import reporting
+    from rollout_tool.problems import Level, Problem
+
+    def problems(result: Any) -> list[Problem]:
+        found = []
+        for p in result.get("problems", []) if isinstance(result, dict) else []:
+            try:
+                found.append(
+                    Problem(
+                        str(p["path"]),
+                        int(p["line"]),
+                        int(p["column"]),
+                        str(p["rule"]),
+                        str(p["message"]),
+                        Level(p["level"]),
+                    )
+                )
+            except (KeyError, TypeError, ValueError):
+                continue
+        return found
+
+    already = set(problems(validated))
+    return reporting.github([p for p in problems(check) if p not in already])
+
+
 def command_render(args: argparse.Namespace) -> int:
-    body, labels = render(read_json(args.check), read_json(args.status), args.validation)
+    check = read_json(args.check)
+    print(check_annotations(check, read_json(args.validated) if args.validated else None), end="")
+    body, labels = render(check, read_json(args.status), args.validation)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "comment.md").write_text(body, encoding="utf-8")
     (args.out / "labels.txt").write_text("".join(f"{label}\n" for label in labels), encoding="utf-8")
@@ -164,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     rendering = commands.add_parser("render")
     rendering.add_argument("--check", type=Path, required=True)
     rendering.add_argument("--status", type=Path, required=True)
+    rendering.add_argument("--validated", type=Path, default=None, help="`rollout validate --format json` output")
     rendering.add_argument("--validation", default="success")
     rendering.add_argument("--pr", type=int, required=True)
     rendering.add_argument("--head-sha", required=True)
