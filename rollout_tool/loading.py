@@ -254,12 +254,13 @@ def load(data: bytes) -> Any | LoadError:
             too_deep = _depth(text)
             if too_deep is not None:
                 return too_deep
-        # An alias needs a `*`: only then look for one (an alias bomb is
-        # refused before its graph is built, let alone expanded).
-        if "*" in text:
-            alias = _first_alias(text)
-            if alias is not None:
-                return alias
+        # An alias needs a `*` and a tag a `!`: only then look for them. An
+        # alias bomb is refused before its graph is built, let alone expanded;
+        # a tag before it can change what a value is (`!!int abc`, `! 12`).
+        if "*" in text or "!" in text:
+            refused = _first_alias_or_tag(text)
+            if refused is not None:
+                return refused
         node = compose(text)
     except yaml.YAMLError as exc:
         return _syntax_error(exc)
@@ -277,11 +278,19 @@ def _at(mark: Any, rule: str, message: str) -> LoadError:
     return LoadError(mark.line + 1, mark.column + 1, rule, message)
 
 
-def _first_alias(text: str) -> LoadError | None:
+_TAGGED = {"SequenceStartEvent": "lists", "MappingStartEvent": "mappings"}
+
+
+def _first_alias_or_tag(text: str) -> LoadError | None:
     for event in yaml.parse(text, Loader=yaml.CLoader):
         if isinstance(event, yaml.AliasEvent):
             message = f"alias *{event.anchor} is not allowed: anchors and aliases are refused, write the value out"
             return _at(event.start_mark, "yaml-alias", message)
+        tag = getattr(event, "tag", None)
+        if tag is not None and isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)):
+            what = _TAGGED.get(type(event).__name__, "YAML values")
+            message = f"the tag {_short(tag)} is not allowed: records use plain {what}"
+            return _at(event.start_mark, "yaml-tag", message)
     return None
 
 

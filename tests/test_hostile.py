@@ -154,6 +154,14 @@ CONTENT_CASES: list[tuple[str, str, bytes | str, list[tuple[int, int, str]], str
         "the tag !foo is not allowed: records use plain YAML values",
     ),
     (
+        # A core tag on a value that is not of its type crashed the loader once.
+        "tag-core-int",
+        REPORT,
+        VALID_REPORT + "comments: !!int abc\n",
+        [(10, 11, "yaml-tag")],
+        "the tag !!int is not allowed: records use plain YAML values",
+    ),
+    (
         "deep-flow-nesting",
         REPORT,
         VALID_REPORT + "comments: " + "[" * 100_000 + "\n",
