@@ -354,3 +354,37 @@ def test_plain_colon_first_scalar_in_flow_is_refused_not_misread() -> None:
 def test_a_yaml_11_directive_does_not_bring_back_yaml_11() -> None:
     # One loader, one set of rules: a file cannot opt into `no` meaning false.
     assert ours("%YAML 1.1\n---\nactive: no\nversion: 010\n") == {"active": "no", "version": 10}
+
+
+# ---------------------------------------------------------------- property: nothing raises
+
+REPORT = (
+    "team: mwt2\nrevision: 1\nverdict: accept\ndate: 2026-11-10\nenvironment:\n  platform: el9\n"
+    "  arch: x86_64\n  install: upgrade\n  from_version: '6.18.0'\ntests:\n  - {name: jobs, result: pass}\n"
+    'comments: |\n  fine "so far"\n'
+)
+YAML_BITS = ["[", "]", "{", "}", "&a ", "*a", "!!int ", "! ", "- ", "? ", ": ", "'", '"', "\n  ", "\t", "#", "%", "\\"]
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> bytes:
+    data = bytearray(REPORT.encode())
+    for _ in range(draw(st.integers(1, 6))):
+        at = draw(st.integers(0, len(data)))
+        bit = draw(st.one_of(st.sampled_from(YAML_BITS).map(str.encode), st.binary(max_size=3)))
+        cut = draw(st.integers(0, 3))
+        data[at : at + cut] = bit
+    return bytes(data)
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(st.one_of(mutated(), st.binary(max_size=200)))
+def test_load_never_raises(data: bytes) -> None:
+    from rollout_tool.repository import parse_document
+
+    value = load(data)
+    if isinstance(value, LoadError):
+        assert value.line >= 1 and value.column >= 1 and value.message
+    document = parse_document("releases/p/1.0/reports/mwt2.yaml", "report", data)
+    for problem in document.problems:
+        assert problem.line >= 1 and problem.column >= 1
