@@ -4,8 +4,9 @@ One loader for every file the tool reads. libyaml (through PyYAML's CParser)
 parses and composes the node graph in C; the resolver below gives plain
 scalars their YAML 1.2 core-schema types (so `no`, `on` and `yes` stay strings
 and there are no timestamps), and our own constructor builds plain dicts and
-lists while refusing what a record never needs: duplicate keys, anchors and
-aliases, explicit tags, and absurd nesting.
+lists. What a record never needs is refused, before composing where it could
+hurt: aliases (an alias bomb), explicit tags, nesting deep enough to overflow
+libyaml's recursion, YAML 1.1 line breaks; and duplicate keys.
 
 A file that cannot be loaded is a value (`LoadError`) carrying a located
 message, not an exception.
@@ -57,7 +58,8 @@ class Resolver12(yaml.resolver.BaseResolver):
 
     def resolve(self, kind: type[yaml.Node], value: str | None, implicit: tuple[bool, bool]) -> str:
         if kind is yaml.ScalarNode:
-            # Quoted scalars and the non-specific tag `!` are strings.
+            # Quoted scalars are strings. Tags never get here (`load` refuses
+            # them first): libyaml reports `! 12` as a plain scalar.
             if implicit[0] and value is not None and (not value or value[0] in _PLAIN_FIRST):
                 match = _PLAIN.fullmatch(value)
                 if match is not None and match.lastgroup is not None:
