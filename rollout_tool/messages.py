@@ -31,6 +31,8 @@ class Message:
     at_key: bool
     rule: str
     text: str
+    # For an unknown key: the key it is probably a misspelling of.
+    suggests: str | None = None
 
 
 def _kind(value: object) -> str:
@@ -101,8 +103,11 @@ def describe(error: ErrorDetails, model: type[BaseModel], source_text: str | Non
     if kind == "extra_forbidden":
         parent = model_at(model, loc[:-1])
         allowed = sorted(parent.model_fields) if parent else []
-        hint = _suggest(field, allowed) or (f" (allowed here: {', '.join(allowed)})" if allowed else "")
-        return Message(loc, True, "unknown-key", f"unknown key {field!r}{hint}")
+        close = difflib.get_close_matches(field, allowed, n=1, cutoff=0.6)
+        hint = (
+            f"; did you mean {close[0]!r}?" if close else (f" (allowed here: {', '.join(allowed)})" if allowed else "")
+        )
+        return Message(loc, True, "unknown-key", f"unknown key {field!r}{hint}", close[0] if close else None)
     if kind == "missing":
         return Message(loc[:-1], False, "required", f"missing required key {field!r}")
     if kind == "string_type":

@@ -402,8 +402,14 @@ def parse_document(path: str, kind: str, data: bytes) -> Document:
         return Document(path, kind, model.model_validate(value))
     except ValidationError as exc:
         problems = []
-        for error in exc.errors(include_url=False):
-            message = describe(error, model, None)
+        errors = exc.errors(include_url=False)
+        described = [describe(error, model, None) for error in errors]
+        # A misspelt required key is one mistake, not two: the unknown key
+        # says "did you mean 'platform'?", so "missing 'platform'" is left out.
+        misspelt = {(m.loc[:-1], m.suggests) for m in described if m.suggests is not None}
+        for error, message in zip(errors, described, strict=True):
+            if error["type"] == "missing" and (tuple(error["loc"][:-1]), error["loc"][-1]) in misspelt:
+                continue
             line, column, written = locate(data, message.loc, key=message.at_key)
             if written is not None:
                 message = describe(error, model, written)

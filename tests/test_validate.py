@@ -393,8 +393,21 @@ CASES: list[tuple[str, dict[str, str], tuple[str, ...], str]] = [
         "unknown-key-did-you-mean",
         {REPORT: report_text("ncg-ingrid-pt").replace("  platform:", "  platfrom:")},
         (),
-        f"{REPORT}:6:3: [error] missing required key 'platform' (required)\n"
+        # One mistake, one problem: no "missing required key 'platform'" beside it.
         f"{REPORT}:6:3: [error] unknown key 'platfrom'; did you mean 'platform'? (unknown-key)\n",
+    ),
+    (
+        "misspelt-required-key-at-the-top",
+        {REPORT: report_text("ncg-ingrid-pt").replace("verdict:", "verdcit:")},
+        (),
+        f"{REPORT}:3:1: [error] unknown key 'verdcit'; did you mean 'verdict'? (unknown-key)\n",
+    ),
+    (
+        "misspelt-key-beside-a-missing-one",
+        {REPORT: report_text("ncg-ingrid-pt").replace("verdict: accept\n", "") + "coments: fine\n"},
+        (),
+        f"{REPORT}:1:1: [error] missing required key 'verdict' (required)\n"
+        f"{REPORT}:9:1: [error] unknown key 'coments'; did you mean 'comments'? (unknown-key)\n",
     ),
     (
         "unknown-key-lists-the-allowed-ones",
