@@ -412,6 +412,28 @@ def test_names_and_places(repo: Repo, setup: Setup, expected: list[tuple[str, in
     assert (code, problems) == (1, expected)
 
 
+def test_fifo_and_folder_where_records_belong(repo: Repo) -> None:
+    os.mkfifo(repo.root / "teams" / "fifo.yaml")
+    (repo.root / "releases/arc-ce/6.19.0/release.yaml").unlink()
+    (repo.root / "releases/arc-ce/6.19.0/release.yaml").mkdir()
+    code, problems, messages = run_validate(repo)
+    assert code == 1
+    assert problems == [
+        ("releases/arc-ce/6.19.0", 1, 1, "missing-record"),
+        ("releases/arc-ce/6.19.0/release.yaml", 1, 1, "misplaced-file"),
+        ("releases/arc-ce/6.19.0/reports/ncg-ingrid-pt.yaml", 1, 1, "reference"),
+        ("teams/fifo.yaml", 1, 1, "misplaced-file"),
+    ]
+    assert messages == [
+        "releases/arc-ce/6.19.0/ has no release.yaml",
+        "release.yaml must be a file",
+        "no release.yaml in releases/arc-ce/6.19.0/",
+        "not a regular file or folder",
+    ]
+    code, problems, _ = run_validate(repo, "teams/fifo.yaml")
+    assert (code, problems) == (1, [("teams/fifo.yaml", 1, 1, "misplaced-file")])
+
+
 def test_whole_tree_blames_one_name_of_a_look_alike_pair(repo: Repo) -> None:
     plant(repo, "teams/pr\u0430guelcg2.yaml", TEAM)
     code, problems, messages = run_validate(repo)
