@@ -147,7 +147,7 @@ class Story:
 
     def comments_on(self, number: int) -> list[dict[str, Any]]:
         comments = self.server.repo(FULL_NAME)["comments"].values()
-        return [c for c in comments if int(c.get("issue", c.get("issue_number", 0))) == number]
+        return [c for c in comments if c["issue"] == number]
 
     def origin_file(self, path: str) -> str:
         return subprocess.run(
@@ -165,7 +165,7 @@ def copy_project(target: Path) -> None:
     shutil.copy(ROOT / "pyproject.toml", target / "pyproject.toml")
     readme = ROOT / "README.md"
     (target / "README.md").write_text(readme.read_text() if readme.exists() else "# rollout\n")
-    (target / ".gitignore").write_text("__pycache__/\n*.egg-info/\nbuild/\n")
+    shutil.copy(ROOT / ".gitignore", target / ".gitignore")
 
 
 @pytest.fixture
