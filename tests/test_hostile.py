@@ -372,7 +372,8 @@ Setup = Callable[[Repo], None]
         ),
         pytest.param(
             lambda repo: plant(repo, "teams/extra/mwt3.yaml", TEAM),
-            [("teams/extra", 1, 1, "misplaced-file")],
+            # Given the folder: the folder, and what it holds.
+            [("teams/extra", 1, 1, "misplaced-file"), ("teams/extra/mwt3.yaml", 1, 1, "misplaced-file")],
             id="folder-in-teams",
         ),
         pytest.param(

@@ -187,6 +187,24 @@ def test_given_paths_relative_to_the_current_folder(repo: Repo) -> None:
     assert result.stdout == f"{R}/reports/mwt2.yaml:1:7: [error] {UNASSIGNED} (unassigned-team)\n"
 
 
+def test_given_folder_means_the_files_in_it(repo: Repo) -> None:
+    repo.write(f"{R}/reports/mwt2.yaml", report_text("mwt2"))
+    repo.write("teams/mwt2.yaml", "name: MWT2\n")  # broken, but not in the folder given
+    result = repo.rollout("validate", "releases/arc-ce")
+    assert result.returncode == 1
+    assert result.stdout == f"{R}/reports/mwt2.yaml:1:7: [error] {UNASSIGNED} (unassigned-team)\n"
+    # product.yaml, release.yaml and two reports
+    assert result.stderr == summary(4, 1)
+
+
+def test_given_dot_means_the_whole_repository(repo: Repo) -> None:
+    repo.write("teams/mwt2.yaml", "name: MWT2\n")
+    whole = repo.rollout("validate")
+    assert whole.returncode == 1
+    assert repo.rollout("validate", ".").stdout == whole.stdout
+    assert run_rollout("validate", "..", cwd=repo.root / "teams").stdout == whole.stdout
+
+
 def test_given_file_that_does_not_exist(repo: Repo) -> None:
     result = repo.rollout("validate", "teams/ghost.yaml")
     assert result.returncode == 1
@@ -197,7 +215,12 @@ def test_given_file_that_is_no_record(repo: Repo) -> None:
     repo.write("releases/arc-ce/notes.yaml", "x: 1\n")
     result = repo.rollout("validate", "releases/arc-ce/notes.yaml")
     assert result.returncode == 1
-    assert result.stdout == "releases/arc-ce/notes.yaml:1:1: [error] no record belongs at this path (misplaced-file)\n"
+    # The same words as a full validation: what its folder holds.
+    assert result.stdout == (
+        "releases/arc-ce/notes.yaml:1:1: [error] no record belongs here: releases/arc-ce/ holds version folders"
+        " (misplaced-file)\n"
+    )
+    assert repo.rollout("validate").stdout == result.stdout
 
 
 def test_given_file_outside_the_data_is_ignored(repo: Repo) -> None:

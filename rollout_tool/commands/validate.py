@@ -57,13 +57,16 @@ def _no_cycle_collection() -> Iterator[None]:
 
 
 def validate_paths(repo: Repository, paths: list[str]) -> Validation:
-    """Check the given files only, reading just what they refer to."""
+    """Check the given files (and the files in given folders) only, reading just what they refer to."""
     problems: list[Problem] = []
     files = 0
+    folders = [path for path in paths if repo.kind(path) is Kind.directory]
+    paths = [path for path in paths if path not in folders]
+    paths += [path for folder in folders for path in _files_under(repo, folder)]
     wanted = set(paths)
+    for path in [*paths, *folders]:
+        _interpret_folders_above(repo, path)
     for path in paths:
-        folder = path.rpartition("/")[0]
-        repo.folder(folder)  # links and look-alike names in the file's own folder
         place = place_of(path)
         kind = repo.kind(path)
         if kind is Kind.symlink or _linked_folder(repo, path):
@@ -73,7 +76,9 @@ def validate_paths(repo: Repository, paths: list[str]) -> Validation:
             continue
         if place is None:
             top = path.split("/", 1)[0]
-            if top in DATA_FOLDERS or (path.endswith((".yaml", ".yml")) and "/" not in path):
+            if any(p.path == path for p in repo.layout_problems):
+                pass  # its folder's listing has said what belongs there instead
+            elif top in DATA_FOLDERS or (path.endswith((".yaml", ".yml")) and "/" not in path):
                 hint = f"; did you mean {path[:-4]}.yaml?" if path.endswith(".yml") else ""
                 rule = "yml-extension" if hint else "misplaced-file"
                 problems.append(Problem(path, 1, 1, rule, f"no record belongs at this path{hint}"))
@@ -84,9 +89,50 @@ def validate_paths(repo: Repository, paths: list[str]) -> Validation:
         if doc is not None:
             files += 1
             problems.extend(rules.check(repo, doc))
-    problems.extend(p for p in repo.layout_problems if p.path in wanted or _above(p.path, wanted))
+    problems.extend(
+        p
+        for p in repo.layout_problems
+        if p.path in wanted
+        or _above(p.path, wanted)
+        or any(p.path == folder or _above(folder, {p.path}) for folder in folders)
+    )
     problems.extend(p for p in repo.collision_problems if p.path in wanted)
     return Validation(files, sorted(set(problems)))
+
+
+def _interpret_folders_above(repo: Repository, path: str) -> None:
+    """Read each folder above `path` as a full validation does, so its problems about names are known."""
+    parts = path.split("/")
+    for end in range(len(parts)):
+        match parts[:end]:
+            case []:
+                repo.folder("")
+            case ["teams"]:
+                repo.team_ids()
+            case ["releases"]:
+                repo.product_ids()
+            case ["releases", product]:
+                repo.versions(product)
+            case ["releases", product, version]:
+                repo.check_release_folder(product, version)
+            case ["releases", product, version, "reports"]:
+                repo.report_teams(product, version)
+            case ["distributions"]:
+                repo.distribution_ids()
+            case ["distributions", distribution]:
+                repo.distribution_versions(distribution)
+            case _:
+                repo.folder("/".join(parts[:end]))
+
+
+def _files_under(repo: Repository, folder: str) -> Iterator[str]:
+    # Through the repository's listings: links are reported, not followed.
+    for entry in repo.folder(folder):
+        path = f"{folder}/{entry.name}"
+        if entry.kind is Kind.directory:
+            yield from _files_under(repo, path)
+        else:
+            yield path
 
 
 def _listed(repo: Repository, place: Place) -> bool:
@@ -149,7 +195,7 @@ def relative_paths(root: Path, paths: list[Path]) -> list[str]:
 
 def validate(source: Source, paths: list[str] | None = None) -> Validation:
     repo = Repository(source)
-    if paths:
+    if paths and not any(path in ("", ".") for path in paths):
         return validate_paths(repo, paths)
     return validate_repository(repo)
 
