@@ -296,6 +296,16 @@ def _first_alias_or_tag(text: str) -> LoadError | None:
     return None
 
 
+def _names(key_node: yaml.ScalarNode, step: str) -> bool:
+    """Whether a key as written is the key pydantic names `step` (`~` is 'None', `010` is '10', `true` '1')."""
+    if key_node.value == step:
+        return True
+    if key_node.tag == _STR:
+        return False
+    value = _scalar(key_node)
+    return str(value) == step or (isinstance(value, bool) and str(int(value)) == step)
+
+
 def locate(data: bytes, loc: Sequence[str | int], *, key: bool = False) -> tuple[int, int, str | None]:
     """The 1-based line and column of the value at `loc` (or of its key), and its text as written.
 
@@ -317,7 +327,7 @@ def locate(data: bytes, loc: Sequence[str | int], *, key: bool = False) -> tuple
         found: yaml.Node | None = None
         if isinstance(node, yaml.MappingNode):
             for key_node, value_node in node.value:
-                if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(step):
+                if isinstance(key_node, yaml.ScalarNode) and _names(key_node, str(step)):
                     found = key_node if key and step == loc[-1] else value_node
                     break
         elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):

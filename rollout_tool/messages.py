@@ -100,6 +100,20 @@ def describe(error: ErrorDetails, model: type[BaseModel], source_text: str | Non
     field = str(loc[-1]) if loc else "the file"
     written = source_text if source_text is not None else str(value)
 
+    # Keys: pydantic names a key by its str() (`~` is 'None'), and a wrong key
+    # of a dict by the dict's location plus '[key]'. Point at the key as written.
+    if kind == "invalid_key":
+        text = f'a key must be text, not {_kind(value)}; write it in quotes: "{written}"'
+        return Message(loc, True, "type", text)
+    if loc and loc[-1] == "[key]":
+        inner = describe({**error, "loc": loc[:-1]}, model, source_text)
+        owner = str(loc[-3]) if len(loc) > 2 else "the file"
+        if kind == "string_type":
+            text = f'{owner}: a key must be text, not {_kind(value)}; write it in quotes: "{written}"'
+            return Message(loc[:-1], True, "type", text)
+        text = inner.text.replace(f"{loc[-2]}:", f"{owner} key:", 1)
+        return Message(inner.loc, True, inner.rule, text, inner.suggests)
+
     if kind == "extra_forbidden":
         parent = model_at(model, loc[:-1])
         allowed = sorted(parent.model_fields) if parent else []

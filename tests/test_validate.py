@@ -454,6 +454,19 @@ CASES: list[tuple[str, dict[str, str], tuple[str, ...], str]] = [
         " (type)\n",
     ),
     (
+        "key-that-is-not-text",
+        {REPORT: report_text("ncg-ingrid-pt") + "~: 1\n"},
+        (),
+        f'{REPORT}:10:1: [error] a key must be text, not nothing (null); write it in quotes: "~" (type)\n',
+    ),
+    (
+        "dict-keys-are-checked-where-they-are-written",
+        {"rollout.yaml": CONFIG.replace("policies:\n  emergency:", "policies:\n  Emergency:", 1)},
+        (),
+        "rollout.yaml:18:3: [error] policies key: 'Emergency' is not an identifier: lower-case ASCII letters,"
+        " digits, '.', '_' and '-', starting with a letter or digit (format)\n",
+    ),
+    (
         "missing-required-key",
         {REPORT: report_text("ncg-ingrid-pt").replace("verdict: accept\n", "")},
         (),
