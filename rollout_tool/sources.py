@@ -107,7 +107,20 @@ def _read_bounded(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-_GIT_KINDS = {"040000": Kind.directory, "100644": Kind.file, "100755": Kind.file, "120000": Kind.symlink}
+_GIT_KINDS = {b"40000": Kind.directory, b"100644": Kind.file, b"100755": Kind.file, b"120000": Kind.symlink}
+
+
+def _tree_entries(data: bytes, oid_length: int) -> list[Entry]:
+    """A raw tree object: `<mode> <name>\\0<object id>` over and over."""
+    entries = []
+    at = 0
+    while at < len(data):
+        space = data.index(b" ", at)
+        nul = data.index(b"\0", space)
+        mode, name = data[at:space], data[space + 1 : nul]
+        entries.append(Entry(name.decode("utf-8", "surrogateescape"), _GIT_KINDS.get(mode, Kind.other)))
+        at = nul + 1 + oid_length
+    return entries
 
 
 class GitRevision:
@@ -126,20 +139,16 @@ class GitRevision:
         return result.stdout
 
     def listdir(self, path: str) -> list[Entry]:
+        # Trees are read over the same `cat-file --batch` pipe as files: one
+        # git process however many folders are listed.
         if path not in self._listings:
-            spec = f"{self.revision}:{path}" if path else f"{self.revision}:"
-            result = subprocess.run(["git", "-C", str(self.root), "ls-tree", "-z", "--long", spec], capture_output=True)
             entries = []
-            if result.returncode == 0:
-                for record in result.stdout.split(b"\0"):
-                    if not record:
-                        continue
-                    meta, name = record.split(b"\t", 1)
-                    mode, _type, _oid, size = meta.split()
-                    kind = _GIT_KINDS.get(mode.decode(), Kind.other)
-                    entries.append(
-                        Entry(name.decode("utf-8", "surrogateescape"), kind, int(size) if size != b"-" else 0)
-                    )
+            answer = self._request(path)
+            if answer is not None:
+                kind, size, oid_length = answer
+                data = self._body(size, None if kind == "tree" else 0)
+                if kind == "tree":
+                    entries = _tree_entries(data, oid_length)
             self._listings[path] = entries
         return self._listings[path]
 
@@ -151,6 +160,20 @@ class GitRevision:
         return None
 
     def read(self, path: str) -> bytes:
+        answer = self._request(path)
+        if answer is None:
+            raise FileNotFoundError(path)
+        kind, size, _ = answer
+        # Keep at most one byte past the limit (the loader reports the size).
+        data = self._body(size, MAX_BYTES + 1 if kind == "blob" else 0)
+        if kind != "blob":
+            raise FileNotFoundError(path)
+        return data
+
+    def _request(self, path: str) -> tuple[str, int, int] | None:
+        """Ask the batch for `revision:path`: its type, size and object-id length in bytes, or None."""
+        if "\n" in path:
+            return None  # the batch reads one request per line
         if self._batch is None:
             self._batch = subprocess.Popen(
                 ["git", "-C", str(self.root), "cat-file", "--batch"],
@@ -158,16 +181,18 @@ class GitRevision:
                 stdout=subprocess.PIPE,
             )
         assert self._batch.stdin is not None and self._batch.stdout is not None
-        self._batch.stdin.write(f"{self.revision}:{path}\n".encode())
+        self._batch.stdin.write(f"{self.revision}:{path}\n".encode("utf-8", "surrogateescape"))
         self._batch.stdin.flush()
         header = self._batch.stdout.readline().split()
-        if len(header) < 3 or header[1] != b"blob":
-            raise FileNotFoundError(path)
-        size = int(header[2])
-        # Keep at most one byte past the limit (the loader reports the size);
-        # the rest must still be drained to keep the batch in step.
-        data = self._batch.stdout.read(min(size, MAX_BYTES + 1))
-        remaining = size - len(data) + 1  # and the newline after the blob
+        if len(header) != 3:
+            return None  # "<name> missing" or "ambiguous": no body follows
+        return header[1].decode(), int(header[2]), len(header[0]) // 2
+
+    def _body(self, size: int, limit: int | None) -> bytes:
+        """The object's bytes, up to `limit`; the rest is drained to keep the batch in step."""
+        assert self._batch is not None and self._batch.stdout is not None
+        data = self._batch.stdout.read(size if limit is None else min(size, limit))
+        remaining = size - len(data) + 1  # and the newline after the object
         while remaining > 0:
             chunk = self._batch.stdout.read(min(remaining, 1 << 20))
             if not chunk:

@@ -493,3 +493,24 @@ def test_names_that_are_not_utf_8_or_hold_a_line_break(repo: Repo) -> None:
         ("teams/new\nline.yaml", 1, 1, "identifier"),
         ("teams/\udcff\udcfe.yaml", 1, 1, "identifier"),
     ]
+
+
+def test_git_revision_answers_stay_in_step_after_odd_requests(repo: Repo) -> None:
+    source = GitRevision(repo.root, "HEAD")
+    try:
+        with pytest.raises(FileNotFoundError):
+            source.read("teams")  # a tree, not a file: its body must still be drained
+        with pytest.raises(FileNotFoundError):
+            source.read("teams/ghost.yaml")
+        with pytest.raises(FileNotFoundError):
+            source.read("teams/new\nline.yaml")  # would be two requests to the batch
+        assert source.listdir("teams/mwt2.yaml") == []
+        assert source.listdir("nowhere") == []
+        assert [entry.name for entry in source.listdir("teams")] == [
+            "mwt2.yaml",
+            "ncg-ingrid-pt.yaml",
+            "praguelcg2.yaml",
+        ]
+        assert source.read("teams/mwt2.yaml") == (repo.root / "teams/mwt2.yaml").read_bytes()
+    finally:
+        source.close()
