@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -14,6 +13,7 @@ import click
 
 from rollout_tool import reporting, schemas
 from rollout_tool.errors import EXIT_FATAL, EXIT_OK, EXIT_PROBLEMS, RolloutError, UsageError
+from rollout_tool.policy import today_from
 from rollout_tool.problems import has_errors
 from rollout_tool.records import ReleaseType, Verdict
 
@@ -73,17 +73,6 @@ def format_option(choices: tuple[str, ...] = reporting.FORMATS) -> Callable[[F],
 today_option = click.option(
     "--today", default=None, metavar="YYYY-MM-DD", help="The date to act on (default: $ROLLOUT_TODAY, else today)."
 )
-
-
-def parse_today(value: str | None) -> dt.date:
-    """--today, else $ROLLOUT_TODAY, else the calendar's today: results can be reproduced."""
-    text = value or os.environ.get("ROLLOUT_TODAY")
-    if not text:
-        return dt.date.today()
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"{text!r} is not a date: write YYYY-MM-DD") from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -219,7 +208,7 @@ def new_release(release: str, repo: Path | None, supersedes: str | None, today: 
         summary=_ask(given["summary"], "Summary"),
         teams=list(given["teams"]),
         by=_ask(given["by"], "Your GitHub login"),
-        today=parse_today(today),
+        today=today_from(today),
         supersedes=supersedes,
     )
     _finish(scaffold(root, f"releases/{product}/{version}/release.yaml", fields))
@@ -255,7 +244,7 @@ def new_report(release: str, repo: Path | None, from_version: str | None, today:
         install=_ask(given["install"], "Install (fresh or upgrade)", default="upgrade"),
         from_version=from_version,
         workflows=list(given["workflows"]),
-        today=parse_today(today),
+        today=today_from(today),
     )
     _finish(scaffold(root, f"releases/{product}/{version}/reports/{team}.yaml", fields, footer=REPORT_FOOTER))
 
@@ -279,7 +268,6 @@ def check_pr(
     """Say what a change does, and refuse it when it is illegal or not authorised."""
     from rollout_tool.commands.check_pr import check_pr as run_check
     from rollout_tool.commands.check_pr import render
-    from rollout_tool.policy import today_from
 
     result = run_check(repo_root(repo), base, head, author, today_from(today))
     click.echo(render(result, output_format or reporting.default_format()), nl=False)
@@ -296,7 +284,6 @@ def status(release: str | None, today: str | None, repo: Path | None, output_for
     """Show every release (or those of PRODUCT[/VERSION]) with its verdict and reasons."""
     from rollout_tool.commands.status import render
     from rollout_tool.commands.status import status as run_status
-    from rollout_tool.policy import today_from
 
     day = today_from(today)
     found = run_status(repo_root(repo), release, day)
@@ -311,7 +298,6 @@ def status(release: str | None, today: str | None, repo: Path | None, output_for
 def advance(dry_run: bool, today: str | None, repo: Path | None) -> None:
     """Apply the transitions the policy hands to the bot."""
     from rollout_tool.commands.advance import advance as run_advance
-    from rollout_tool.policy import today_from
 
     result = run_advance(repo_root(repo), today_from(today), dry_run=dry_run)
     verb = "would move" if dry_run else "moved"
@@ -365,7 +351,7 @@ def notes(
     from rollout_tool.sources import WorkTree
 
     root = repo_root(repo)
-    day = parse_today(today)
+    day = today_from(today)
     if every:
         if name is not None or out is None:
             raise UsageError("--all writes every release's notes to --out DIR and takes no NAME")
@@ -399,7 +385,7 @@ def site(out: Path, base_url: str, today: str | None, repo: Path | None) -> None
 
     if base_url and not re.match(r"^https?://[^\s/]+(/\S*)?$", base_url):
         raise UsageError(f"--base-url {base_url!r}: give an http(s) address such as https://example.org/rollout/")
-    built = build_site(WorkTree(repo_root(repo)), out, parse_today(today), base_url)
+    built = build_site(WorkTree(repo_root(repo)), out, today_from(today), base_url)
     click.echo(f"built {built.files} files for {built.releases} releases in {out}")
 
 
@@ -460,7 +446,7 @@ def bot_sync(today: str | None, repo: Path | None) -> None:
     """Tracking issues for releases in rollout; tags and GitHub Releases for released ones."""
     from rollout_tool.github import commands
 
-    _print_actions(commands.sync(repo_root(repo), os.environ, parse_today(today)))
+    _print_actions(commands.sync(repo_root(repo), os.environ, today_from(today)))
 
 
 @bot.command("remind")
@@ -471,7 +457,7 @@ def bot_remind(today: str | None, repo: Path | None) -> None:
     """Remind late teams on the tracking issues; escalate to the coordinators."""
     from rollout_tool.github import commands
 
-    _print_actions(commands.remind(repo_root(repo), os.environ, parse_today(today)))
+    _print_actions(commands.remind(repo_root(repo), os.environ, today_from(today)))
 
 
 # ---- end section: bot ----

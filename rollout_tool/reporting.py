@@ -16,8 +16,16 @@ def default_format() -> str:
     return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
 
 
+def _one_line(value: str) -> str:
+    # A file name or a value may hold a line break; the format is one problem a line.
+    return value.encode("unicode_escape").decode("ascii") if not value.isprintable() else value
+
+
 def text(problems: Sequence[Problem]) -> str:
-    return "".join(f"{p.path}:{p.line}:{p.column}: [{p.level.value}] {p.message} ({p.rule})\n" for p in problems)
+    return "".join(
+        f"{_one_line(p.path)}:{p.line}:{p.column}: [{p.level.value}] {_one_line(p.message)} ({p.rule})\n"
+        for p in problems
+    )
 
 
 def _escape_data(value: str) -> str:
