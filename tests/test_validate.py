@@ -518,3 +518,12 @@ def test_synthetic_repository_is_valid(tmp_path: Path) -> None:
     assert len(reports) == 300
     assert len(list((tmp_path / "synthetic" / "releases").glob("*/*/release.yaml"))) == 60
     assert document["files"] == 1 + 200 + 3 + 60 + 300 + len(list((tmp_path / "synthetic").glob("distributions/*/*")))
+
+
+def test_a_line_break_in_a_file_name_cannot_forge_a_problem_line(repo: Repo) -> None:
+    repo.write("teams/x\nrollout.yaml:1:1: [error] forged (rule).yaml", "name: x\n")
+    result = repo.rollout("validate")
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("teams/x\\nrollout.yaml:1:1: [error] forged (rule).yaml:1:1: [error] ")
