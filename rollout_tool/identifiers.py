@@ -48,3 +48,11 @@ def collisions(names: list[str]) -> list[tuple[str, str]]:
         else:
             first[key] = name
     return pairs
+
+
+def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
+    """Sorts 6.10.0 after 6.9.0: numbers compare as numbers, the rest as text."""
+    parts: list[tuple[int, int | str]] = []
+    for piece in version.replace("-", ".").replace("+", ".").replace("~", ".").replace("_", ".").split("."):
+        parts.append((0, int(piece)) if piece.isdigit() else (1, piece))
+    return tuple(parts)

@@ -21,6 +21,7 @@ import jinja2
 
 from rollout_tool import feed, layout
 from rollout_tool.errors import RefusedError
+from rollout_tool.identifiers import version_key
 from rollout_tool.notes import (
     DistributionFacts,
     ReleaseFacts,
@@ -108,14 +109,6 @@ def _newest_first(facts: list[ReleaseFacts]) -> list[ReleaseFacts]:
     return sorted(facts, key=lambda f: (-f.last_change.toordinal(), f.product_id, f.version))
 
 
-def _version_key(version: str) -> tuple[tuple[int, int | str], ...]:
-    # 6.10.0 after 6.9.0: numbers compare as numbers, the rest as text.
-    parts: list[tuple[int, int | str]] = []
-    for piece in version.replace("-", ".").replace("+", ".").replace("~", ".").replace("_", ".").split("."):
-        parts.append((0, int(piece)) if piece.isdigit() else (1, piece))
-    return tuple(parts)
-
-
 def gather(repo: Repository, today: dt.date) -> Site:
     """Everything the site shows, grouped and sorted; one pass over the releases."""
     config = repo.config()
@@ -135,7 +128,7 @@ def gather(repo: Repository, today: dt.date) -> Site:
         group = ""
         if record is not None and record.group in config.groups:
             group = config.groups[record.group].name
-        versions = sorted(by_product.get(product, []), key=lambda f: _version_key(f.version), reverse=True)
+        versions = sorted(by_product.get(product, []), key=lambda f: version_key(f.version), reverse=True)
         products.append(ProductRow(product, record, group, versions))
 
     columns = []
@@ -146,7 +139,7 @@ def gather(repo: Repository, today: dt.date) -> Site:
     teams = _team_pages(repo, releases)
     distributions = []
     for distribution in repo.distribution_ids():
-        for version in sorted(repo.distribution_versions(distribution), key=_version_key, reverse=True):
+        for version in sorted(repo.distribution_versions(distribution), key=version_key, reverse=True):
             if repo.distribution(distribution, version) is not None:
                 distributions.append(distribution_facts(repo, distribution, version, today))
     return Site(config, today, releases, products, teams, distributions, columns)

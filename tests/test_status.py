@@ -73,3 +73,14 @@ def test_a_release_that_does_not_load_is_named_not_skipped(repo: Repo) -> None:
     result = repo.rollout("status", "--today", "2026-11-10")
     assert result.returncode == 0
     assert result.stdout.splitlines()[-1] == "arc-ce/6.20.0: not valid; run `rollout validate`"
+
+
+def test_versions_are_listed_in_version_order_not_text_order(repo: Repo) -> None:
+    for version in ("6.9.0", "6.10.0"):
+        repo.write(
+            f"releases/arc-ce/{version}/release.yaml", release_text("candidate", walk("candidate"), version=version)
+        )
+    result = repo.rollout("status", "arc-ce", "--today", "2026-11-25")
+    assert result.returncode == 0, result.stderr
+    listed = [line.split(":")[0] for line in result.stdout.splitlines() if not line.startswith(" ")]
+    assert listed == ["arc-ce/6.9.0", "arc-ce/6.10.0", "arc-ce/6.19.0"]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rollout_tool.errors import UsageError
+from rollout_tool.identifiers import version_key
 from rollout_tool.policy import Evaluation, evaluate
 from rollout_tool.repository import Repository
 from rollout_tool.sources import WorkTree
@@ -28,7 +29,7 @@ def status(root: Path, selection: str | None, today: dt.date) -> Status:
         raise UsageError(f"no release {product}/{version}")
     found, invalid = [], []
     for name in [product] if product else repo.product_ids():
-        for number in [version] if version else repo.versions(name):
+        for number in [version] if version else sorted(repo.versions(name), key=version_key):
             if repo.release(name, number) is not None and repo.config() is not None:
                 found.append(evaluate(repo, name, number, today))
             elif repo.has_release(name, number):
