@@ -8,6 +8,7 @@ outsider's report fails its check, with the reason in the comment.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -78,6 +79,9 @@ class Story:
         self.repo.git("push", "-q", "origin", branch)
         self.repo.git("checkout", "-q", "main")
         number = self.server.add_pull(f"EA report by {author}", author, head_sha=head)
+        with self.server.state.lock:
+            # As on GitHub, the API names the base commit the pull request was opened against.
+            self.server.state.data["repos"][FULL_NAME]["issues"][str(number)]["pull"]["base"]["sha"] = base
         pull = {
             "number": number,
             "title": f"EA report by {author}",
@@ -258,6 +262,8 @@ def test_a_release_goes_from_rollout_to_a_github_release(story: Story) -> None:
     assert "### Rollout check: allowed ✅" in comment["body"]
     assert "- new report by team `ncg-ingrid-pt` on arc-ce/6.19.0: accept on revision 1" in comment["body"]
     assert "**arc-ce/6.19.0** with this change: rollout, verdict **ready** (policy emergency)" in comment["body"]
+    # The default branch's own check of the head agrees with what the pull request's run handed on.
+    assert "own check reported something else" not in comment["body"]
     assert sorted(story.issues()[number]["labels"]) == ["rollout: allowed", "verdict: ready"]
 
     # 3. Merged: the policy is met, the bot accepts and releases, tags and publishes.
@@ -382,3 +388,70 @@ def test_an_invalid_report_is_annotated_where_it_is_wrong(story: Story) -> None:
         " 'accept' or 'reject' (vocabulary)\n"
     ) in comment["body"]
     assert story.issues()[number]["labels"] == ["rollout: refused", "rollout: invalid"]
+
+
+def forging_workflow() -> str:
+    """A pull-request.yml rewritten by the pull request: it skips every check and hands on an approval."""
+    real = (ROOT / ".github" / "workflows" / "pull-request.yml").read_text()
+    upload = re.search(r"actions/upload-artifact@[0-9a-f]{40}", real)
+    assert upload is not None
+    return f"""\
+name: Pull request
+on:
+  pull_request:
+    branches: [main]
+permissions: {{}}
+jobs:
+  check:
+    runs-on: ubuntu-latest
+    env:
+      PR_NUMBER: ${{{{ github.event.pull_request.number }}}}
+      HEAD_SHA: ${{{{ github.event.pull_request.head.sha }}}}
+    steps:
+      - run: |
+          mkdir -p "$RUNNER_TEMP/pr-comment"
+          printf '### Rollout check: allowed ✅\\n' > "$RUNNER_TEMP/pr-comment/comment.md"
+          printf 'rollout: allowed\\nverdict: ready\\n' > "$RUNNER_TEMP/pr-comment/labels.txt"
+          printf '{{"number": %s, "head_sha": "%s"}}\\n' "$PR_NUMBER" "$HEAD_SHA" > "$RUNNER_TEMP/pr-comment/pull-request.json"
+      - uses: {upload.group(0)}
+        with:
+          name: pr-comment
+          path: ${{{{ runner.temp }}}}/pr-comment/
+"""
+
+
+def test_a_pull_request_that_rewrites_its_check_cannot_forge_the_comment(story: Story) -> None:
+    story.repo.write(RELEASE_PATH, IN_ROLLOUT)
+    story.repo.commit("Start the rollout of arc-ce 6.19.0")
+    story.push_main()
+    number, pull = story.open_pull(
+        "mallory",
+        "mallory/report",
+        {
+            REPORT_PATH: report_text("ncg-ingrid-pt", date="2026-11-19"),
+            ".github/workflows/pull-request.yml": forging_workflow(),
+        },
+    )
+
+    checked = story.run_pull_request(pull)
+    assert_succeeded(checked)  # the pull request's own workflow ran, and said what it liked
+    artifact = story.runner.artifacts / str(checked.run_id) / "pr-comment" / "comment.md"
+    commented = story.run_comment(checked, pull)
+    assert_succeeded(commented)
+
+    [comment] = story.comments_on(number)
+    body = comment["body"]
+    assert "### Rollout check: refused ❌" in body and "allowed ✅" not in body
+    assert (
+        "only members of team `ncg-ingrid-pt` (or coordinators) may write its reports;"
+        " mallory is not a member of `ncg-ingrid-pt` at the base revision (unauthorized)"
+    ) in body
+    assert "- `.github/workflows/pull-request.yml:1` " in body
+    assert body.endswith(
+        "\n> ⚠️ The pull request's own check reported something else."
+        " This comment is the default branch's check of its head commit.\n"
+    )
+    assert story.issues()[number]["labels"] == ["rollout: refused"]
+    assert "another comment than this check computes" in commented.output
+    # What the pull request's run handed on was the forgery: it did not reach the server.
+    assert artifact.read_text(encoding="utf-8") == "### Rollout check: allowed ✅\n"

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Repo
+from conftest import Repo, report_text
 
 from rollout_tool.loading import LoadError, load
 from tests.github_server import GitHubServer, new_state
@@ -136,13 +136,17 @@ def test_the_privileged_workflow_never_runs_pull_request_code() -> None:
     assert list(flow["on"]) == ["workflow_run"]
     assert flow["on"]["workflow_run"]["workflows"] == [workflow(WORKFLOWS / "pull-request.yml")["name"]]
     text = (WORKFLOWS / "pull-request-comment.yml").read_text()
-    for command in ("git fetch", "git checkout", "git worktree", "gh pr checkout"):
+    for command in ("git checkout", "git switch", "git worktree", "git reset", "gh pr checkout", "git merge"):
         assert command not in text
+    # The head commit arrives as git data, by one fetch of the commit the run checked.
+    assert [line.strip() for line in text.splitlines() if "git fetch" in line] == [
+        'git fetch --no-tags --quiet origin "$RUN_HEAD_SHA"'
+    ]
     for job in flow["jobs"].values():
         for step in job["steps"]:
             if str(step.get("uses", "")).startswith("actions/checkout@"):
                 # The default branch's commit: no ref, no other repository.
-                assert step.get("with") == {"persist-credentials": False}
+                assert step.get("with") == {"fetch-depth": 0, "persist-credentials": False}
             # The head's commit reaches a step only as data in its environment.
             assert "head" not in str(step.get("with", {}))
             assert "${{" not in step.get("run", "")
@@ -290,6 +294,7 @@ def post(repo: Repo, server: GitHubServer, artifact: Path, head_sha: str) -> sub
         "GITHUB_REPOSITORY": "egi/rollout",
         "GITHUB_TOKEN": "bot-token",
         "ROLLOUT_BOT_WRITE_INTERVAL": "0",
+        "ROLLOUT_TODAY": TODAY,
     }
     return subprocess.run(
         [sys.executable, str(SCRIPT), "post", "--artifact", str(artifact), "--head-sha", head_sha],
@@ -297,12 +302,53 @@ def post(repo: Repo, server: GitHubServer, artifact: Path, head_sha: str) -> sub
     )  # fmt: skip
 
 
-def artifact(tmp_path: Path, number: object, labels: list[str], head_sha: str) -> Path:
+TODAY = "2026-11-20"
+PRAGUE_REPORT = "releases/arc-ce/6.19.0/reports/praguelcg2.yaml"
+
+
+def artifact(
+    tmp_path: Path, number: object, labels: list[str], head_sha: str, body: str = "### Rollout check: allowed ✅\n"
+) -> Path:
     folder = tmp_path / "artifact"
     folder.mkdir(exist_ok=True)
     (folder / "pull-request.json").write_text(json.dumps({"number": number, "head_sha": head_sha}))
     (folder / "labels.txt").write_text("".join(f"{label}\n" for label in labels))
-    (folder / "comment.md").write_text("### Rollout check: allowed ✅\n")
+    (folder / "comment.md").write_text(body, encoding="utf-8")
+    return folder
+
+
+def pull_request_branch(repo: Repo, author: str, files: dict[str, str]) -> str:
+    """A pull request's head commit on its own branch; the work tree is back on main."""
+    repo.git("checkout", "-q", "-b", f"{author}/change", "main")
+    for path, content in files.items():
+        repo.write(path, content)
+    head = repo.commit(f"Change by {author}")
+    repo.git("checkout", "-q", "main")
+    return head
+
+
+def checked_as_the_pull_request_does(repo: Repo, tmp_path: Path, number: int, head: str, author: str) -> Path:
+    """The artifact pull-request.yml hands on: check-pr, status and validate at the head, then render."""
+    repo.git("checkout", "-q", head)
+    try:
+        env = {"ROLLOUT_TODAY": TODAY}
+        check = repo.rollout(
+            "check-pr", "--base", "main", "--head", head, "--author", author, "--format", "json", env=env
+        )
+        status = repo.rollout("status", "--format", "json", env=env)
+        validated = repo.rollout("validate", "--format", "json", "--", PRAGUE_REPORT, env=env)
+    finally:
+        repo.git("checkout", "-q", "main")
+    (tmp_path / "check.json").write_text(check.stdout)
+    (tmp_path / "status.json").write_text(status.stdout)
+    folder = tmp_path / "artifact"
+    rendered = subprocess.run(
+        [sys.executable, str(SCRIPT), "render", "--check", str(tmp_path / "check.json"), "--status",
+         str(tmp_path / "status.json"), "--validation", "success" if validated.returncode == 0 else "failure",
+         "--pr", str(number), "--head-sha", head, "--out", str(folder)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert rendered.returncode == 0, rendered.stderr
     return folder
 
 
@@ -311,12 +357,39 @@ def bot_comments(server: GitHubServer) -> list[tuple[int, str]]:
 
 
 def test_post_comments_on_the_checked_pull_request(repo: Repo, server: GitHubServer, tmp_path: Path) -> None:
-    number = server.add_pull("report", "ana-pt", head_sha="b" * 40)
-    result = post(repo, server, artifact(tmp_path, number, ["rollout: allowed"], "b" * 40), "b" * 40)
+    head = pull_request_branch(repo, "jan-cz", {PRAGUE_REPORT: report_text("praguelcg2", date="2026-11-19")})
+    number = server.add_pull("report", "jan-cz", head_sha=head)
+    handed = checked_as_the_pull_request_does(repo, tmp_path, number, head, "jan-cz")
+    result = post(repo, server, handed, head)
     assert result.returncode == 0, result.stdout + result.stderr
     [(on, body)] = bot_comments(server)
-    assert on == number and body.endswith("### Rollout check: allowed ✅\n")
-    assert server.repo()["issues"][str(number)]["labels"] == ["rollout: allowed"]
+    # The check computed again from the head's git objects is the one the pull request's run handed on.
+    assert on == number and body.endswith((handed / "comment.md").read_text())
+    assert "\n### Rollout check: allowed ✅\n" in body
+    assert "- new report by team `praguelcg2` on arc-ce/6.19.0: accept on revision 1" in body
+    assert "pull request's own check reported something else" not in body
+    labels = server.repo()["issues"][str(number)]["labels"]
+    assert labels == (handed / "labels.txt").read_text().splitlines()
+    assert labels[0] == "rollout: allowed" and labels[1].startswith("verdict: ")
+
+
+def test_post_ignores_a_forged_comment_and_labels(repo: Repo, server: GitHubServer, tmp_path: Path) -> None:
+    """A pull request that rewrites its own check hands on whatever it likes: it is computed again."""
+    head = pull_request_branch(repo, "mallory", {PRAGUE_REPORT: report_text("praguelcg2", date="2026-11-19")})
+    number = server.add_pull("report", "mallory", head_sha=head)
+    forged = artifact(tmp_path, number, ["rollout: allowed", "verdict: ready"], head)
+    result = post(repo, server, forged, head)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "another comment than this check computes" in result.stdout
+    [(on, body)] = bot_comments(server)
+    assert on == number
+    assert "### Rollout check: refused ❌" in body and "allowed ✅" not in body
+    assert "mallory is not a member of `praguelcg2` at the base revision (unauthorized)" in body
+    assert body.endswith(
+        "\n> ⚠️ The pull request's own check reported something else."
+        " This comment is the default branch's check of its head commit.\n"
+    )
+    assert server.repo()["issues"][str(number)]["labels"] == ["rollout: refused"]
 
 
 def test_post_refuses_an_artifact_that_names_another_pull_request(
@@ -331,18 +404,18 @@ def test_post_refuses_an_artifact_that_names_another_pull_request(
 
 
 @pytest.mark.parametrize(
-    ("number", "labels", "message"),
+    ("number", "message"),
     [
-        ("7", ["rollout: allowed"], "the artifact names no pull request"),
-        (True, ["rollout: allowed"], "the artifact names no pull request"),
-        (1, ["rollout: allowed", "approved"], "labels outside the fixed set: ['approved']"),
+        ("7", "the artifact names no pull request"),
+        (True, "the artifact names no pull request"),
+        (1, f"the head commit {'b' * 40} has not been fetched: nothing to check"),
     ],
 )
 def test_post_refuses_what_it_cannot_verify(
-    repo: Repo, server: GitHubServer, tmp_path: Path, number: object, labels: list[str], message: str
+    repo: Repo, server: GitHubServer, tmp_path: Path, number: object, message: str
 ) -> None:
     server.add_pull("report", "ana-pt", head_sha="b" * 40)
-    result = post(repo, server, artifact(tmp_path, number, labels, "b" * 40), "b" * 40)
+    result = post(repo, server, artifact(tmp_path, number, ["rollout: allowed"], "b" * 40), "b" * 40)
     assert result.returncode == 1
     assert message in result.stdout
     assert bot_comments(server) == []

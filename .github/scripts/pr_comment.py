@@ -6,9 +6,15 @@
 
 `render` turns `rollout check-pr --format json` and `rollout status --format json`
 into DIR/comment.md, DIR/labels.txt and DIR/pull-request.json, and annotates the
-problems check-pr found beyond those `rollout validate` already annotated. `post`
-runs where a token can write: it trusts nothing in DIR it cannot verify (the
-number against the API, the labels against LABELS), then calls `rollout bot comment`.
+problems check-pr found beyond those `rollout validate` already annotated.
+
+`post` runs where a token can write, in a checkout of the default branch with
+the pull request's head commit fetched as git data (never checked out). The
+artifact comes from a run of the pull request's own workflow file, which the
+pull request may have rewritten: `post` takes only its number, verified against
+the API, and computes the body and labels again itself, with the default
+branch's tool, for the author the API names, over the head's git objects. A
+body that differs from the artifact's is posted with a line saying so.
 """
 
 from __future__ import annotations
@@ -27,9 +33,13 @@ from typing import Any
 
 ALLOWED, REFUSED, INVALID = "rollout: allowed", "rollout: refused", "rollout: invalid"
 VERDICT_LABELS = {v: f"verdict: {v}" for v in ("ready", "waiting", "blocked")}
-LABELS = frozenset({ALLOWED, REFUSED, INVALID, *VERDICT_LABELS.values()})
 MAX_BODY = 60_000  # GitHub refuses comments over 65,536 characters
 RELEASE_PATH = re.compile(r"^releases/([^/]+)/([^/]+)/")
+RECORD_PATHS = ("rollout.yaml", "teams", "releases", "distributions")  # what the check validates
+TAMPERED = (
+    "> ⚠️ The pull request's own check reported something else."
+    " This comment is the default branch's check of its head commit."
+)
 
 
 def text(value: object) -> str:
@@ -140,7 +150,7 @@ def command_render(args: argparse.Namespace) -> int:
     return 0
 
 
-def pull_request_head(number: int) -> str | None:
+def pull_request(number: int) -> dict[str, Any] | None:
     api = os.environ.get("GITHUB_API_URL", "https://api.github.com").rstrip("/")
     request = urllib.request.Request(
         f"{api}/repos/{os.environ['GITHUB_REPOSITORY']}/pulls/{number}",
@@ -152,10 +162,85 @@ def pull_request_head(number: int) -> str | None:
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
-            return str(json.load(response)["head"]["sha"])
-    except (urllib.error.URLError, KeyError, ValueError) as exc:
+            found = json.load(response)
+            if not isinstance(found["head"]["sha"], str) or not isinstance(found["user"]["login"], str):
+                raise ValueError("no head commit or no author")
+            return dict(found)
+    except (urllib.error.URLError, KeyError, TypeError, ValueError) as exc:
         print(f"::error::pull request #{number}: {exc}")
         return None
+
+
+def git(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], capture_output=True, text=True, errors="surrogateescape", check=False)
+
+
+def is_commit(revision: str) -> bool:
+    return git("cat-file", "-e", f"{revision}^{{commit}}").returncode == 0
+
+
+def validation_at(base: str, head: str) -> str:
+    """What the check's `rollout validate` of the changed records concluded, from the head's git objects."""
+    from rollout_tool.commands.validate import validate_paths
+    from rollout_tool.errors import RolloutError
+    from rollout_tool.problems import has_errors
+    from rollout_tool.repository import Repository
+    from rollout_tool.sources import GitRevision
+
+    listed = git("diff", "-z", "--name-only", "--diff-filter=AMR", f"{base}...{head}", "--", *RECORD_PATHS)
+    if listed.returncode != 0:
+        return "failure"
+    changed = [path for path in listed.stdout.split("\0") if path]
+    if not changed:
+        return "success"
+    source = GitRevision(Path.cwd(), head)
+    try:
+        return "failure" if has_errors(validate_paths(Repository(source), changed).problems) else "success"
+    except RolloutError:
+        return "failure"
+    finally:
+        source.close()
+
+
+def status_at(head: str) -> dict[str, Any] | None:
+    """`rollout status --format json` of the head's git objects (status itself reads a work tree)."""
+    from rollout_tool.errors import RolloutError
+    from rollout_tool.policy import evaluate, today_from
+    from rollout_tool.repository import Repository
+    from rollout_tool.sources import GitRevision
+
+    source = GitRevision(Path.cwd(), head)
+    try:
+        repo, today = Repository(source), today_from(None)
+        if repo.config() is None:
+            return None
+        releases = [
+            evaluate(repo, product, version, today).as_dict()
+            for product in repo.product_ids()
+            for version in repo.versions(product)
+            if repo.release(product, version) is not None
+        ]
+        return {"today": today.isoformat(), "releases": releases}
+    except RolloutError:
+        return None
+    finally:
+        source.close()
+
+
+def recompute(base: str, head: str, author: str) -> tuple[str, list[str]]:
+    """The comment `render` writes, from the default branch's own tool run over the head's git objects."""
+    checked = subprocess.run(
+        ["rollout", "check-pr", "--base", base, "--head", head, "--author", author, "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    sys.stderr.write(checked.stderr)
+    try:
+        check = json.loads(checked.stdout) if checked.returncode in (0, 1) else None
+    except ValueError:
+        check = None
+    return render(check, status_at(head), validation_at(base, head))
 
 
 def command_post(args: argparse.Namespace) -> int:
@@ -164,24 +249,34 @@ def command_post(args: argparse.Namespace) -> int:
     if not isinstance(number, int) or isinstance(number, bool) or number <= 0:
         print("::error::the artifact names no pull request")
         return 1
-    head = pull_request_head(number)
-    if head is None:
+    pull = pull_request(number)
+    if pull is None:
         return 1
+    head = str(pull["head"]["sha"])
     if head != args.head_sha:
         # Either the artifact names another pull request, or a newer push made
         # this check stale; the newer run comments.
         print(f"::warning::pull request #{number} is at {head}, not at the checked {args.head_sha}: not commenting")
         return 0
-    labels = [line for line in (args.artifact / "labels.txt").read_text(encoding="utf-8").splitlines() if line]
-    unknown = sorted(set(labels) - LABELS)
-    if unknown:
-        print(f"::error::the artifact asks for labels outside the fixed set: {unknown}")
+    if not is_commit(head):
+        print(f"::error::the head commit {head} has not been fetched: nothing to check")
         return 1
-    body = args.artifact / "comment.md"
-    if len(body.read_text(encoding="utf-8")) > MAX_BODY:
+    # The rules of the base the pull request targets; the default branch's tip
+    # (this checkout) when that commit is not in it.
+    base = str((pull.get("base") or {}).get("sha") or "")
+    base = base if base and is_commit(base) else "HEAD"
+    body, labels = recompute(base, head, str(pull["user"]["login"]))
+    handed = (args.artifact / "comment.md").read_text(encoding="utf-8", errors="replace")
+    handed_labels = (args.artifact / "labels.txt").read_text(encoding="utf-8", errors="replace").splitlines()
+    if handed != body or [label for label in handed_labels if label] != labels:
+        print("::warning::the pull request's own check handed on another comment than this check computes")
+        body += f"\n{TAMPERED}\n"
+    if len(body) > MAX_BODY:
         print(f"::error::the comment body is over {MAX_BODY} characters")
         return 1
-    command = ["rollout", "bot", "comment", "--pr", str(number), "--body-file", str(body)]
+    written = args.artifact.parent / "comment-checked.md"
+    written.write_text(body, encoding="utf-8")
+    command = ["rollout", "bot", "comment", "--pr", str(number), "--body-file", str(written)]
     for label in labels:
         command += ["--label", label]
     return subprocess.run(command, check=False).returncode
