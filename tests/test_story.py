@@ -70,15 +70,18 @@ class Story:
         )
         return self.runner.run("rollout.yml", "push", payload, sha=after, actor=actor)
 
-    def open_pull(self, author: str, branch: str, files: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    def open_pull(
+        self, author: str, branch: str, files: dict[str, str], *, fork: bool = False
+    ) -> tuple[int, dict[str, Any]]:
+        """A pull request from a branch of origin, or from a fork: then origin holds it only under refs/pull/."""
         base = self.repo.git("rev-parse", "main")
         self.repo.git("checkout", "-q", "-b", branch, "main")
         for path, text in files.items():
             self.repo.write(path, text)
         head = self.repo.commit(f"Report by {author}")
-        self.repo.git("push", "-q", "origin", branch)
         self.repo.git("checkout", "-q", "main")
         number = self.server.add_pull(f"EA report by {author}", author, head_sha=head)
+        self.repo.git("push", "-q", "origin", f"{branch}:refs/pull/{number}/head" if fork else branch)
         with self.server.state.lock:
             # As on GitHub, the API names the base commit the pull request was opened against.
             self.server.state.data["repos"][FULL_NAME]["issues"][str(number)]["pull"]["base"]["sha"] = base
@@ -431,6 +434,7 @@ def test_a_pull_request_that_rewrites_its_check_cannot_forge_the_comment(story: 
             REPORT_PATH: report_text("ncg-ingrid-pt", date="2026-11-19"),
             ".github/workflows/pull-request.yml": forging_workflow(),
         },
+        fork=True,  # the head is no branch of origin: the comment workflow has to fetch it
     )
 
     checked = story.run_pull_request(pull)

@@ -87,7 +87,7 @@ class Runner:
         if not (self.work / ".git").is_dir():
             subprocess.run(["git", "clone", "-q", str(self.origin), str(self.work)], check=True, timeout=120)
         for command in (
-            ["fetch", "-q", "origin", "+refs/heads/*:refs/remotes/origin/*"],
+            ["fetch", "-q", "origin", "+refs/heads/*:refs/remotes/origin/*", "+refs/pull/*:refs/remotes/origin/pull/*"],
             ["checkout", "-q", "--force", "--detach", sha],
         ):
             subprocess.run(["git", "-C", str(self.work), *command], check=True, timeout=120, capture_output=True)
