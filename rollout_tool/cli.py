@@ -60,6 +60,11 @@ repo_option = click.option(
 )
 
 
+rev_option = click.option(
+    "--rev", metavar="REV", default=None, help="Read the records of this git commit instead of the work tree."
+)
+
+
 def format_option(choices: tuple[str, ...] = reporting.FORMATS) -> Callable[[F], F]:
     return click.option(
         "--format",
@@ -84,14 +89,20 @@ def main() -> None:
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @repo_option
+@rev_option
 @format_option()
 @handles_errors
-def validate(paths: tuple[Path, ...], repo: Path | None, output_format: str | None) -> None:
+def validate(paths: tuple[Path, ...], repo: Path | None, rev: str | None, output_format: str | None) -> None:
     """Validate the whole repository, or PATHS in its context."""
-    from rollout_tool.commands.validate import relative_paths, validate_tree
+    from rollout_tool.commands.validate import relative_paths, validate
+    from rollout_tool.sources import open_source
 
     root = repo_root(repo)
-    result = validate_tree(root, relative_paths(root, list(paths)) if paths else None)
+    if rev is None:
+        given = relative_paths(root, list(paths)) if paths else None
+    else:  # paths name files of the commit, from the repository's top
+        given = [path.as_posix() for path in paths] or None
+    result = validate(open_source(root, rev), given)
     chosen = output_format or reporting.default_format()
     if chosen == "json":
         click.echo(reporting.as_json(result.problems, files=result.files), nl=False)
@@ -278,15 +289,19 @@ def check_pr(
 @click.argument("release", required=False, metavar="[PRODUCT[/VERSION]]")
 @today_option
 @repo_option
+@rev_option
 @format_option(("text", "json"))
 @handles_errors
-def status(release: str | None, today: str | None, repo: Path | None, output_format: str | None) -> None:
+def status(
+    release: str | None, today: str | None, repo: Path | None, rev: str | None, output_format: str | None
+) -> None:
     """Show every release (or those of PRODUCT[/VERSION]) with its verdict and reasons."""
     from rollout_tool.commands.status import render
     from rollout_tool.commands.status import status as run_status
+    from rollout_tool.sources import open_source
 
     day = today_from(today)
-    found = run_status(repo_root(repo), release, day)
+    found = run_status(open_source(repo_root(repo), rev), release, day)
     click.echo(render(found, output_format or "text", day), nl=False)
 
 

@@ -15,7 +15,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Protocol
 
-from rollout_tool.errors import FatalError
+from rollout_tool.errors import FatalError, UsageError
 from rollout_tool.loading import MAX_BYTES
 
 
@@ -209,3 +209,17 @@ class GitRevision:
 
     def __del__(self) -> None:
         self.close()
+
+
+def open_source(root: Path, revision: str | None) -> Source:
+    """The work tree at `root`, or the commit `revision` of the git repository there."""
+    if revision is None:
+        return WorkTree(root)
+    found = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"],
+        capture_output=True,
+        text=True,
+    )
+    if found.returncode != 0:
+        raise UsageError(f"--rev {revision}: not a commit of the git repository at {root}")
+    return GitRevision(root, found.stdout.strip())

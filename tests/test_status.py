@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import Repo
+from conftest import Repo, report_text
 from lifecycle_support import release_text, walk
 
 
@@ -84,3 +84,17 @@ def test_versions_are_listed_in_version_order_not_text_order(repo: Repo) -> None
     assert result.returncode == 0, result.stderr
     listed = [line.split(":")[0] for line in result.stdout.splitlines() if not line.startswith(" ")]
     assert listed == ["arc-ce/6.9.0", "arc-ce/6.10.0", "arc-ce/6.19.0"]
+
+
+def test_rev_reads_a_commit_not_the_work_tree(repo: Repo) -> None:
+    first = repo.git("rev-parse", "HEAD")
+    repo.write("releases/arc-ce/6.19.0/reports/praguelcg2.yaml", report_text("praguelcg2", platform="el8"))
+    repo.commit("second report")
+    repo.write("releases/arc-ce/6.19.0/reports/praguelcg2.yaml", "not: [a report\n")  # uncommitted, broken
+    now = json.loads(repo.rollout("status", "--rev", "HEAD", "--format", "json", "--today", "2026-11-25").stdout)
+    then = json.loads(repo.rollout("status", "--rev", first, "--format", "json", "--today", "2026-11-25").stdout)
+    assert sorted(now["releases"][0]["reports"]["current"]) == ["ncg-ingrid-pt", "praguelcg2"]
+    assert sorted(then["releases"][0]["reports"]["current"]) == ["ncg-ingrid-pt"]
+    missing = repo.rollout("status", "--rev", "no-such-commit")
+    assert missing.returncode == 2
+    assert "--rev no-such-commit: not a commit" in missing.stderr

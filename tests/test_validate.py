@@ -527,3 +527,19 @@ def test_a_line_break_in_a_file_name_cannot_forge_a_problem_line(repo: Repo) -> 
     lines = result.stdout.splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("teams/x\\nrollout.yaml:1:1: [error] forged (rule).yaml:1:1: [error] ")
+
+
+def test_rev_validates_a_commit_and_its_given_files(repo: Repo) -> None:
+    path = "releases/arc-ce/6.19.0/reports/ncg-ingrid-pt.yaml"
+    repo.write(path, "verdcit: accept\n" + (repo.root / path).read_text())
+    bad = repo.commit("a typo")
+    repo.write(path, report_text("ncg-ingrid-pt"))  # fixed in the work tree only
+    assert repo.rollout("validate").returncode == 0
+    whole = repo.rollout("validate", "--rev", bad, "--format", "json")
+    assert whole.returncode == 1
+    assert [(p["path"], p["line"], p["rule"]) for p in json.loads(whole.stdout)["problems"]] == [
+        (path, 1, "unknown-key")
+    ]
+    given = repo.rollout("validate", "--rev", bad, "--format", "json", path)
+    assert json.loads(given.stdout)["files"] == 1
+    assert repo.rollout("validate", "--rev", "HEAD~1").returncode == 0

@@ -179,67 +179,39 @@ def is_commit(revision: str) -> bool:
     return git("cat-file", "-e", f"{revision}^{{commit}}").returncode == 0
 
 
-def validation_at(base: str, head: str) -> str:
-    """What the check's `rollout validate` of the changed records concluded, from the head's git objects."""
-    from rollout_tool.commands.validate import validate_paths
-    from rollout_tool.errors import RolloutError
-    from rollout_tool.problems import has_errors
-    from rollout_tool.repository import Repository
-    from rollout_tool.sources import GitRevision
+def rollout_json(*args: str) -> Any:
+    """The JSON a `rollout` command prints, or None when it printed none."""
+    command, *rest = args
+    done = subprocess.run(["rollout", command, "--format", "json", *rest], capture_output=True, text=True, check=False)
+    sys.stderr.write(done.stderr)
+    try:
+        return json.loads(done.stdout) if done.returncode in (0, 1) else None
+    except ValueError:
+        return None
 
+
+def validation_at(base: str, head: str) -> str:
+    """What `rollout validate` of the changed records concludes, read from the head's git objects."""
     listed = git("diff", "-z", "--name-only", "--diff-filter=AMR", f"{base}...{head}", "--", *RECORD_PATHS)
     if listed.returncode != 0:
         return "failure"
     changed = [path for path in listed.stdout.split("\0") if path]
     if not changed:
         return "success"
-    source = GitRevision(Path.cwd(), head)
-    try:
-        return "failure" if has_errors(validate_paths(Repository(source), changed).problems) else "success"
-    except RolloutError:
+    result = rollout_json("validate", "--rev", head, "--", *changed)
+    if not isinstance(result, dict) or any(p.get("level") == "error" for p in result.get("problems", [])):
         return "failure"
-    finally:
-        source.close()
+    return "success"
 
 
-def status_at(head: str) -> dict[str, Any] | None:
-    """`rollout status --format json` of the head's git objects (status itself reads a work tree)."""
-    from rollout_tool.errors import RolloutError
-    from rollout_tool.policy import evaluate, today_from
-    from rollout_tool.repository import Repository
-    from rollout_tool.sources import GitRevision
-
-    source = GitRevision(Path.cwd(), head)
-    try:
-        repo, today = Repository(source), today_from(None)
-        if repo.config() is None:
-            return None
-        releases = [
-            evaluate(repo, product, version, today).as_dict()
-            for product in repo.product_ids()
-            for version in repo.versions(product)
-            if repo.release(product, version) is not None
-        ]
-        return {"today": today.isoformat(), "releases": releases}
-    except RolloutError:
-        return None
-    finally:
-        source.close()
+def status_at(head: str) -> Any:
+    """`rollout status` of the head's git objects."""
+    return rollout_json("status", "--rev", head)
 
 
 def recompute(base: str, head: str, author: str) -> tuple[str, list[str]]:
     """The comment `render` writes, from the default branch's own tool run over the head's git objects."""
-    checked = subprocess.run(
-        ["rollout", "check-pr", "--base", base, "--head", head, "--author", author, "--format", "json"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    sys.stderr.write(checked.stderr)
-    try:
-        check = json.loads(checked.stdout) if checked.returncode in (0, 1) else None
-    except ValueError:
-        check = None
+    check = rollout_json("check-pr", "--base", base, "--head", head, "--author", author)
     return render(check, status_at(head), validation_at(base, head))
 
 

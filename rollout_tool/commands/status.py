@@ -5,13 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 from rollout_tool.errors import UsageError
 from rollout_tool.identifiers import version_key
 from rollout_tool.policy import Evaluation, evaluate
 from rollout_tool.repository import Repository
-from rollout_tool.sources import WorkTree
+from rollout_tool.sources import Source
 
 
 @dataclass(frozen=True)
@@ -20,8 +19,8 @@ class Status:
     invalid: list[str]  # releases whose release.yaml does not load: no verdict without a record
 
 
-def status(root: Path, selection: str | None, today: dt.date) -> Status:
-    repo = Repository(WorkTree(root))
+def status(source: Source, selection: str | None, today: dt.date) -> Status:
+    repo = Repository(source)
     product, _, version = (selection or "").partition("/")
     if product and not repo.has_product(product):
         raise UsageError(f"no product {product!r} under releases/")
