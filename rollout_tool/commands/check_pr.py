@@ -25,6 +25,7 @@ from rollout_tool.repository import CONFIG_PATH, Repository, place_of
 from rollout_tool.sources import GitRevision
 
 R = TypeVar("R", Release, Report, Team, Product)
+Owned = TypeVar("Owned", Team, Product)
 
 # How a release is judged: its policy, type (which picks a policy), assigned teams and decision.
 RESTRICTED_FIELDS = ("type", "policy", "teams", "decision")
@@ -305,49 +306,61 @@ class _Checker:
 
     def team(self, change: FileChange, ids: tuple[str, ...]) -> None:
         (team,) = ids
-        self.change("team-" + change.status.value, change.path, f"team `{team}` {change.status.value}")
-        if self.rights.coordinator:
-            return
-        if change.status is not Status.modified:
-            verb = "add" if change.status is Status.added else "delete"
-            self.coordinators_only(change.path, f"{verb} teams")
-            return
-        if not self.rights.member_of(team):
-            self.refuse(
-                change.path,
-                "unauthorized",
-                f"only members of team `{team}` (or coordinators) may edit it; {self.author} is not one",
-            )
-            return
-        before, after = _record(self.base, change.path, Team), _record(self.head, change.path, Team)
-        if before is not None and after is not None and before.members != after.members:
-            self.refuse(
-                change.path,
-                "unauthorized",
-                f"only coordinators change a team's members; ask one to add or remove members of `{team}`",
-                ("members",),
-            )
+        self.owned(
+            change,
+            Team,
+            kind="team",
+            summary=f"team `{team}`",
+            plural="teams",
+            owner=self.rights.member_of(team),
+            not_owner=f"only members of team `{team}` (or coordinators) may edit it; {self.author} is not one",
+            guarded={
+                "members": f"only coordinators change a team's members; ask one to add or remove members of `{team}`"
+            },
+        )
 
     def product(self, change: FileChange, ids: tuple[str, ...]) -> None:
         (product,) = ids
-        self.change("product-" + change.status.value, change.path, f"product {product} {change.status.value}")
+        self.owned(
+            change,
+            Product,
+            kind="product",
+            summary=f"product {product}",
+            plural="products",
+            owner=self.rights.maintainer_of(product),
+            not_owner=f"only the maintainers of {product} (or coordinators) may edit it; {self.author} is not one",
+            guarded={name: f"only coordinators change the {name} of {product}" for name in ("maintainers", "policy")},
+        )
+
+    def owned(
+        self,
+        change: FileChange,
+        model: type[Owned],
+        *,
+        kind: str,
+        summary: str,
+        plural: str,
+        owner: bool,
+        not_owner: str,
+        guarded: dict[str, str],
+    ) -> None:
+        """A team or product file: coordinators add and delete; its owners edit all but the guarded fields."""
+        self.change(f"{kind}-{change.status.value}", change.path, f"{summary} {change.status.value}")
         if self.rights.coordinator:
             return
         if change.status is not Status.modified:
             verb = "add" if change.status is Status.added else "delete"
-            self.coordinators_only(change.path, f"{verb} products")
+            self.coordinators_only(change.path, f"{verb} {plural}")
             return
-        if not self.rights.maintainer_of(product):
-            self.refuse(
-                change.path,
-                "unauthorized",
-                f"only the maintainers of {product} (or coordinators) may edit it; {self.author} is not one",
-            )
+        if not owner:
+            self.refuse(change.path, "unauthorized", not_owner)
             return
-        before, after = _record(self.base, change.path, Product), _record(self.head, change.path, Product)
-        for name in ("maintainers", "policy"):
-            if before is not None and after is not None and getattr(before, name) != getattr(after, name):
-                self.refuse(change.path, "unauthorized", f"only coordinators change the {name} of {product}", (name,))
+        before, after = _record(self.base, change.path, model), _record(self.head, change.path, model)
+        if before is None or after is None:
+            return
+        for name, message in guarded.items():
+            if getattr(before, name) != getattr(after, name):
+                self.refuse(change.path, "unauthorized", message, (name,))
 
 
 def _area(path: str) -> str:
