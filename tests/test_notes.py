@@ -193,6 +193,21 @@ def test_all_notes_are_written_once_per_release_and_identical_across_runs(rich: 
     assert one["releases/arc-ce/6.17.0.md"].decode() == notes.release_notes(repo, "arc-ce", "6.17.0", TODAY)
 
 
+def test_all_removes_notes_of_releases_that_are_gone_and_nothing_else(rich: Repo, tmp_path: Path) -> None:
+    out = tmp_path / "notes"
+    assert rich.rollout("notes", "--all", "--out", str(out), "--today", "2026-11-25").returncode == 0
+    (out / "README.md").write_text("kept: not a note\n")
+    (out / "releases/arc-ce/keep.txt").write_text("kept: not a note\n")
+    (out / "releases/gone").mkdir()
+    (out / "releases/gone/1.0.md").write_text("a release since removed\n")
+    result = rich.rollout("notes", "--all", "--out", str(out), "--today", "2026-11-25")
+    assert result.returncode == 0, result.stderr
+    assert not (out / "releases/gone").exists()
+    assert (out / "README.md").read_text() == "kept: not a note\n"
+    assert (out / "releases/arc-ce/keep.txt").is_file()
+    assert (out / "releases/arc-ce/6.17.0.md").is_file()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -44,22 +44,32 @@ class Written:
 def write_all(source: Source, out: Path, today: dt.date) -> Written:
     """Notes of every valid release and distribution release, one file each under `out`."""
     repo = Repository(source)
-    releases = 0
+    written: set[Path] = set()
     for product, version, _ in repo.releases():
-        _write(out / release_file(product, version), notes.release_notes(repo, product, version, today))
-        releases += 1
-    distributions = 0
+        written.add(_write(out / release_file(product, version), notes.release_notes(repo, product, version, today)))
+    releases = len(written)
     for distribution in repo.distribution_ids():
         for version in repo.distribution_versions(distribution):
             if repo.distribution(distribution, version) is None:
                 continue
             text = notes.distribution_notes(repo, distribution, version, today)
-            _write(out / distribution_file(distribution, version), text)
-            distributions += 1
-    return Written(releases, distributions)
+            written.add(_write(out / distribution_file(distribution, version), text))
+    _remove_stale(out, written)
+    return Written(releases, len(written) - releases)
 
 
-def _write(path: Path, text: str) -> None:
+def _remove_stale(out: Path, written: set[Path]) -> None:
+    """Notes left by an earlier run for releases that are gone; nothing outside the notes' own layout."""
+    for folder in ("releases", "distributions"):
+        for path in sorted((out / folder).glob("*/*.md")):
+            if path not in written and path.is_file() and not path.is_symlink():
+                path.unlink()
+                if not any(path.parent.iterdir()):
+                    path.parent.rmdir()
+
+
+def _write(path: Path, text: str) -> Path:
     # Generated output, rebuilt whole on every run: plain writes, not one fsync per file.
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(text.encode("utf-8"))
+    return path
