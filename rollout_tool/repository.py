@@ -291,6 +291,15 @@ class Repository:
         line, column, _ = locate(data, loc)
         return Problem(path, line, column, rule, message, level)
 
+    def forget(self, path: str) -> None:
+        """Drop a loaded document: nothing else in the tree refers to a report, so a pass
+        over 100,000 of them need not hold them all. It is read again if asked for."""
+        self._documents.pop(path, None)
+
+    def forget_reports(self, product: str, version: str) -> None:
+        for team in self.report_teams(product, version):
+            self.forget(report_path(product, version, team))
+
     def documents(self) -> Iterator[Document]:
         return iter(self._documents.values())
 
@@ -373,7 +382,7 @@ class Repository:
                     path = report_path(product, version, team)
                     read(path)
                     if not keep_reports:
-                        self._documents.pop(path, None)
+                        self.forget(path)
         for distribution in self.distribution_ids():
             for version in self.distribution_versions(distribution):
                 read(distribution_path(distribution, version))

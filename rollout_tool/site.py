@@ -114,7 +114,10 @@ def gather(repo: Repository, today: dt.date) -> Site:
     config = repo.config()
     if config is None:
         raise RefusedError("rollout.yaml is not valid: run `rollout validate` and fix it before building the site")
-    releases = [release_facts(repo, p, v, today) for p, v, _ in repo.releases()]
+    releases = []
+    for product_id, version, _ in repo.releases():
+        releases.append(release_facts(repo, product_id, version, today))
+        repo.forget_reports(product_id, version)  # the facts keep what the pages show
 
     by_product: dict[str, list[ReleaseFacts]] = defaultdict(list)
     by_state: dict[str, list[ReleaseFacts]] = defaultdict(list)

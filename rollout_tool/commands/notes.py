@@ -47,6 +47,7 @@ def write_all(source: Source, out: Path, today: dt.date) -> Written:
     written: set[Path] = set()
     for product, version, _ in repo.releases():
         written.add(_write(out / release_file(product, version), notes.release_notes(repo, product, version, today)))
+        repo.forget_reports(product, version)  # written out: 100,000 reports need not stay in memory
     releases = len(written)
     for distribution in repo.distribution_ids():
         for version in repo.distribution_versions(distribution):
