@@ -182,12 +182,16 @@ class GitHubState:
             raise HttpError(404, "Not Found")
         return full_name, repo
 
-    def issue(self, request: Request) -> tuple[str, Json, Json]:
+    def stored(self, request: Request, collection: str, param: str) -> tuple[str, Json, Json]:
+        """The object a path parameter names in one of the repository's collections, or 404."""
         full_name, repo = self.repo(request)
-        record = repo["issues"].get(request.params["number"])
+        record = repo[collection].get(request.params[param])
         if record is None:
             raise HttpError(404, "Not Found")
         return full_name, repo, record
+
+    def issue(self, request: Request) -> tuple[str, Json, Json]:
+        return self.stored(request, "issues", "number")
 
     def ensure_label(self, repo: Json, name: str) -> None:
         if not isinstance(name, str) or not name.strip():
@@ -383,11 +387,7 @@ def create_comment(state: GitHubState, request: Request) -> Answer:
 
 
 def _comment(state: GitHubState, request: Request) -> tuple[str, Json, Json]:
-    full_name, repo = state.repo(request)
-    comment = repo["comments"].get(request.params["comment_id"])
-    if comment is None:
-        raise HttpError(404, "Not Found")
-    return full_name, repo, comment
+    return state.stored(request, "comments", "comment_id")
 
 
 @route("GET", "/repos/{owner}/{repo}/issues/comments/{comment_id}")
@@ -441,10 +441,7 @@ def create_label(state: GitHubState, request: Request) -> Answer:
 
 @route("GET", "/repos/{owner}/{repo}/labels/{name}")
 def get_label(state: GitHubState, request: Request) -> Answer:
-    full_name, repo = state.repo(request)
-    label = repo["labels"].get(request.params["name"])
-    if label is None:
-        raise HttpError(404, "Not Found")
+    full_name, _, label = state.stored(request, "labels", "name")
     return Answer(200, objects.label(request.base, full_name, label))
 
 
@@ -523,11 +520,7 @@ def get_pull(state: GitHubState, request: Request) -> Answer:
 
 
 def _release(state: GitHubState, request: Request) -> tuple[str, Json, Json]:
-    full_name, repo = state.repo(request)
-    release = repo["releases"].get(request.params["release_id"])
-    if release is None:
-        raise HttpError(404, "Not Found")
-    return full_name, repo, release
+    return state.stored(request, "releases", "release_id")
 
 
 @route("GET", "/repos/{owner}/{repo}/releases")
