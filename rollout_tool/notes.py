@@ -91,10 +91,6 @@ class ReleaseFacts:
         return f"{self.product_name} {self.version}"
 
     @property
-    def published_on(self) -> dt.date | None:
-        return self.entered.get(State.released.value)
-
-    @property
     def last_change(self) -> dt.date:
         return max(t.date for t in self.release.history)
 

@@ -264,8 +264,6 @@ def check_distribution(repo: Repository, doc: Document, distribution: Distributi
             )
 
 
-Check = Callable[[Repository, Document, object], Iterator[Problem]]
-
 CHECKS: dict[str, Callable[..., Iterator[Problem]]] = {
     "rollout": check_config,
     "team": check_team,

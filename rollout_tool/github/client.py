@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import requests
-from github import Auth, Github, GithubException, UnknownObjectException
+from github import Auth, Github, GithubException
 
 from rollout_tool.errors import FatalError, UsageError
 
@@ -216,14 +216,3 @@ class Client:
                 if attempt + 1 < self.settings.attempts:
                     self.sleep(self._backoff(attempt))
         raise FatalError(f"could not create {what} after {self.settings.attempts} attempts")
-
-    def optional(self, function: Callable[[], T], what: str) -> T | None:
-        """`call`, with 404 meaning there is none."""
-
-        def lookup() -> T | None:
-            try:
-                return function()
-            except UnknownObjectException:
-                return None
-
-        return self.call(lookup, what)
