@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -216,8 +216,24 @@ def _may_be_deep(text: str) -> bool:
 
 def _depth(text: str) -> LoadError | None:
     """Refuse deep nesting before composing, from the parser's events (no recursion)."""
+    try:
+        return _deeper_than_allowed(yaml.parse(text, Loader=yaml.CLoader))
+    except yaml.MarkedYAMLError as exc:
+        if exc.problem != _LIBYAML_NESTING:
+            raise
+    # Newer libyaml (PyYAML 6.0.4's) has a bound of its own (1,000 levels) and,
+    # looking ahead for simple keys, meets it before handing out the events
+    # that reach ours. The pure Python parser has no such bound and looks at
+    # most 1,024 characters ahead, so it reaches ours at once, wherever it is.
+    return _deeper_than_allowed(yaml.parse(text, Loader=yaml.SafeLoader))
+
+
+_LIBYAML_NESTING = "exceeded maximum nesting depth"
+
+
+def _deeper_than_allowed(events: Iterator[yaml.Event]) -> LoadError | None:
     depth = 0
-    for event in yaml.parse(text, Loader=yaml.CLoader):
+    for event in events:
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             depth += 1
             if depth > MAX_DEPTH:
