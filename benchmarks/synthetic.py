@@ -268,7 +268,9 @@ def generate(root: Path, releases: int = 10_000, reports: int = 100_000, seed: i
             if state in DECISIONS:
                 action, reason = DECISIONS[state]
                 when = _day(day + (len(PATHS[state]) - 1) * 3)
-                decision = f"decision:\n  action: {action}\n  by: carla-coord\n  date: {when}\n  reason: {reason}\n"
+                decision = (
+                    f"decisions:\n  - action: {action}\n    by: carla-coord\n    date: {when}\n    reason: {reason}\n"
+                )
             previous = f"{1 + (index - 1) // 10}.{(index - 1) % 10}.0" if index else "0.9.0"
             plan.append((product, version, state, revision, shipped, _day(day + 3), previous))
             release_fields[(product, version)] = dict(

@@ -62,9 +62,11 @@ def _decided(action: str) -> Precondition:
     def check(situation: Situation) -> list[str]:
         decision = situation.release.decision
         if decision is None or decision.action != action:
-            return [f"record the decision first: decision.action {action}, with by, date and a reason"]
+            return [
+                f"record the decision first: a new last entry in decisions with action {action}, by, date and a reason"
+            ]
         if not decision.reason.strip():
-            return [f"the {action} decision needs a reason in decision.reason"]
+            return [f"the {action} decision needs a reason"]
         return []
 
     return check

@@ -79,7 +79,7 @@ class ReleaseFacts:
     coverage: list[CoverageRow]
     uncovered: list[str]
     known_issues: list[KnownIssue]
-    decision: Decision | None
+    decisions: list[Decision]
     overridden: list[str]
     rejected_by: list[str]
     entered: dict[str, dt.date]
@@ -89,6 +89,10 @@ class ReleaseFacts:
     @property
     def name(self) -> str:
         return f"{self.product_name} {self.version}"
+
+    @property
+    def decision(self) -> Decision | None:
+        return self.release.decision
 
     @property
     def last_change(self) -> dt.date:
@@ -211,8 +215,9 @@ def release_facts(
     uncovered = [p for p in platforms if p not in covered]
 
     rejected_by = [line.team for line in lines if not line.stale and line.verdict == Verdict.reject.value]
-    decision = release.decision
-    overridden = rejected_by if decision is not None and decision.action == "accept" else []
+    # An accept that stands on record over a current reject is an override,
+    # whatever was decided after it (a later recall does not erase it).
+    overridden = rejected_by if any(d.action == "accept" for d in release.decisions) else []
 
     entered: dict[str, dt.date] = {}
     for transition in release.history:
@@ -239,7 +244,7 @@ def release_facts(
         coverage=coverage,
         uncovered=uncovered,
         known_issues=issues,
-        decision=decision,
+        decisions=list(release.decisions),
         overridden=overridden,
         rejected_by=rejected_by,
         entered=entered,

@@ -137,9 +137,7 @@ def assess(
         blocking.append(f"a coordinator decided to {decision.action} it: set state {_DECIDED[decision.action]}")
     elif rejecting and not overridden:
         if decision is not None and decision.action == "accept":
-            blocking.append(
-                f"the decision to accept despite the rejection by {_teams(rejecting)} needs a reason in decision.reason"
-            )
+            blocking.append(f"the decision to accept despite the rejection by {_teams(rejecting)} needs a reason")
         else:
             for team in rejecting:
                 blocking.append(

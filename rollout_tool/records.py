@@ -217,8 +217,14 @@ class Release(Record):
     teams: Identifiers = []
     policy: Identifier | None = None
     history: list[Transition] = Field(min_length=1)
-    decision: Decision | None = None
+    decisions: list[Decision] = []
     supersedes: Version | None = None
+
+    @property
+    def decision(self) -> Decision | None:
+        """The decision in force: the latest. Earlier ones stay, so an override
+        stays on record after a later recall."""
+        return self.decisions[-1] if self.decisions else None
 
 
 # ---------------------------------------------------------------- reports

@@ -153,16 +153,21 @@ def _check_history(repo: Repository, doc: Document, release: Release) -> Iterato
             doc.path,
             ("state",),
             "decision",
-            f"a {release.state.value} release needs a decision with action {wanted} and a reason",
+            f"a {release.state.value} release needs a last decision with action {wanted} and a reason",
         )
-    if (
-        release.decision is not None
-        and release.decision.action in ("reject", "recall")
-        and not release.decision.reason.strip()
-    ):
-        yield repo.problem_at(
-            doc.path, ("decision", "reason"), "decision", f"a {release.decision.action} decision needs a reason"
-        )
+    for index, decision in enumerate(release.decisions):
+        if decision.action in ("reject", "recall", "withdraw") and not decision.reason.strip():
+            yield repo.problem_at(
+                doc.path, ("decisions", index, "reason"), "decision", f"a {decision.action} decision needs a reason"
+            )
+        if index and decision.date < release.decisions[index - 1].date:
+            yield repo.problem_at(
+                doc.path,
+                ("decisions", index, "date"),
+                "decision",
+                f"decisions go back in time: {decision.action} on {decision.date} is earlier than"
+                f" {release.decisions[index - 1].action} on {release.decisions[index - 1].date} before it",
+            )
     if release.state is State.rollout and not release.teams:
         yield repo.problem_at(doc.path, ("teams",), "required", "a release in rollout needs assigned teams")
 

@@ -70,7 +70,7 @@ def build_rich_repo(root: Path) -> Repo:
               - {state: rollout, date: 2026-09-02, by: carla-coord}
               - {state: accepted, date: 2026-09-20, by: carla-coord}
               - {state: released, date: 2026-09-22, by: rollout-bot}
-            decision: {action: accept, by: carla-coord, date: 2026-09-20, reason: quorum and platforms covered}
+            decisions: [{action: accept, by: carla-coord, date: 2026-09-20, reason: quorum and platforms covered}]
             """
         ),
     )
@@ -113,7 +113,7 @@ def build_rich_repo(root: Path) -> Repo:
               - {state: candidate, date: 2026-07-01, by: nordu-maint}
               - {state: rollout, date: 2026-07-02, by: carla-coord}
               - {state: rejected, date: 2026-07-15, by: carla-coord}
-            decision: {action: reject, by: carla-coord, date: 2026-07-15, reason: jobs are lost on upgrade}
+            decisions: [{action: reject, by: carla-coord, date: 2026-07-15, reason: jobs are lost on upgrade}]
             """
         ),
     )
@@ -151,11 +151,11 @@ def build_rich_repo(root: Path) -> Repo:
               - {state: rollout, date: 2026-10-02, by: carla-coord}
               - {state: accepted, date: 2026-10-12, by: dmitri-coord}
               - {state: released, date: 2026-10-13, by: dmitri-coord}
-            decision:
-              action: accept
-              by: dmitri-coord
-              date: 2026-10-12
-              reason: the rejecting site runs an unsupported gridftp setup
+            decisions:
+              - action: accept
+                by: dmitri-coord
+                date: 2026-10-12
+                reason: the rejecting site runs an unsupported gridftp setup
             """
         ),
     )

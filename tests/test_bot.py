@@ -30,7 +30,7 @@ history:
   - {{state: candidate, date: 2026-11-01, by: nordu-maint}}
   - {{state: rollout, date: 2026-11-02, by: carla-coord}}
   - {{state: accepted, date: 2026-11-20, by: carla-coord}}
-{released}decision: {{action: accept, by: carla-coord, date: 2026-11-20, reason: quorum met}}
+{released}decisions: [{{action: accept, by: carla-coord, date: 2026-11-20, reason: quorum met}}]
 """
 
 

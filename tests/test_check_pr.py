@@ -353,14 +353,14 @@ def test_a_reject_report_blocks_until_a_decision_with_a_reason(repo: Repo) -> No
         "arc-ce/6.19.0 cannot become accepted: team `praguelcg2` rejects revision 1: a coordinator must decide"
         " (reject the release, or accept it with a reason)"
     ]
-    no_reason = "decision: {action: accept, by: carla-coord, date: 2026-11-20}\n"
+    no_reason = "decisions: [{action: accept, by: carla-coord, date: 2026-11-20}]\n"
     repo.write(RELEASE_PATH, release_text("accepted", history, teams=teams, extra=no_reason))
     repo.commit("accept without a reason")
     assert messages(check_pr(repo, base, "carla-coord")[1]) == [
         "arc-ce/6.19.0 cannot become accepted: the decision to accept despite the rejection by team `praguelcg2`"
-        " needs a reason in decision.reason"
+        " needs a reason"
     ]
-    reason = "decision: {action: accept, by: carla-coord, date: 2026-11-20, reason: the failure is a site misconfiguration}\n"
+    reason = "decisions: [{action: accept, by: carla-coord, date: 2026-11-20, reason: the failure is a site misconfiguration}]\n"
     repo.write(RELEASE_PATH, release_text("accepted", history, teams=teams, extra=reason))
     repo.commit("accept with a reason")
     assert check_pr(repo, base, "carla-coord")[0] == 0
@@ -372,10 +372,10 @@ def test_rejecting_needs_a_recorded_decision(repo: Repo) -> None:
     repo.write(RELEASE_PATH, release_text("rejected", history))
     repo.commit()
     assert (
-        "arc-ce/6.19.0 cannot become rejected: record the decision first: decision.action reject, with by, date and a reason"
+        "arc-ce/6.19.0 cannot become rejected: record the decision first: a new last entry in decisions with action reject, by, date and a reason"
         in messages(check_pr(repo, base, "carla-coord")[1])
     )
-    decision = "decision: {action: reject, by: carla-coord, date: 2026-11-20, reason: breaks token auth}\n"
+    decision = "decisions: [{action: reject, by: carla-coord, date: 2026-11-20, reason: breaks token auth}]\n"
     repo.write(RELEASE_PATH, release_text("rejected", history, extra=decision))
     repo.commit()
     assert check_pr(repo, base, "carla-coord")[0] == 0
@@ -587,7 +587,7 @@ def test_rights_and_states_come_from_the_base_branch_as_it_is_now(repo: Repo) ->
         release_text(
             "rejected",
             walk("candidate", "rollout") + entry("rejected", "carla-coord"),
-            extra="decision: {action: reject, by: carla-coord, date: 2026-11-20, reason: broken}\n",
+            extra="decisions: [{action: reject, by: carla-coord, date: 2026-11-20, reason: broken}]\n",
         ),
     )
     repo.commit("jan left; the release was rejected")

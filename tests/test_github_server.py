@@ -232,7 +232,7 @@ def test_answers_during_the_bot_runs_match_githubs_description(
     release = release.replace("state: rollout", "state: released") + (
         "  - {state: accepted, date: 2026-11-20, by: carla-coord}\n"
         "  - {state: released, date: 2026-11-21, by: carla-coord}\n"
-        "decision: {action: accept, by: carla-coord, date: 2026-11-20, reason: enough}\n"
+        "decisions: [{action: accept, by: carla-coord, date: 2026-11-20, reason: enough}]\n"
     )
     repo.write("releases/arc-ce/6.19.0/release.yaml", release)
     repo.commit("release")

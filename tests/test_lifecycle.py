@@ -121,7 +121,7 @@ def test_releasing_after_a_recorded_reject_decision_is_refused(repo: Repo) -> No
             "platforms": ["el9"],
             "summary": "s",
             "history": [{"state": "candidate", "date": "2026-11-01", "by": "m"}],
-            "decision": {"action": "reject", "by": "c", "date": "2026-11-10", "reason": "broken"},
+            "decisions": [{"action": "reject", "by": "c", "date": "2026-11-10", "reason": "broken"}],
         }
     )
     assert step.requires(_situation(repo, release)) == ["the recorded decision is to reject it, not to accept it"]

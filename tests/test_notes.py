@@ -284,3 +284,22 @@ def test_free_text_becomes_escaped_html_paragraphs_lists_code_and_links() -> Non
         '<p class="prose">&#34;<a href="https://e.org">https://e.org</a>&#34; onclick=x</p>'
     )
     assert str(layout.prose("javascript:alert(1)")) == '<p class="prose">javascript:alert(1)</p>'
+
+
+def test_a_recall_after_an_override_keeps_both_decisions_in_the_notes(rich: Repo) -> None:
+    path = rich.root / "releases/storm/1.11.22/release.yaml"
+    text = path.read_text().replace("state: released\n", "state: recalled\n")
+    text = text.replace(
+        "  - {state: released, date: 2026-10-13, by: dmitri-coord}\n",
+        "  - {state: released, date: 2026-10-13, by: dmitri-coord}\n"
+        "  - {state: recalled, date: 2026-10-20, by: carla-coord}\n",
+    )
+    text += "  - {action: recall, by: carla-coord, date: 2026-10-20, reason: transfers hang after a day}\n"
+    path.write_text(text)
+    repo = Repository(WorkTree(rich.root))
+    decisions = _section(notes.release_notes(repo, "storm", "1.11.22", TODAY), "Decisions")
+    assert decisions.strip() == (
+        "Accepted by @dmitri-coord on 2026-10-12: the rejecting site runs an unsupported gridftp setup\n\n"
+        "Recalled by @carla-coord on 2026-10-20: transfers hang after a day\n\n"
+        "**Override:** accepted despite a rejecting report from mwt2."
+    )

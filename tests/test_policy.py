@@ -78,14 +78,14 @@ def test_a_reject_report_blocks_and_only_a_reasoned_accept_decision_lifts_it(rep
     assert blocked.reasons == [
         "team `praguelcg2` rejects revision 1: a coordinator must decide (reject the release, or accept it with a reason)"
     ]
-    no_reason = "decision: {action: accept, by: carla-coord, date: 2026-11-10}\n"
+    no_reason = "decisions: [{action: accept, by: carla-coord, date: 2026-11-10}]\n"
     repo.write(RELEASE_PATH, release_text("rollout", walk("candidate", "rollout"), teams=THREE_TEAMS, extra=no_reason))
     still = on(repo, "2026-11-10")
     assert (still.verdict, still.reasons) == (
         Verdict.blocked,
-        ["the decision to accept despite the rejection by team `praguelcg2` needs a reason in decision.reason"],
+        ["the decision to accept despite the rejection by team `praguelcg2` needs a reason"],
     )
-    reason = "decision: {action: accept, by: carla-coord, date: 2026-11-10, reason: a local firewall rule}\n"
+    reason = "decisions: [{action: accept, by: carla-coord, date: 2026-11-10, reason: a local firewall rule}]\n"
     repo.write(RELEASE_PATH, release_text("rollout", walk("candidate", "rollout"), teams=THREE_TEAMS, extra=reason))
     overridden = on(repo, "2026-11-10")
     assert (overridden.verdict, overridden.reasons) == (Verdict.ready, [])
@@ -93,7 +93,7 @@ def test_a_reject_report_blocks_and_only_a_reasoned_accept_decision_lifts_it(rep
 
 def test_a_reject_report_does_not_count_towards_quorum(repo: Repo) -> None:
     repo.write(PRAGUE_REPORT, report_text("praguelcg2", platform="el8", verdict="reject"))
-    reason = "decision: {action: accept, by: carla-coord, date: 2026-11-10, reason: a local firewall rule}\n"
+    reason = "decisions: [{action: accept, by: carla-coord, date: 2026-11-10, reason: a local firewall rule}]\n"
     repo.write(RELEASE_PATH, release_text("rollout", walk("candidate", "rollout"), extra=reason))
     found = on(repo, "2026-11-10")
     assert (found.verdict, found.reasons) == (Verdict.waiting, ["needs 1 more accepting report", "none yet on el8"])
@@ -209,7 +209,7 @@ def test_an_inactive_team_is_never_late(repo: Repo) -> None:
 
 
 def test_a_recorded_reject_decision_blocks_with_what_is_left_to_do(repo: Repo) -> None:
-    decision = "decision: {action: reject, by: carla-coord, date: 2026-11-10, reason: breaks token auth}\n"
+    decision = "decisions: [{action: reject, by: carla-coord, date: 2026-11-10, reason: breaks token auth}]\n"
     repo.write(RELEASE_PATH, release_text("rollout", walk("candidate", "rollout"), extra=decision))
     found = on(repo, "2026-11-10")
     assert (found.verdict, found.reasons[0]) == (

@@ -324,7 +324,7 @@ CASES: list[tuple[str, dict[str, str], tuple[str, ...], str]] = [
             + "  - {state: rejected, date: 2026-11-20, by: carla-coord}\n"
         },
         (),
-        f"{R}/release.yaml:4:8: [error] a rejected release needs a decision with action reject and a reason"
+        f"{R}/release.yaml:4:8: [error] a rejected release needs a last decision with action reject and a reason"
         " (decision)\n",
     ),
     (
@@ -332,10 +332,10 @@ CASES: list[tuple[str, dict[str, str], tuple[str, ...], str]] = [
         {
             f"{R}/release.yaml": RELEASE.replace("state: rollout\n", "state: rejected\n")
             + "  - {state: rejected, date: 2026-11-20, by: carla-coord}\n"
-            + 'decision: {action: reject, by: carla-coord, date: 2026-11-20, reason: "  "}\n'
+            + 'decisions: [{action: reject, by: carla-coord, date: 2026-11-20, reason: "  "}]\n'
         },
         (),
-        f"{R}/release.yaml:13:71: [error] a reject decision needs a reason (decision)\n",
+        f"{R}/release.yaml:13:73: [error] a reject decision needs a reason (decision)\n",
     ),
     (
         "rollout-needs-teams",

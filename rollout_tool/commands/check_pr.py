@@ -28,7 +28,7 @@ R = TypeVar("R", Release, Report, Team, Product)
 Owned = TypeVar("Owned", Team, Product)
 
 # How a release is judged: its policy, type (which picks a policy), assigned teams and decision.
-RESTRICTED_FIELDS = ("type", "policy", "teams", "decision")
+RESTRICTED_FIELDS = ("type", "policy", "teams", "decisions")
 COORDINATOR_ONLY = ("rollout.yaml", "schema/", ".github/", "rollout_tool/")
 
 
@@ -169,7 +169,7 @@ class _Checker:
                 )
             if after is not None:
                 # The provider says what kind of release it is; how it is judged is not theirs to pick.
-                self.restricted(change.path, None, after, ("policy", "decision"))
+                self.restricted(change.path, None, after, ("policy", "decisions"))
             if after is not None and after.state is not State.candidate:
                 self.refuse(
                     change.path,
