@@ -79,13 +79,19 @@ def _not_rejected(situation: Situation) -> list[str]:
     return []
 
 
-def _superseded(situation: Situation) -> list[str]:
-    repo, product, version = situation.repo, situation.product, situation.version
+def successor(repo: Repository, product: str, version: str) -> str | None:
+    """The release of the same product that says it supersedes this one."""
     for other in repo.versions(product):
         release = repo.release(product, other)
         if other != version and release is not None and release.supersedes == version:
-            return []
-    return [f"no release of {product} says `supersedes: {version}`; add the newer release first"]
+            return other
+    return None
+
+
+def _superseded(situation: Situation) -> list[str]:
+    if successor(situation.repo, situation.product, situation.version) is not None:
+        return []
+    return [f"no release of {situation.product} says `supersedes: {situation.version}`; add the newer release first"]
 
 
 @dataclass(frozen=True)
@@ -123,7 +129,7 @@ TRANSITIONS: dict[tuple[State, State], Transition] = {
         Transition(State.accepted, State.released, _C, _not_rejected, "auto_release"),
         Transition(State.released, State.recalled, _C, _decided("recall")),
         Transition(State.candidate, State.withdrawn, _CM, _nothing),
-        Transition(State.rollout, State.withdrawn, _CM, _nothing),
+        Transition(State.rollout, State.withdrawn, _CM, _decided("withdraw")),
         Transition(State.candidate, State.superseded, _CM, _superseded),
         Transition(State.rollout, State.superseded, _CM, _superseded),
     )

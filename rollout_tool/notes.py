@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from rollout_tool import layout, policy
 from rollout_tool.errors import UsageError
+from rollout_tool.lifecycle import successor
 from rollout_tool.policy import Evaluation
 from rollout_tool.records import Decision, Distribution, Product, Release, Report, State, Team, Verdict
 from rollout_tool.repository import Repository
@@ -85,6 +86,7 @@ class ReleaseFacts:
     entered: dict[str, dt.date]
     evaluation: Evaluation | None = None
     late: dict[str, int] = field(default_factory=dict)
+    superseded_by: str | None = None
 
     @property
     def name(self) -> str:
@@ -116,6 +118,13 @@ class ShippedFacts:
     release: str
     status: str
     facts: ReleaseFacts | None
+
+    @property
+    def shown_status(self) -> str:
+        """As shipped, unless recalled since: the published record is never rewritten, the notes say so."""
+        if self.facts is not None and self.facts.release.state is State.recalled:
+            return "recalled"
+        return self.status
 
 
 @dataclass(frozen=True)
@@ -175,8 +184,10 @@ def release_facts(
         site, federation = _team_site(teams, team)
         line = _report_line(team, report, site, federation, release.revision)
         lines.append(line)
+        # What made a release rejected is published with it, marked or not.
+        rejecting = release.state is State.rejected and report.verdict is Verdict.reject and not line.stale
         for issue in report.issues:
-            if issue.known_issue:
+            if issue.known_issue or rejecting:
                 issues.append(
                     KnownIssue(
                         summary=issue.summary,
@@ -250,6 +261,7 @@ def release_facts(
         entered=entered,
         evaluation=evaluation,
         late=late,
+        superseded_by=successor(repo, product, version) if release.state is State.superseded else None,
     )
 
 

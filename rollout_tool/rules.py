@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterable, Iterator
 
+from rollout_tool import identifiers
 from rollout_tool.problems import Level, Problem
 from rollout_tool.records import Config, Distribution, Product, Release, Report, State, Team
 from rollout_tool.repository import Document, Repository, place_of
@@ -117,10 +118,23 @@ def check_release(repo: Repository, doc: Document, release: Release) -> Iterator
             yield repo.problem_at(
                 doc.path, ("teams", index), "reference", f"no team {team!r} under teams/{_hint(team, known_teams)}"
             )
-    if release.supersedes is not None and not repo.has_release(product, release.supersedes):
-        yield repo.problem_at(
-            doc.path, ("supersedes",), "reference", f"supersedes {product}/{release.supersedes}, which does not exist"
-        )
+    if release.supersedes is not None:
+        if release.supersedes == version:
+            yield repo.problem_at(doc.path, ("supersedes",), "value", "a release cannot supersede itself")
+        elif identifiers.version_key(release.supersedes) >= identifiers.version_key(version):
+            yield repo.problem_at(
+                doc.path,
+                ("supersedes",),
+                "value",
+                f"{version} cannot supersede {release.supersedes}: a release supersedes an older version",
+            )
+        elif not repo.has_release(product, release.supersedes):
+            yield repo.problem_at(
+                doc.path,
+                ("supersedes",),
+                "reference",
+                f"supersedes {product}/{release.supersedes}, which does not exist",
+            )
     yield from _check_history(repo, doc, release)
 
 
@@ -247,7 +261,12 @@ def check_distribution(repo: Repository, doc: Document, distribution: Distributi
             "path-mismatch",
             f"version {distribution.version!r} does not match the file name {version}.yaml",
         )
-    needed = {"accepted": (State.accepted, State.released), "released": (State.released,)}
+    # A release recalled after the distribution shipped it stays listed as it
+    # was shipped: the published record is not rewritten, its notes show the recall.
+    needed = {
+        "accepted": (State.accepted, State.released, State.recalled),
+        "released": (State.released, State.recalled),
+    }
     for index, shipped in enumerate(distribution.releases):
         product, _, release_version = shipped.release.partition("/")
         release = repo.release(product, release_version)

@@ -381,11 +381,17 @@ def test_rejecting_needs_a_recorded_decision(repo: Repo) -> None:
     assert check_pr(repo, base, "carla-coord")[0] == 0
 
 
-def test_a_maintainer_may_withdraw_but_not_edit_a_released_release(repo: Repo) -> None:
+def test_a_maintainer_may_withdraw_with_a_reason_but_not_edit_a_released_release(repo: Repo) -> None:
     base = base_of(repo)
-    repo.write(
-        RELEASE_PATH, release_text("withdrawn", walk("candidate", "rollout") + entry("withdrawn", "nordu-maint"))
-    )
+    withdrawn = walk("candidate", "rollout") + entry("withdrawn", "nordu-maint")
+    repo.write(RELEASE_PATH, release_text("withdrawn", withdrawn))
+    repo.commit("withdraw without a reason")
+    assert messages(check_pr(repo, base, "nordu-maint")[1]) == [
+        "arc-ce/6.19.0 cannot become withdrawn: record the decision first: a new last entry in decisions"
+        " with action withdraw, by, date and a reason"
+    ]
+    reason = "decisions: [{action: withdraw, by: nordu-maint, date: 2026-11-20, reason: a packaging error}]\n"
+    repo.write(RELEASE_PATH, release_text("withdrawn", withdrawn, extra=reason))
     repo.commit("withdraw")
     assert check_pr(repo, base, "nordu-maint")[0] == 0
     assert messages(check_pr(repo, base, "jan-cz")[1]) == [

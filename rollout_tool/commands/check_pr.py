@@ -20,7 +20,7 @@ from rollout_tool.commands.validate import validate_paths
 from rollout_tool.lifecycle import Role, Situation, illegal, transition
 from rollout_tool.policy import effective_policy
 from rollout_tool.problems import Level, Problem, has_errors
-from rollout_tool.records import Product, Release, Report, State, Team
+from rollout_tool.records import Decision, Product, Release, Report, State, Team
 from rollout_tool.repository import CONFIG_PATH, Repository, place_of
 from rollout_tool.sources import GitRevision
 
@@ -301,7 +301,10 @@ class _Checker:
             return
         for name in fields:
             old = getattr(before, name) if before is not None else Release.model_fields[name].default
-            if getattr(after, name) != old:
+            new = getattr(after, name)
+            if name == "decisions" and _withdraws(old, new, after):
+                continue  # a provider takes its own release back, saying why
+            if new != old:
                 self.refuse(path, "unauthorized", f"only coordinators set a release's {name}", (name,))
 
     def team(self, change: FileChange, ids: tuple[str, ...]) -> None:
@@ -373,6 +376,13 @@ def _area(path: str) -> str:
 def _record(repo: Repository, path: str, model: type[R]) -> R | None:
     doc = repo.document(path)
     return doc.record if doc is not None and isinstance(doc.record, model) else None
+
+
+def _withdraws(old: list[Decision], new: list[Decision], after: Release) -> bool:
+    """Whether the change only adds the withdraw decision of a release it withdraws."""
+    return (
+        new[:-1] == old and len(new) == len(old) + 1 and new[-1].action == "withdraw" and after.state is State.withdrawn
+    )
 
 
 def _without(release: Release, *names: str) -> dict[str, object]:
