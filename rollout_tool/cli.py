@@ -406,6 +406,75 @@ def site(out: Path, base_url: str, today: str | None, repo: Path | None) -> None
 
 # ---- end section: publishing ----
 
+# ---- section: coordinator steps ----
+
+_STEPS = {
+    "start": "Start the rollout of a candidate with its EA teams (suggested when none is named).",
+    "assign": "Add EA teams to a release in rollout (--team), or remove them (--remove).",
+    "accept": "Accept a release in rollout; a reason is required to override a reject or missing coverage.",
+    "reject": "Reject a release in rollout, with a reason.",
+    "release": "Release an accepted release to production.",
+    "recall": "Recall a released release from production, with a reason.",
+    "withdraw": "Withdraw a candidate or a release in rollout, with a reason.",
+    "supersede": "Mark a release superseded by a newer version of the same product (--by-version).",
+    "bump": "Record a new revision of the artifact under test, with a reason: reports on older ones go stale.",
+}
+
+
+def _step_command(step: str) -> None:
+    @main.command(step, help=_STEPS[step] + " Writes the change and its history; --dry-run shows the diff.")
+    @click.argument("release")
+    @click.option("--by", "login", metavar="LOGIN", help="Who acts (default: $GITHUB_ACTOR, else git's github.user).")
+    @click.option("--reason", "--note", "reason", metavar="TEXT", help="Why: recorded with the decision or history.")
+    @click.option("--team", "teams", multiple=True, metavar="TEAM", help="An EA team to assign (repeatable).")
+    @click.option("--remove", multiple=True, metavar="TEAM", help="An EA team to remove (assign only).")
+    @click.option("--by-version", metavar="VERSION", help="The newer version (supersede only).")
+    @click.option("--dry-run", is_flag=True, help="Show the diff; write nothing.")
+    @today_option
+    @repo_option
+    @handles_errors
+    def command(
+        release: str,
+        login: str | None,
+        reason: str | None,
+        teams: tuple[str, ...],
+        remove: tuple[str, ...],
+        by_version: str | None,
+        dry_run: bool,
+        today: str | None,
+        repo: Path | None,
+    ) -> None:
+        from rollout_tool.commands.steps import acting_login, run_step
+
+        root = repo_root(repo)
+        result = run_step(
+            root,
+            step,
+            release,
+            acting_login(login, root),
+            today_from(today),
+            dry_run=dry_run,
+            teams=teams,
+            remove=remove,
+            reason=reason,
+            by_version=by_version,
+        )
+        if not result.allowed:
+            click.echo(reporting.text(result.problems), nl=False)
+            click.echo(f"refused: {result.summary}; nothing was written", err=True)
+            sys.exit(EXIT_PROBLEMS)
+        if dry_run:
+            click.echo(result.diff(), nl=False)
+            click.echo(f"would do: {result.summary}", err=True)
+        else:
+            click.echo(f"{result.summary} ({', '.join(result.files)})")
+
+
+for _step in _STEPS:
+    _step_command(_step)
+
+# ---- end section: coordinator steps ----
+
 # ---- section: bot ----
 
 

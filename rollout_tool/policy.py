@@ -148,7 +148,7 @@ def assess(
     missing: list[str] = []
     if len(accepting) < policy.quorum:
         missing.append(f"needs {_plural(policy.quorum - len(accepting), 'more accepting report')}")
-    if policy.cover_platforms:
+    if policy.cover_platforms and not overridden:
         covered = {r.environment.platform for r in accepting.values()}
         missing.extend(f"none yet on {platform}" for platform in release.platforms if platform not in covered)
 

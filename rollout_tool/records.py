@@ -191,9 +191,12 @@ class Product(Record):
 
 
 class Transition(Record):
+    """A history entry: a change of state, or (with `revision`) a new revision in the same state."""
+
     state: State
     date: Date
     by: Login
+    revision: Annotated[StrictInt, Field(ge=1, le=1000)] | None = None
     note: Text | None = None
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from rollout_tool import reporting
+from rollout_tool.assignment import why_not_assignable
 from rollout_tool.authorization import Rights, same_login
 from rollout_tool.changes import FileChange, Status, changed_files, commit_of, merge_base
 from rollout_tool.commands.validate import validate_paths
@@ -21,6 +22,7 @@ from rollout_tool.lifecycle import Role, Situation, illegal, transition
 from rollout_tool.policy import effective_policy
 from rollout_tool.problems import Level, Problem, has_errors
 from rollout_tool.records import Decision, Product, Release, Report, State, Team
+from rollout_tool.records import Transition as HistoryEntry
 from rollout_tool.repository import CONFIG_PATH, Repository, place_of
 from rollout_tool.sources import GitRevision
 
@@ -188,6 +190,7 @@ class _Checker:
                     change.path, "unauthorized", f"{name} is not valid at the base revision: a coordinator repairs it"
                 )
             return
+        self.assignments(change.path, before, after)
         if after.state is not before.state:
             self.transition(change.path, product, version, before, after)
         else:
@@ -245,7 +248,9 @@ class _Checker:
             return []
         added = new[len(old) :]
         if after.state is before.state:
-            if added:
+            if after.revision != before.revision:
+                self.bump(path, before, after, added)
+            elif added:
                 self.refuse(path, "history", "history records transitions: add an entry only with a state change")
             return []
         if not added or added[-1].state is not after.state:
@@ -273,6 +278,40 @@ class _Checker:
                 )
         return [item.state for item in added]
 
+    def bump(self, path: str, before: Release, after: Release, added: list[HistoryEntry]) -> None:
+        """A new revision: it only grows, one at a time, recorded by its author with why."""
+        if after.revision < before.revision:
+            self.refuse(
+                path,
+                "revision",
+                f"revision only grows: it is {before.revision}, it cannot become {after.revision}",
+                ("revision",),
+            )
+            return
+        wanted = f"record revision {after.revision} as a new history entry with state {after.state.value}, revision {after.revision}, date, by and a note saying why"
+        if (
+            len(added) != 1
+            or added[0].revision != after.revision
+            or added[0].state is not after.state
+            or not (added[0].note or "").strip()
+        ):
+            self.refuse(path, "history", wanted, ("history",))
+            return
+        if added[0].date > self.today:
+            self.refuse(
+                path,
+                "history",
+                f"the new history entry is dated {added[0].date}, after today ({self.today})",
+                ("history", len(before.history), "date"),
+            )
+        elif not same_login(added[0].by, self.author):
+            self.refuse(
+                path,
+                "history",
+                f"the new history entry says by {added[0].by}, but the change is by {self.author}",
+                ("history", len(before.history), "by"),
+            )
+
     def edit(self, path: str, product: str, before: Release, after: Release) -> None:
         self.history(path, before, after)
         if self.rights.coordinator:
@@ -292,6 +331,16 @@ class _Checker:
             )
         else:
             self.restricted(path, before, after)
+
+    def assignments(self, path: str, before: Release, after: Release) -> None:
+        """A team added to a release must be able to take part in it."""
+        for team_id in after.teams:
+            team = self.rules.team(team_id)
+            if team_id in before.teams or team is None:
+                continue
+            reason = why_not_assignable(team_id, team, after)
+            if reason is not None:
+                self.refuse(path, "assignment", reason, ("teams", after.teams.index(team_id)))
 
     def restricted(
         self, path: str, before: Release | None, after: Release, fields: tuple[str, ...] = RESTRICTED_FIELDS
