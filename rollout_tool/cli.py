@@ -287,20 +287,32 @@ def check_pr(
 
 @main.command()
 @click.argument("release", required=False, metavar="[PRODUCT[/VERSION]]")
+@click.option("--team", metavar="TEAM", help="List what TEAM owes instead: its missing reports, oldest due first.")
 @today_option
 @repo_option
 @rev_option
 @format_option(("text", "json"))
 @handles_errors
 def status(
-    release: str | None, today: str | None, repo: Path | None, rev: str | None, output_format: str | None
+    release: str | None,
+    team: str | None,
+    today: str | None,
+    repo: Path | None,
+    rev: str | None,
+    output_format: str | None,
 ) -> None:
-    """Show every release (or those of PRODUCT[/VERSION]) with its verdict and reasons."""
-    from rollout_tool.commands.status import render
+    """Show every release (or those of PRODUCT[/VERSION]) with its verdict, reasons and who acts next."""
+    from rollout_tool.commands.status import owed, render, render_owed
     from rollout_tool.commands.status import status as run_status
     from rollout_tool.sources import open_source
 
     day = today_from(today)
+    if team is not None:
+        if release is not None:
+            raise UsageError("--team lists a team's reports across releases: give no PRODUCT[/VERSION] with it")
+        found_owed = owed(open_source(repo_root(repo), rev), team, day)
+        click.echo(render_owed(team, found_owed, output_format or "text", day), nl=False)
+        return
     found = run_status(open_source(repo_root(repo), rev), release, day)
     click.echo(render(found, output_format or "text", day), nl=False)
 

@@ -22,10 +22,23 @@ DEFAULT_POLICY = "default"
 
 
 class Verdict(StrEnum):
+    pending = "pending"  # a candidate: a coordinator starts its rollout
     ready = "ready"  # in rollout and the policy allows acceptance
     waiting = "waiting"  # in rollout, not yet
     blocked = "blocked"  # a current reject report awaits a coordinator's decision
-    closed = "closed"  # not in rollout
+    releasable = "releasable"  # accepted: it waits to be released
+    closed = "closed"  # a final state: nobody acts
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """Who acts next on a release, and what they do."""
+
+    who: str  # coordinators, the bot, teams, time
+    what: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"who": self.who, "what": self.what}
 
 
 @dataclass(frozen=True)
@@ -49,6 +62,7 @@ class Evaluation:
     current: dict[str, Report]
     stale: dict[str, Report]
     soak_until: dt.date | None
+    next: NextStep | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -67,6 +81,7 @@ class Evaluation:
                 "stale": {team: r.revision for team, r in sorted(self.stale.items())},
             },
             "soak_until": self.soak_until.isoformat() if self.soak_until else None,
+            "next": self.next.as_dict() if self.next else None,
         }
 
 
@@ -97,6 +112,12 @@ def rollout_started(release: Release) -> dt.date | None:
     """When the release last entered rollout, from its history."""
     entered = [t.date for t in release.history if t.state is State.rollout]
     return entered[-1] if entered else None
+
+
+def due_date(policy: Policy, release: Release) -> dt.date | None:
+    """When the assigned teams' reports are due: `report_days` after the rollout (or its last revision) started."""
+    started = rollout_started(release)
+    return started + dt.timedelta(days=policy.report_days) if started is not None else None
 
 
 def _plural(count: int, word: str) -> str:
@@ -158,13 +179,17 @@ def assess(
         missing.append(f"soaks until {soak_until.isoformat()}")
 
     late: list[LateTeam] = []
-    if started is not None:
-        due = started + dt.timedelta(days=policy.report_days)
+    due = due_date(policy, release)
+    if due is not None:
         for team in release.teams:
             days_late = (today - due).days
             if team not in current and team not in inactive and days_late > 0:
                 late.append(LateTeam(team, due, days_late, days_late >= policy.escalate_days))
-    notes = [f"team `{t.team}` is {_plural(t.days_late, 'day')} late" for t in late]
+    notes = [
+        f"team `{t.team}` is {_plural(t.days_late, 'day')} late"
+        + ("; escalated to the coordinators" if t.escalate else "")
+        for t in late
+    ]
     notes.extend(
         f"team `{team}` reported on revision {r.revision}; revision {release.revision} needs a new report"
         for team, r in sorted(stale.items())
@@ -194,10 +219,12 @@ def evaluate(repo: Repository, product: str, version: str, today: dt.date) -> Ev
         raise UsageError(f"{product}/{version}: no valid release.yaml (run `rollout validate`)")
     name, policy = effective_policy(config, repo.product(product), release)
     reports = repo.reports(product, version)
+    spec = f"{product}/{version}"
     if release.state is not State.rollout:
         current = {team: r for team, r in reports.items() if r.revision == release.revision}
         stale = {team: r for team, r in reports.items() if r.revision != release.revision}
-        return Evaluation(product, version, release.state, name, policy, Verdict.closed, [], [], current, stale, None)
+        verdict, step = _outside_rollout(release, policy, spec)
+        return Evaluation(product, version, release.state, name, policy, verdict, [], [], current, stale, None, step)
     inactive = frozenset(t for t in release.teams if (record := repo.team(t)) is not None and not record.active)
     found = assess(policy, release, reports, today, inactive)
     return Evaluation(
@@ -212,4 +239,34 @@ def evaluate(repo: Repository, product: str, version: str, today: dt.date) -> Ev
         found.current,
         found.stale,
         found.soak_until,
+        _in_rollout(found, release, policy, spec, today),
     )
+
+
+def _outside_rollout(release: Release, policy: Policy, spec: str) -> tuple[Verdict, NextStep | None]:
+    if release.state is State.candidate:
+        return Verdict.pending, NextStep("coordinators", f"start its rollout with EA teams (`rollout start {spec}`)")
+    if release.state is State.accepted:
+        if policy.auto_release:
+            return Verdict.releasable, NextStep("the bot", "releases it on its next run (the policy sets auto_release)")
+        return Verdict.releasable, NextStep("coordinators", f"release it (`rollout release {spec}`)")
+    return Verdict.closed, None
+
+
+def _in_rollout(found: Assessment, release: Release, policy: Policy, spec: str, today: dt.date) -> NextStep:
+    if found.verdict is Verdict.blocked:
+        return NextStep(
+            "coordinators", f"decide: reject it, or accept it with a reason (`rollout accept {spec} --reason`)"
+        )
+    if found.verdict is Verdict.ready:
+        if policy.auto_accept:
+            return NextStep("the bot", "accepts it on its next run (the policy sets auto_accept)")
+        return NextStep("coordinators", f"accept it (`rollout accept {spec}`)")
+    owing = [t for t in release.teams if t not in found.current]
+    if owing:
+        return NextStep(
+            "teams", "report on revision " + str(release.revision) + ": " + ", ".join(f"`{t}`" for t in owing)
+        )
+    if found.soak_until is not None and today < found.soak_until:
+        return NextStep("time", f"it soaks until {found.soak_until.isoformat()}")
+    return NextStep("coordinators", f"assign more EA teams (`rollout assign {spec} --team`)")

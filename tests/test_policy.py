@@ -96,7 +96,8 @@ def test_a_reject_report_does_not_count_towards_quorum(repo: Repo) -> None:
     reason = "decisions: [{action: accept, by: carla-coord, date: 2026-11-10, reason: a local firewall rule}]\n"
     repo.write(RELEASE_PATH, release_text("rollout", walk("candidate", "rollout"), extra=reason))
     found = on(repo, "2026-11-10")
-    assert (found.verdict, found.reasons) == (Verdict.waiting, ["needs 1 more accepting report", "none yet on el8"])
+    # The reasoned override lifts the reject and the platform gate, never the quorum.
+    assert (found.verdict, found.reasons) == (Verdict.waiting, ["needs 1 more accepting report"])
 
 
 def test_late_teams_from_the_day_after_report_days(repo: Repo) -> None:
@@ -127,10 +128,14 @@ def test_a_stale_report_does_not_count_and_says_so(repo: Repo) -> None:
     assert on(repo, "2026-11-10").verdict is Verdict.ready
 
 
-def test_a_release_out_of_rollout_is_closed(repo: Repo) -> None:
+def test_a_candidate_is_pending_and_only_a_final_state_is_closed(repo: Repo) -> None:
     repo.write(RELEASE_PATH, release_text("candidate", walk("candidate")))
     found = on(repo, "2026-11-30")
-    assert (found.verdict, found.reasons, found.late, found.soak_until) == (Verdict.closed, [], [], None)
+    assert (found.verdict, found.reasons, found.late, found.soak_until) == (Verdict.pending, [], [], None)
+    assert found.next is not None and found.next.who == "coordinators"
+    repo.write(RELEASE_PATH, release_text("released", walk("candidate", "rollout", "accepted", "released")))
+    found = on(repo, "2026-11-30")
+    assert (found.verdict, found.reasons, found.next) == (Verdict.closed, [], None)
 
 
 def test_the_emergency_type_policy_applies(repo: Repo) -> None:

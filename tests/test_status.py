@@ -21,7 +21,9 @@ def test_text_lists_every_release_with_its_reasons(repo: Repo) -> None:
         "  - needs 1 more accepting report\n"
         "  - none yet on el8\n"
         "  - team `praguelcg2` is 3 days late\n"
-        "arc-ce/6.20.0: candidate, closed (policy default)\n"
+        "  next, teams: report on revision 1: `praguelcg2`\n"
+        "arc-ce/6.20.0: candidate, pending (policy default)\n"
+        "  next, coordinators: start its rollout with EA teams (`rollout start arc-ce/6.20.0`)\n"
     )
 
 
@@ -41,6 +43,7 @@ def test_json_is_the_machine_readable_why_not_yet(repo: Repo) -> None:
                 "late": [],
                 "reports": {"current": {"ncg-ingrid-pt": "accept"}, "stale": {}},
                 "soak_until": "2026-11-09",
+                "next": {"who": "teams", "what": "report on revision 1: `praguelcg2`"},
             }
         ],
         "invalid": [],
@@ -98,3 +101,45 @@ def test_rev_reads_a_commit_not_the_work_tree(repo: Repo) -> None:
     missing = repo.rollout("status", "--rev", "no-such-commit")
     assert missing.returncode == 2
     assert "--rev no-such-commit: not a commit" in missing.stderr
+
+
+def test_no_release_that_waits_on_someone_reads_closed_and_who_acts_is_named(repo: Repo) -> None:
+    add_candidate(repo)
+    accepted = walk("candidate", "rollout", "accepted")
+    repo.write("releases/arc-ce/6.18.0/release.yaml", release_text("accepted", accepted, version="6.18.0"))
+    released = walk("candidate", "rollout", "accepted", "released")
+    repo.write("releases/arc-ce/6.17.0/release.yaml", release_text("released", released, version="6.17.0"))
+    result = repo.rollout("status", "arc-ce", "--format", "json", "--today", "2026-11-30")
+    found = {r["version"]: (r["verdict"], r["next"]) for r in json.loads(result.stdout)["releases"]}
+    assert found == {
+        "6.17.0": ("closed", None),
+        "6.18.0": ("releasable", {"who": "coordinators", "what": "release it (`rollout release arc-ce/6.18.0`)"}),
+        "6.19.0": ("waiting", {"who": "teams", "what": "report on revision 1: `praguelcg2`"}),
+        "6.20.0": (
+            "pending",
+            {"who": "coordinators", "what": "start its rollout with EA teams (`rollout start arc-ce/6.20.0`)"},
+        ),
+    }
+
+
+def test_escalation_shows_in_text_too(repo: Repo) -> None:
+    result = repo.rollout("status", "arc-ce", "--today", "2026-11-30")
+    assert "  - team `praguelcg2` is 14 days late; escalated to the coordinators\n" in result.stdout
+    assert "  - team `praguelcg2` is 3 days late\n" in repo.rollout("status", "arc-ce", "--today", "2026-11-19").stdout
+
+
+def test_a_team_sees_what_it_owes_oldest_first(repo: Repo) -> None:
+    later = release_text(
+        "rollout", walk("candidate") + "  - {state: rollout, date: 2026-11-10, by: carla-coord}\n", version="6.20.0"
+    )
+    repo.write("releases/arc-ce/6.20.0/release.yaml", later)
+    result = repo.rollout("status", "--team", "praguelcg2", "--today", "2026-11-20")
+    assert (result.returncode, result.stdout) == (
+        0,
+        "arc-ce/6.19.0: a report on revision 1, due 2026-11-16, 4 days late\n"
+        "arc-ce/6.20.0: a report on revision 1, due 2026-11-24\n",
+    )
+    done = repo.rollout("status", "--team", "ncg-ingrid-pt", "--today", "2026-11-20")
+    assert done.stdout == "arc-ce/6.20.0: a report on revision 1, due 2026-11-24\n"
+    unknown = repo.rollout("status", "--team", "nobody")
+    assert (unknown.returncode, unknown.stderr) == (2, "rollout: no team 'nobody' under teams/\n")

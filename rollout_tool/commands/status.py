@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from rollout_tool.errors import UsageError
 from rollout_tool.identifiers import version_key
-from rollout_tool.policy import Evaluation, evaluate
+from rollout_tool.policy import Evaluation, due_date, effective_policy, evaluate
+from rollout_tool.records import State
 from rollout_tool.repository import Repository
 from rollout_tool.sources import Source
 
@@ -36,6 +37,64 @@ def status(source: Source, selection: str | None, today: dt.date) -> Status:
     return Status(found, invalid)
 
 
+@dataclass(frozen=True)
+class Owed:
+    """A report a team owes: a release in rollout it is assigned to, with no report on its current revision."""
+
+    release: str
+    revision: int
+    due: dt.date | None
+    days_late: int
+    stale: int | None  # the revision of the team's older report, if any
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "release": self.release,
+            "revision": self.revision,
+            "due": self.due.isoformat() if self.due else None,
+            "days_late": self.days_late,
+            "stale_report_on": self.stale,
+        }
+
+
+def owed(source: Source, team: str, today: dt.date) -> list[Owed]:
+    """What `team` owes, oldest due first."""
+    repo = Repository(source)
+    if not repo.has_team(team):
+        raise UsageError(f"no team {team!r} under teams/")
+    config = repo.config()
+    if config is None:
+        raise UsageError("rollout.yaml is not valid: run `rollout validate`")
+    found = []
+    for product, version, release in repo.releases():
+        if release.state is not State.rollout or team not in release.teams:
+            continue
+        report = repo.reports(product, version).get(team)
+        if report is not None and report.revision == release.revision:
+            continue
+        _, policy = effective_policy(config, repo.product(product), release)
+        due = due_date(policy, release)
+        late = max(0, (today - due).days) if due is not None else 0
+        stale = report.revision if report is not None else None
+        found.append(Owed(f"{product}/{version}", release.revision, due, late, stale))
+    return sorted(found, key=lambda o: (o.due or dt.date.max, o.release))
+
+
+def render_owed(team: str, found: list[Owed], output_format: str, today: dt.date) -> str:
+    if output_format == "json":
+        return (
+            json.dumps({"today": today.isoformat(), "team": team, "owes": [o.as_dict() for o in found]}, indent=2)
+            + "\n"
+        )
+    lines = []
+    for o in found:
+        when = f"due {o.due.isoformat()}" if o.due else "no due date"
+        late = f", {o.days_late} day{'s' if o.days_late != 1 else ''} late" if o.days_late else ""
+        stale = f"; its report on revision {o.stale} is stale" if o.stale is not None else ""
+        lines.append(f"{o.release}: a report on revision {o.revision}, {when}{late}{stale}\n")
+    return "".join(lines) or f"team `{team}` owes no report\n"
+
+
 def render(found: Status, output_format: str, today: dt.date) -> str:
     if output_format == "json":
         payload = {
@@ -48,5 +107,7 @@ def render(found: Status, output_format: str, today: dt.date) -> str:
     for e in found.releases:
         lines.append(f"{e.product}/{e.version}: {e.state.value}, {e.verdict.value} (policy {e.policy_name})\n")
         lines.extend(f"  - {reason}\n" for reason in e.reasons)
+        if e.next is not None:
+            lines.append(f"  next, {e.next.who}: {e.next.what}\n")
     lines.extend(f"{name}: not valid; run `rollout validate`\n" for name in found.invalid)
     return "".join(lines) or "no releases\n"
