@@ -234,10 +234,22 @@ def new_release(release: str, repo: Path | None, supersedes: str | None, today: 
 @click.option("--install", type=click.Choice(["fresh", "upgrade"]))
 @click.option("--from-version", help="The version you upgraded from.")
 @click.option("--workflow", "workflows", multiple=True, help="A VO workflow exercised, e.g. ATLAS (repeatable).")
+@click.option("--service", "services", multiple=True, help="A service you run it as, e.g. A-REX (repeatable).")
+@click.option("--batch-system", help="The batch system behind it, e.g. HTCondor.")
+@click.option("--in-production-since", metavar="YYYY-MM-DD", help="Since when it has run in production.")
+@click.option("--revision", type=int, help="The revision you tested (refused unless it is the current one).")
 @today_option
 @repo_option
 @handles_errors
-def new_report(release: str, repo: Path | None, from_version: str | None, today: str | None, **given: Any) -> None:
+def new_report(
+    release: str,
+    repo: Path | None,
+    from_version: str | None,
+    in_production_since: str | None,
+    revision: int | None,
+    today: str | None,
+    **given: Any,
+) -> None:
     """Scaffold releases/PRODUCT/VERSION/reports/TEAM.yaml for the release's current revision."""
     from rollout_tool.commands.new import REPORT_FOOTER, report_fields, scaffold, split_release
 
@@ -256,6 +268,10 @@ def new_report(release: str, repo: Path | None, from_version: str | None, today:
         from_version=from_version,
         workflows=list(given["workflows"]),
         today=today_from(today),
+        services=list(given["services"]),
+        batch_system=given["batch_system"],
+        in_production_since=today_from(in_production_since) if in_production_since else None,
+        revision=revision,
     )
     _finish(scaffold(root, f"releases/{product}/{version}/reports/{team}.yaml", fields, footer=REPORT_FOOTER))
 

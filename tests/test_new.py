@@ -144,3 +144,46 @@ def test_scaffold_writes_atomically(repo: Repo, tmp_path: Path) -> None:
     assert sorted(p.name for p in (repo.root / "teams").iterdir()) == [
         "cern-t0.yaml", "mwt2.yaml", "ncg-ingrid-pt.yaml", "praguelcg2.yaml",
     ]  # fmt: skip
+
+
+def test_new_report_takes_the_environment_fields(repo: Repo) -> None:
+    result = repo.rollout(
+        "new", "report", "arc-ce/6.19.0", "--team", "praguelcg2", "--verdict", "accept", "--platform", "el8",
+        "--install", "fresh", "--service", "A-REX", "--service", "nordugrid-arc-gridftpd", "--batch-system",
+        "HTCondor", "--in-production-since", "2026-11-12", "--revision", "1", "--today", "2026-11-20",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = load((repo.root / "releases/arc-ce/6.19.0/reports/praguelcg2.yaml").read_bytes())
+    assert isinstance(data, dict)
+    assert data["in_production_since"] == "2026-11-12"
+    assert data["environment"] == {
+        "platform": "el8", "arch": "x86_64", "install": "fresh", "services": ["A-REX", "nordugrid-arc-gridftpd"],
+        "batch_system": "HTCondor",
+    }  # fmt: skip
+
+
+def test_new_report_refuses_a_closed_release_and_an_old_revision(repo: Repo) -> None:
+    release = repo.root / "releases/arc-ce/6.19.0/release.yaml"
+    text = release.read_text()
+    release.write_text(text.replace("revision: 1", "revision: 2"))
+    old = repo.rollout(
+        "new", "report", "arc-ce/6.19.0", "--team", "praguelcg2", "--verdict", "accept", "--platform", "el8",
+        "--install", "fresh", "--revision", "1",
+    )  # fmt: skip
+    assert (old.returncode, old.stderr) == (
+        1,
+        "rollout: arc-ce/6.19.0 is at revision 2, not 1: a report counts only for the current revision;"
+        " install it and test again\n",
+    )
+    release.write_text(
+        text.replace("state: rollout", "state: accepted") + "  - {state: accepted, date: 2026-11-20, by: carla-coord}\n"
+    )
+    closed = repo.rollout(
+        "new", "report", "arc-ce/6.19.0", "--team", "praguelcg2", "--verdict", "accept", "--platform", "el8",
+        "--install", "fresh",
+    )  # fmt: skip
+    assert (closed.returncode, closed.stderr) == (
+        1,
+        "rollout: arc-ce/6.19.0 is accepted: reports are taken only while a release is in rollout\n",
+    )
+    assert not (repo.root / "releases/arc-ce/6.19.0/reports/praguelcg2.yaml").exists()

@@ -18,6 +18,7 @@ from rollout_tool import schemas
 from rollout_tool.commands.validate import validate_paths
 from rollout_tool.errors import RefusedError, UsageError
 from rollout_tool.problems import Problem, has_errors
+from rollout_tool.records import State
 from rollout_tool.repository import Repository, place_of, release_path
 from rollout_tool.sources import Entry, Kind, Source, WorkTree
 from rollout_tool.writing import atomic_write, round_trip
@@ -171,21 +172,39 @@ def report_fields(
     from_version: str | None,
     workflows: list[str],
     today: dt.date,
+    services: list[str] | None = None,
+    batch_system: str | None = None,
+    in_production_since: dt.date | None = None,
+    revision: int | None = None,
 ) -> dict[str, Any]:
     release = Repository(WorkTree(root)).release(product, version)
     if release is None:
         raise UsageError(f"no valid release {product}/{version}: create or fix {release_path(product, version)} first")
+    if release.state is not State.rollout:
+        raise RefusedError(
+            f"{product}/{version} is {release.state.value}: reports are taken only while a release is in rollout"
+        )
+    if revision is not None and revision != release.revision:
+        raise RefusedError(
+            f"{product}/{version} is at revision {release.revision}, not {revision}:"
+            " a report counts only for the current revision; install it and test again"
+        )
     environment: dict[str, Any] = {"platform": platform, "arch": arch, "install": install}
     if from_version:
         environment["from_version"] = from_version
+    if services:
+        environment["services"] = services
+    if batch_system:
+        environment["batch_system"] = batch_system
     if workflows:
         environment["workflows"] = workflows
-    return {
+    fields: dict[str, Any] = {
         "team": team,
         "revision": release.revision,
         "verdict": verdict,
         "date": today,
         "environment": environment,
-        "tests": [],
-        "issues": [],
     }
+    if in_production_since is not None:
+        fields["in_production_since"] = in_production_since
+    return {**fields, "tests": [], "issues": []}
