@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from rollout_tool.policy import assess
+from rollout_tool.policy import assess, team_federations
 from rollout_tool.records import Policy, Release, Report, State
 from rollout_tool.repository import Repository
 
@@ -55,7 +55,10 @@ def _teams_assigned(situation: Situation) -> list[str]:
 
 
 def _policy_allows(situation: Situation) -> list[str]:
-    return assess(situation.policy, situation.release, situation.reports, situation.today).obstacles
+    federations = team_federations(situation.repo, situation.release, situation.reports)
+    return assess(
+        situation.policy, situation.release, situation.reports, situation.today, federations=federations
+    ).obstacles
 
 
 def _decided(action: str) -> Precondition:

@@ -65,6 +65,7 @@ class CoverageRow:
     assigned: bool
     cells: tuple[str, ...]
     status: str  # accept, reject, stale or missing
+    federation: str = ""
 
 
 @dataclass(frozen=True)
@@ -221,7 +222,8 @@ def release_facts(
             status = "stale"
         else:
             status = found.verdict
-        coverage.append(CoverageRow(team, _team_site(teams, team)[0], team in release.teams, tuple(cells), status))
+        site, federation = _team_site(teams, team)
+        coverage.append(CoverageRow(team, site, team in release.teams, tuple(cells), status, federation))
     covered = {line.platform for line in lines if not line.stale and line.verdict == Verdict.accept.value}
     uncovered = [p for p in platforms if p not in covered]
 

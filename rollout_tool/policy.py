@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -114,6 +115,48 @@ def rollout_started(release: Release) -> dt.date | None:
     return entered[-1] if entered else None
 
 
+def _article(name: str) -> str:
+    # Federations are acronyms, read letter by letter: an EGI, an OSG, a WLCG.
+    return "an" if name[:1].upper() in "AEFHILMNORSX" else "a"
+
+
+def _coverage(
+    policy: Policy,
+    release: Release,
+    accepting: Mapping[str, Report],
+    current: Mapping[str, Report],
+    federations: Mapping[str, str],
+) -> list[str]:
+    """What `cover_federations` and `cover_workflows` still miss, naming the assigned teams that could cover it."""
+    missing = []
+    wanted = policy.cover_federations
+    if wanted is True:
+        wanted = sorted({federations[t] for t in release.teams if t in federations})
+    for federation in wanted or []:
+        if any(federations.get(team) == federation for team in accepting):
+            continue
+        could = [t for t in release.teams if federations.get(t) == federation and t not in current]
+        who = f"assigned: {', '.join(could)}" if could else f"no assigned team yet to report belongs to {federation}"
+        missing.append(f"no accepting report from {_article(federation)} {federation} site yet; {who}")
+    for workflow in policy.cover_workflows:
+        if any(workflow in report.environment.workflows for report in accepting.values()):
+            continue
+        could = [t for t in release.teams if t not in current]
+        who = f"assigned teams yet to report: {', '.join(could)}" if could else "every assigned team has reported"
+        missing.append(f"no accepting report has exercised {workflow} yet; {who}")
+    return missing
+
+
+def team_federations(repo: Repository, release: Release, reports: Mapping[str, Report]) -> dict[str, str]:
+    """Each assigned or reporting team's federation, as the teams' files say."""
+    found = {}
+    for team in sorted(set(release.teams) | set(reports)):
+        record = repo.team(team)
+        if record is not None:
+            found[team] = record.federation
+    return found
+
+
 def due_date(policy: Policy, release: Release) -> dt.date | None:
     """When the assigned teams' reports are due: `report_days` after the rollout (or its last revision) started."""
     started = rollout_started(release)
@@ -143,8 +186,12 @@ def assess(
     reports: dict[str, Report],
     today: dt.date,
     inactive: frozenset[str] = frozenset(),
+    federations: Mapping[str, str] | None = None,
 ) -> Assessment:
-    """The verdict as if the release were in rollout; `inactive` teams are never late."""
+    """The verdict as if the release were in rollout; `inactive` teams are never late.
+
+    `federations` maps each assigned or reporting team to its federation, for `cover_federations`.
+    """
     current = {team: r for team, r in reports.items() if r.revision == release.revision}
     stale = {team: r for team, r in reports.items() if r.revision != release.revision}
     accepting = {team: r for team, r in sorted(current.items()) if r.verdict is ReportVerdict.accept}
@@ -172,6 +219,9 @@ def assess(
     if policy.cover_platforms and not overridden:
         covered = {r.environment.platform for r in accepting.values()}
         missing.extend(f"none yet on {platform}" for platform in release.platforms if platform not in covered)
+
+    if not overridden:  # a coordinator's reasoned accept stands over the coverage gates, not the quorum
+        missing.extend(_coverage(policy, release, accepting, current, federations or {}))
 
     started = rollout_started(release)
     soak_until = started + dt.timedelta(days=policy.soak_days) if started is not None else None
@@ -226,7 +276,7 @@ def evaluate(repo: Repository, product: str, version: str, today: dt.date) -> Ev
         verdict, step = _outside_rollout(release, policy, spec)
         return Evaluation(product, version, release.state, name, policy, verdict, [], [], current, stale, None, step)
     inactive = frozenset(t for t in release.teams if (record := repo.team(t)) is not None and not record.active)
-    found = assess(policy, release, reports, today, inactive)
+    found = assess(policy, release, reports, today, inactive, team_federations(repo, release, reports))
     return Evaluation(
         product,
         version,

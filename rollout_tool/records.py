@@ -112,10 +112,24 @@ class Platform(Record):
     arches: Identifiers = Field(min_length=1)
 
 
+FederationName = Annotated[StrictStr, Field(pattern=r"^[A-Za-z][A-Za-z0-9-]*$", max_length=40)]
+WorkflowName = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=40)]
+
+
 class Group(Record):
     name: Name
     contacts: Emails = []
     description: Text | None = None
+    mention: Logins = []  # GitHub logins or teams the bot mentions when this family needs someone
+
+
+class Vocabulary(Record):
+    """A federation (EGI, OSG) or a VO workflow (ATLAS, CMS) that teams and reports name."""
+
+    name: Name
+    description: Text | None = None
+    contact: Email | None = None
+    mention: Logins = []  # GitHub logins the bot mentions when this federation's teams are late
 
 
 class PolicySettings(Record):
@@ -129,6 +143,8 @@ class PolicySettings(Record):
     escalate_days: Count | None = None
     auto_accept: StrictBool | None = None
     auto_release: StrictBool | None = None
+    cover_federations: StrictBool | Annotated[list[FederationName], *_Unique] | None = None
+    cover_workflows: Annotated[list[WorkflowName], *_Unique] | None = None
 
 
 class Policy(Record):
@@ -142,6 +158,9 @@ class Policy(Record):
     escalate_days: Count = 7
     auto_accept: StrictBool = False
     auto_release: StrictBool = False
+    # true: every federation the assigned teams belong to; a list: those federations.
+    cover_federations: StrictBool | Annotated[list[FederationName], *_Unique] = False
+    cover_workflows: Annotated[list[WorkflowName], *_Unique] = []
 
     def overlay(self, settings: PolicySettings) -> Policy:
         changes = settings.model_dump(exclude_none=True)
@@ -160,6 +179,9 @@ class Config(Record):
     policies: dict[Identifier, PolicySettings] = {}
     type_policies: dict[ReleaseType, Identifier] = {}
     url: Url | None = None
+    # When declared, teams' federations and reports' workflows must be among these.
+    federations: dict[FederationName, Vocabulary] = {}
+    workflows: dict[WorkflowName, Vocabulary] = {}
 
 
 # ---------------------------------------------------------------- teams
@@ -168,7 +190,7 @@ class Config(Record):
 class Team(Record):
     name: Name
     site: Name
-    federation: Annotated[StrictStr, Field(pattern=r"^[A-Za-z][A-Za-z0-9-]*$", max_length=40)]
+    federation: FederationName
     members: Logins = Field(min_length=1)
     contact: Email | None = None
     groups: Identifiers = []

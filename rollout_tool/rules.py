@@ -8,7 +8,7 @@ few files costs the same in a small repository and in a huge one.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from rollout_tool import identifiers
 from rollout_tool.problems import Level, Problem
@@ -17,8 +17,17 @@ from rollout_tool.repository import Document, Repository, place_of
 
 
 def _hint(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    ordered = sorted(choices)
+    same = [choice for choice in ordered if choice.casefold() == word.casefold()]  # `Atlas` for `ATLAS`
+    close = same or difflib.get_close_matches(word, ordered, n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _vocabulary(what: str, value: str, declared: Mapping[str, object]) -> str | None:
+    """Why `value` is not one of the declared names (none declared: any name goes)."""
+    if not declared or value in declared:
+        return None
+    return f"no {what} {value!r} in rollout.yaml{_hint(value, declared)}"
 
 
 def check_config(repo: Repository, doc: Document, config: Config) -> Iterator[Problem]:
@@ -33,6 +42,18 @@ def check_config(repo: Repository, doc: Document, config: Config) -> Iterator[Pr
     for login in config.coordinators:
         if login == config.bot:
             yield repo.problem_at(doc.path, ("bot",), "value", "the bot cannot also be a coordinator")
+    named: list[tuple[tuple[str, ...], object]] = [(("policy",), config.policy)]
+    named += [(("policies", name), settings) for name, settings in config.policies.items()]
+    for at, settings in named:
+        federations = getattr(settings, "cover_federations", None)
+        for index, name in enumerate(federations if isinstance(federations, list) else []):
+            problem = _vocabulary("federation", name, config.federations)
+            if problem is not None:
+                yield repo.problem_at(doc.path, (*at, "cover_federations", index), "reference", problem)
+        for index, name in enumerate(getattr(settings, "cover_workflows", None) or []):
+            problem = _vocabulary("workflow", name, config.workflows)
+            if problem is not None:
+                yield repo.problem_at(doc.path, (*at, "cover_workflows", index), "reference", problem)
 
 
 def check_team(repo: Repository, doc: Document, team: Team) -> Iterator[Problem]:
@@ -58,6 +79,9 @@ def check_team(repo: Repository, doc: Document, team: Team) -> Iterator[Problem]
     for index, product in enumerate(team.products):
         if not repo.has_product(product):
             yield repo.problem_at(doc.path, ("products", index), "reference", f"no product {product!r} under releases/")
+    federation = _vocabulary("federation", team.federation, config.federations)
+    if federation is not None:
+        yield repo.problem_at(doc.path, ("federation",), "reference", federation)
     if config.bot in team.members:
         yield repo.problem_at(doc.path, ("members",), "value", "the bot cannot be a member of a team")
 
@@ -235,6 +259,11 @@ def check_report(repo: Repository, doc: Document, report: Report) -> Iterator[Pr
                 "reference",
                 f"platform {environment.platform!r} has no arch {environment.arch!r} (it has {', '.join(arches)})",
             )
+    if config is not None:
+        for index, workflow in enumerate(environment.workflows):
+            problem = _vocabulary("workflow", workflow, config.workflows)
+            if problem is not None:
+                yield repo.problem_at(doc.path, ("environment", "workflows", index), "reference", problem)
     if report.in_production_since is not None and report.in_production_since > report.date:
         yield repo.problem_at(
             doc.path, ("in_production_since",), "value", "in_production_since is after the report's date"

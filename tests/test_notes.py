@@ -90,7 +90,7 @@ def test_an_accept_without_a_rejecting_report_is_no_override(rich: Repo) -> None
 def test_stale_reports_are_marked_and_do_not_cover_a_platform(rich: Repo) -> None:
     text = notes.release_notes(Repository(WorkTree(rich.root)), "storm", "1.11.22", TODAY)
     coverage = _section(text, "Early Adopter coverage")
-    assert "| `ncg-ingrid-pt` | NCG-INGRID-PT | accept (stale) |" in coverage
+    assert "| `ncg-ingrid-pt` | NCG-INGRID-PT | EGI | accept (stale) |" in coverage
     assert (
         "| `ncg-ingrid-pt` | el9/x86_64 | upgrade from 1.0 | ATLAS, CMS | 1 (stale) | accept | 2026-10-05 |" in coverage
     )
@@ -102,9 +102,9 @@ def test_stale_reports_are_marked_and_do_not_cover_a_platform(rich: Repo) -> Non
 def test_coverage_shows_teams_by_platforms_and_what_is_missing(repo: Repo) -> None:
     text = notes.release_notes(Repository(WorkTree(repo.root)), "arc-ce", "6.19.0", TODAY)
     coverage = _section(text, "Early Adopter coverage")
-    assert "| Team | Site | el8 | el9 |" in coverage
-    assert "| `ncg-ingrid-pt` | NCG-INGRID-PT |  | accept |" in coverage
-    assert "| `praguelcg2` | praguelcg2 | not reported |  |" in coverage
+    assert "| Team | Site | Federation | el8 | el9 |" in coverage
+    assert "| `ncg-ingrid-pt` | NCG-INGRID-PT | EGI |  | accept |" in coverage
+    assert "| `praguelcg2` | praguelcg2 | EGI | not reported |  |" in coverage
     assert "No current accepting report on: el8." in coverage
 
 

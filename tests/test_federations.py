@@ -1,0 +1,111 @@
+"""Federations and VO workflows: vocabularies checked with a did-you-mean, and coverage the policy can require."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import CONFIG, Repo, report_text
+from lifecycle_support import PRAGUE_REPORT, RELEASE_PATH, release_text, walk
+
+VOCABULARIES = """\
+federations:
+  EGI: {name: EGI Federation}
+  OSG: {name: OSG Consortium, contact: help@osg-htc.org}
+workflows:
+  ATLAS: {name: ATLAS production}
+  CMS: {name: CMS production}
+"""
+WLCG = "  wlcg: {quorum: 1, cover_platforms: false, cover_federations: [OSG], cover_workflows: [CMS]}\n"
+THREE_TEAMS = "[ncg-ingrid-pt, praguelcg2, mwt2]"
+MWT2_REPORT = "releases/arc-ce/6.19.0/reports/mwt2.yaml"
+
+
+def with_policy(repo: Repo) -> None:
+    config = CONFIG.replace("type_policies:", WLCG + "type_policies:") + VOCABULARIES
+    repo.write("rollout.yaml", config)
+    repo.write(
+        RELEASE_PATH, release_text("rollout", walk("candidate", "rollout"), teams=THREE_TEAMS, extra="policy: wlcg\n")
+    )
+
+
+def verdict(repo: Repo, today: str = "2026-11-12") -> tuple[str, list[str]]:
+    result = repo.rollout("status", "arc-ce/6.19.0", "--format", "json", "--today", today)
+    assert result.returncode == 0, result.stderr
+    release = json.loads(result.stdout)["releases"][0]
+    return release["verdict"], release["reasons"]
+
+
+def test_a_release_is_held_by_federation_and_workflow_coverage_until_the_report_lands(repo: Repo) -> None:
+    with_policy(repo)
+    # ncg-ingrid-pt (EGI) accepted on el9 with no workflow: quorum met, coverage not.
+    assert verdict(repo) == (
+        "waiting",
+        [
+            "no accepting report from an OSG site yet; assigned: mwt2",
+            "no accepting report has exercised CMS yet; assigned teams yet to report: praguelcg2, mwt2",
+        ],
+    )
+    repo.write(MWT2_REPORT, report_text("mwt2").replace("from_version", "workflows: [ATLAS]\n  from_version"))
+    assert verdict(repo) == (
+        "waiting",
+        ["no accepting report has exercised CMS yet; assigned teams yet to report: praguelcg2"],
+    )
+    repo.write(MWT2_REPORT, report_text("mwt2").replace("from_version", "workflows: [CMS]\n  from_version"))
+    assert verdict(repo) == ("ready", [])
+    assert repo.rollout("validate").returncode == 0
+    repo.commit("held, then satisfied")
+    # The acceptance check-pr judges uses the same coverage.
+    base = repo.git("rev-parse", "HEAD")
+    accepted = release_text(
+        "accepted",
+        walk("candidate", "rollout") + "  - {state: accepted, date: 2026-11-12, by: carla-coord}\n",
+        teams=THREE_TEAMS,
+        extra="policy: wlcg\n",
+    )
+    repo.write(RELEASE_PATH, accepted)
+    repo.commit("accept")
+    result = repo.rollout("check-pr", "--base", base, "--author", "carla-coord", "--today", "2026-11-12")
+    assert result.returncode == 0, result.stdout
+
+
+def test_an_osg_reject_does_not_cover_the_federation(repo: Repo) -> None:
+    with_policy(repo)
+    repo.write(
+        MWT2_REPORT, report_text("mwt2", verdict="reject").replace("from_version", "workflows: [CMS]\n  from_version")
+    )
+    found, reasons = verdict(repo)
+    assert found == "blocked"
+    assert "no accepting report from an OSG site yet; no assigned team yet to report belongs to OSG" in reasons
+
+
+def test_a_misspelt_workflow_and_federation_are_refused_with_a_did_you_mean(repo: Repo) -> None:
+    with_policy(repo)
+    repo.write(
+        PRAGUE_REPORT,
+        report_text("praguelcg2", platform="el8").replace("from_version", "workflows: [Atlas, CSM]\n  from_version"),
+    )
+    repo.write(
+        "teams/mwt2.yaml", (repo.root / "teams/mwt2.yaml").read_text().replace("federation: OSG", "federation: OGS")
+    )
+    result = repo.rollout("validate")
+    assert result.returncode == 1
+    assert result.stdout == (
+        f"{PRAGUE_REPORT}:9:15: [error] no workflow 'Atlas' in rollout.yaml; did you mean 'ATLAS'? (reference)\n"
+        f"{PRAGUE_REPORT}:9:22: [error] no workflow 'CSM' in rollout.yaml; did you mean 'CMS'? (reference)\n"
+        "teams/mwt2.yaml:3:13: [error] no federation 'OGS' in rollout.yaml; did you mean 'OSG'? (reference)\n"
+    )
+
+
+def test_a_policy_can_only_name_declared_federations_and_workflows(repo: Repo) -> None:
+    config = CONFIG.replace("type_policies:", WLCG.replace("[OSG]", "[OGS]") + "type_policies:") + VOCABULARIES
+    repo.write("rollout.yaml", config)
+    result = repo.rollout("validate")
+    assert result.returncode == 1
+    assert "no federation 'OGS' in rollout.yaml; did you mean 'OSG'? (reference)" in result.stdout
+
+
+def test_notes_show_each_team_s_federation(repo: Repo) -> None:
+    with_policy(repo)
+    result = repo.rollout("notes", "arc-ce/6.19.0", "--today", "2026-11-12")
+    assert "| `ncg-ingrid-pt` | NCG-INGRID-PT | EGI |" in result.stdout
+    assert "| `mwt2` | MWT2 | OSG |" in result.stdout
