@@ -254,37 +254,50 @@ class Metrics:
         }
 
 
+class Measurer:
+    """A release's figures, with what every release shares (team sites, inactive teams) worked out once."""
+
+    def __init__(self, repo: Repository, today: dt.date) -> None:
+        config = repo.config()
+        if config is None:
+            raise RefusedError("rollout.yaml is not valid: run `rollout validate` and fix it first")
+        self.repo = repo
+        self.config = config
+        self.today = today
+        teams = {team: record for team in repo.team_ids() if (record := repo.team(team)) is not None}
+        self.sites = {team: record.site for team, record in teams.items()}
+        self.inactive = frozenset(team for team, record in teams.items() if not record.active)
+
+    def __call__(self, product_id: str, version: str) -> ReleaseFigures | None:
+        """The figures of a valid release; its reports stay loaded for the caller to let go."""
+        release = self.repo.release(product_id, version)
+        if release is None:
+            return None
+        product = self.repo.product(product_id)
+        _, chosen = effective_policy(self.config, product, release)
+        return release_figures(
+            release,
+            self.repo.reports(product_id, version),
+            product=product_id,
+            version=version,
+            group=product.group if product is not None else NO_GROUP,
+            report_days=chosen.report_days,
+            sites=self.sites,
+            inactive=self.inactive,
+            today=self.today,
+        )
+
+
 def collect(repo: Repository, today: dt.date) -> list[ReleaseFigures]:
     """Every valid release's figures, by product and version; one pass, reports let go as it goes."""
-    config = repo.config()
-    if config is None:
-        raise RefusedError("rollout.yaml is not valid: run `rollout validate` and fix it first")
-    teams = {team: record for team in repo.team_ids() if (record := repo.team(team)) is not None}
-    sites = {team: record.site for team, record in teams.items()}
-    inactive = frozenset(team for team, record in teams.items() if not record.active)
+    measure_one = Measurer(repo, today)
     found = []
     for product_id in repo.product_ids():
-        product = repo.product(product_id)
-        group = product.group if product is not None else NO_GROUP
         for version in sorted(repo.versions(product_id), key=version_key):
-            release = repo.release(product_id, version)
-            if release is None:
-                continue
-            _, chosen = effective_policy(config, product, release)
-            found.append(
-                release_figures(
-                    release,
-                    repo.reports(product_id, version),
-                    product=product_id,
-                    version=version,
-                    group=group,
-                    report_days=chosen.report_days,
-                    sites=sites,
-                    inactive=inactive,
-                    today=today,
-                )
-            )
+            figures = measure_one(product_id, version)
             repo.forget_reports(product_id, version)
+            if figures is not None:
+                found.append(figures)
     return found
 
 
@@ -306,7 +319,7 @@ def metrics(config: Config, figures: list[ReleaseFigures], today: dt.date) -> Me
 
 
 def measure(repo: Repository, today: dt.date) -> Metrics:
-    config = repo.config()
     figures = collect(repo, today)
+    config = repo.config()
     assert config is not None  # collect refuses an invalid rollout.yaml
     return metrics(config, figures, today)
