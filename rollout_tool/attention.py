@@ -16,8 +16,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from rollout_tool.notes import ReleaseFacts
-from rollout_tool.policy import Verdict
-from rollout_tool.records import Config, State, Team
+from rollout_tool.policy import Verdict, effective_policy
+from rollout_tool.records import Config, Product, State, Team
 from rollout_tool.records import Verdict as ReportVerdict
 
 # Same age: what blocks others first.
@@ -96,15 +96,23 @@ def ready_since(f: ReleaseFacts) -> dt.date:
     return max(met, soak) if soak is not None else met
 
 
-def attention(config: Config, releases: list[ReleaseFacts], teams: dict[str, Team]) -> list[Item]:
+def _publisher(config: Config, f: ReleaseFacts, products: dict[str, Product]) -> Actor:
+    """Who releases an accepted release: the bot where its policy hands that over, else a coordinator."""
+    _, chosen = effective_policy(config, products.get(f.product_id), f.release)
+    return _deciders(config, chosen.auto_release)
+
+
+def attention(
+    config: Config, releases: list[ReleaseFacts], teams: dict[str, Team], products: dict[str, Product]
+) -> list[Item]:
     """Everything that needs someone now, oldest first."""
     items: list[Item] = []
     for f in releases:
         e = f.evaluation
         if f.release.state is State.accepted:
             since = f.entered.get(State.accepted.value, f.last_change)
-            # The policy of an accepted release is not evaluated; the release record says who may release.
-            items.append(Item("releasable", since, f, coordinators(config), "accepted: publish it to production"))
+            who = _publisher(config, f, products)
+            items.append(Item("releasable", since, f, who, "accepted: publish it to production"))
             continue
         if e is None:
             continue
@@ -128,12 +136,12 @@ def attention(config: Config, releases: list[ReleaseFacts], teams: dict[str, Tea
     return sorted(items, key=lambda item: item.key)
 
 
-def _who(config: Config, f: ReleaseFacts, teams: dict[str, Team]) -> list[Actor]:
+def _who(config: Config, f: ReleaseFacts, teams: dict[str, Team], products: dict[str, Product]) -> list[Actor]:
     state = f.release.state
     if state is State.candidate:
         return [coordinators(config)]  # to start the rollout
     if state is State.accepted:
-        return [coordinators(config)]
+        return [_publisher(config, f, products)]
     e = f.evaluation
     if e is None:
         return []  # a final state: nobody
@@ -156,7 +164,13 @@ def _who(config: Config, f: ReleaseFacts, teams: dict[str, Team]) -> list[Actor]
     return actors
 
 
-def excuses(config: Config, releases: list[ReleaseFacts], teams: dict[str, Team], today: dt.date) -> dict[str, object]:
+def excuses(
+    config: Config,
+    releases: list[ReleaseFacts],
+    teams: dict[str, Team],
+    products: dict[str, Product],
+    today: dt.date,
+) -> dict[str, object]:
     """Every release's blockers, who must act and when it next becomes eligible."""
     found = []
     for f in sorted(releases, key=lambda f: (f.product_id, f.version)):
@@ -175,7 +189,7 @@ def excuses(config: Config, releases: list[ReleaseFacts], teams: dict[str, Team]
                     {"team": t.team, "due": t.due.isoformat(), "days_late": t.days_late, "escalate": t.escalate}
                     for t in (e.late if e is not None else [])
                 ],
-                "who": [actor.as_dict() for actor in _who(config, f, teams)],
+                "who": [actor.as_dict() for actor in _who(config, f, teams, products)],
                 "eligible": eligible.isoformat() if eligible is not None else None,
             }
         )

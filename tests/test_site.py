@@ -532,7 +532,8 @@ def test_excuses_json_gives_every_release_its_blockers_who_acts_and_when(attenti
 
     early = dashboard.gather(Repository(WorkTree(repo.root)), dt.date(2026, 11, 5))
     records = {page.team: page.record for page in early.teams}
-    found = attention.excuses(early.config, early.releases, records, dt.date(2026, 11, 5))
+    products = {row.product: row.record for row in early.products if row.record is not None}
+    found = attention.excuses(early.config, early.releases, records, products, dt.date(2026, 11, 5))
     soaking = next(r for r in found["releases"] if r["product"] == "arc-ce" and r["version"] == "6.19.0")  # type: ignore[attr-defined]
     assert soaking["eligible"] == "2026-11-09"
     assert soaking["who"] == [{"role": "team", "team": "praguelcg2", "logins": ["jan-cz", "eva-cz"]}]
@@ -590,3 +591,21 @@ def test_on_a_phone_no_release_matrix_of_our_own_data_is_clipped(browser: object
     assert page.evaluate(CLIPPED, "#attention tbody th, #attention tbody td") == []
     page.screenshot(path=str(SCREENSHOTS / "own-attention-phone.png"))
     page.context.close()
+
+
+def test_an_accepted_release_whose_policy_releases_it_waits_on_the_bot(tmp_path: Path) -> None:
+    from rollout_tool import attention
+    from rollout_tool import site as dashboard
+
+    repo = build_attention_repo(tmp_path / "repo")
+    path = repo.root / "releases/apel/1.8.0/release.yaml"
+    path.write_text(path.read_text().replace("type: minor", "type: emergency"))  # auto_release: true
+    found = dashboard.gather(Repository(WorkTree(repo.root)), dt.date.fromisoformat(TODAY))
+    teams = {page.team: page.record for page in found.teams}
+    products = {row.product: row.record for row in found.products if row.record is not None}
+    items = attention.attention(found.config, found.releases, teams, products)
+    releasable = [item for item in items if item.kind == "releasable"]
+    assert [(i.facts.version, i.actor.role, i.actor.logins) for i in releasable] == [("1.8.0", "bot", ("rollout-bot",))]
+    excuses = attention.excuses(found.config, found.releases, teams, products, found.today)
+    by_name = {f"{r['product']}/{r['version']}": r for r in excuses["releases"]}  # type: ignore[attr-defined]
+    assert by_name["apel/1.8.0"]["who"] == [{"role": "bot", "logins": ["rollout-bot"]}]
