@@ -410,3 +410,17 @@ def test_the_library_gives_what_the_command_prints(history: Repo) -> None:
     found = measure(Repository(WorkTree(history.root)), dt.date.fromisoformat(TODAY))
     assert found.overall.as_dict() == OVERALL
     assert [g.group for g in found.groups] == ["arc", "opstools"]
+
+
+def test_a_repository_without_releases_has_no_rates_rather_than_zeros(repo: Repo) -> None:
+    repo.git("rm", "-q", "-r", "releases/arc-ce/6.19.0")
+    payload = _json(repo)
+    assert payload["overall"]["releases"] == 0
+    assert [payload["overall"][k] for k in ("days_median", "reports_per_release", "reject_rate", "late_rate")] == [
+        None
+    ] * 4
+    assert (payload["groups"], payload["years"], payload["releases"]) == ([], [], [])
+    text = repo.rollout("metrics", "--today", TODAY)
+    assert text.returncode == 0, text.stderr
+    total = next(line for line in text.stdout.splitlines() if line.startswith("all "))
+    assert total.split() == ["all", "0", "0", "-", "(-)", "-", "-", "-", "0/0", "-", "0/0", "-", "0/0", "-"]
