@@ -373,6 +373,21 @@ def codeowners(check: bool, repo: Path | None) -> None:
     click.echo(f"{'wrote' if changed else 'unchanged:'} {CODEOWNERS_PATH}")
 
 
+@main.command()
+@today_option
+@repo_option
+@rev_option
+@format_option(("text", "json"))
+@handles_errors
+def metrics(today: str | None, repo: Path | None, rev: str | None, output_format: str | None) -> None:
+    """Process figures: time in EA testing, reports, reject, recall and late rates, per family and year."""
+    from rollout_tool.commands.metrics import render, run
+    from rollout_tool.sources import open_source
+
+    found = run(open_source(repo_root(repo), rev), today_from(today))
+    click.echo(render(found, output_format or "text"), nl=False)
+
+
 # ---- end section: lifecycle ----
 
 # ---- section: publishing (notes, site) ----

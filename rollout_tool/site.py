@@ -10,16 +10,18 @@ release's page, which keeps the site linear in the number of releases.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup
 
-from rollout_tool import feed, layout
+from rollout_tool import attention, feed, layout, metrics, svg
 from rollout_tool.errors import RefusedError
 from rollout_tool.identifiers import version_key
 from rollout_tool.notes import (
@@ -29,6 +31,7 @@ from rollout_tool.notes import (
     distribution_facts,
     release_facts,
 )
+from rollout_tool.policy import _plural
 from rollout_tool.records import Config, Product, State, Team
 from rollout_tool.repository import Repository
 
@@ -103,6 +106,7 @@ class Site:
     teams: list[TeamPage]
     distributions: list[DistributionFacts]
     columns: list[StateColumn]
+    metrics: metrics.Metrics | None = None
 
 
 def _newest_first(facts: list[ReleaseFacts]) -> list[ReleaseFacts]:
@@ -115,8 +119,11 @@ def gather(repo: Repository, today: dt.date) -> Site:
     if config is None:
         raise RefusedError("rollout.yaml is not valid: run `rollout validate` and fix it before building the site")
     releases = []
+    measure = metrics.Measurer(repo, today)
+    figures = []
     for product_id, version, _ in repo.releases():
         releases.append(release_facts(repo, product_id, version, today))
+        figures.append(measure(product_id, version))
         repo.forget_reports(product_id, version)  # the facts keep what the pages show
 
     by_product: dict[str, list[ReleaseFacts]] = defaultdict(list)
@@ -145,7 +152,8 @@ def gather(repo: Repository, today: dt.date) -> Site:
         for version in sorted(repo.distribution_versions(distribution), key=version_key, reverse=True):
             if repo.distribution(distribution, version) is not None:
                 distributions.append(distribution_facts(repo, distribution, version, today))
-    return Site(config, today, releases, products, teams, distributions, columns)
+    found = [f for f in figures if f is not None]
+    return Site(config, today, releases, products, teams, distributions, columns, metrics.metrics(config, found, today))
 
 
 def _team_pages(repo: Repository, releases: list[ReleaseFacts]) -> list[TeamPage]:
@@ -175,6 +183,158 @@ def _team_pages(repo: Repository, releases: list[ReleaseFacts]) -> list[TeamPage
     return [pages[team] for team in sorted(pages)]
 
 
+# ---------------------------------------------------------------- attention and metrics
+
+METRICS_PAGE = "metrics.html"
+EXCUSES = "excuses.json"
+
+
+def _team_records(site: Site) -> dict[str, Team]:
+    return {page.team: page.record for page in site.teams}
+
+
+def _product_records(site: Site) -> dict[str, Product]:
+    return {row.product: row.record for row in site.products if row.record is not None}
+
+
+def _attention(site: Site) -> list[attention.Item]:
+    return attention.attention(site.config, site.releases, _team_records(site), _product_records(site))
+
+
+def _excuses(site: Site) -> bytes:
+    found = attention.excuses(site.config, site.releases, _team_records(site), _product_records(site), site.today)
+    return (json.dumps(found, indent=2) + "\n").encode("utf-8")
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    label: str
+    value: str
+    basis: str
+
+
+@dataclass(frozen=True)
+class MetricChart:
+    ident: str
+    title: str
+    chart: Markup
+    rows: list[MetricRow]
+
+
+@dataclass(frozen=True)
+class MetricSection:
+    ident: str
+    title: str
+    column: str
+    charts: list[MetricChart]
+
+
+def _decimal(value: float | None, unit: str = "") -> str:
+    return "no data" if value is None else f"{value:g}{unit}"
+
+
+def _percent(value: float | None) -> str:
+    return "no data" if value is None else f"{value * 100:.1f}%"
+
+
+@dataclass(frozen=True)
+class Measure:
+    ident: str
+    name: str
+    meaning: str
+    value: Callable[[metrics.Summary], float | None]
+    reads: Callable[[float | None], str]
+    basis: Callable[[metrics.Summary], str]
+    top: float | None = None  # rates are drawn against 100%, counts against the largest
+
+
+MEASURES = [
+    Measure(
+        "days",
+        "Median days in EA testing",
+        "from the start of the rollout to the accept or reject decision",
+        lambda s: s.days_median,
+        lambda v: _decimal(v, " days"),
+        lambda s: f"{s.decided} decided; mean {_decimal(s.days_mean)}" if s.decided else "none decided",
+    ),
+    Measure(
+        "reports",
+        "Reports per release",
+        "reports filed per release that entered rollout",
+        lambda s: s.reports_per_release,
+        _decimal,
+        lambda s: f"{_plural(s.reports, 'report')} on {_plural(s.tested, 'release')}",
+    ),
+    Measure(
+        "sites",
+        "EA sites per release",
+        "distinct sites reporting per release that entered rollout",
+        lambda s: s.sites_per_release,
+        _decimal,
+        lambda s: f"{_plural(s.sites, 'distinct site')} in all",
+    ),
+    Measure(
+        "platforms",
+        "Platforms per release",
+        "distinct platforms reported on per release that entered rollout",
+        lambda s: s.platforms_per_release,
+        _decimal,
+        lambda s: f"{_plural(s.platforms, 'distinct platform')} in all",
+    ),
+    Measure(
+        "rejected",
+        "Reject rate",
+        "rejected among the releases accepted or rejected",
+        lambda s: s.reject_rate,
+        _percent,
+        lambda s: f"{s.rejected} of {s.decided} decided",
+        1.0,
+    ),
+    Measure(
+        "recalled",
+        "Recall rate",
+        "recalled among the releases that reached production",
+        lambda s: s.recall_rate,
+        _percent,
+        lambda s: f"{s.recalled} of {s.released} released",
+        1.0,
+    ),
+    Measure(
+        "late",
+        "Late rate",
+        "team assignments whose report came after its due date, or never came",
+        lambda s: s.late_rate,
+        _percent,
+        lambda s: f"{s.late} of {_plural(s.judged, 'assignment')}",
+        1.0,
+    ),
+]
+
+
+def metric_sections(found: metrics.Metrics | None) -> list[MetricSection]:
+    """The metrics page: per product family and per year, one chart per measure and its numbers."""
+    if found is None:
+        return []
+    dimensions = [
+        ("family", "By product family", "Product family", [(g.name, g.summary) for g in found.groups]),
+        ("year", "By year", "Year", [(str(year), summary) for year, summary in found.years]),
+    ]
+    sections = []
+    for dimension, title, column, rows in dimensions:
+        charts = []
+        for m in MEASURES:
+            chart_id = f"{dimension}-{m.ident}"
+            bars = [svg.Bar(label, m.value(s), m.reads(m.value(s))) for label, s in rows]
+            numbers = "; ".join(f"{bar.label}: {bar.text}" for bar in bars) or "no releases"
+            description = f"{m.name} {title.lower()}, {m.meaning}. {numbers}."
+            drawn = svg.bar_chart(chart_id, f"{m.name} {title.lower()}", description, bars, maximum=m.top)
+            table = [MetricRow(label, m.reads(m.value(s)), m.basis(s)) for label, s in rows]
+            table.append(MetricRow("All", m.reads(m.value(found.overall)), m.basis(found.overall)))
+            charts.append(MetricChart(chart_id, f"{m.name}: {m.meaning}", drawn, table))
+        sections.append(MetricSection(dimension, title, column, charts))
+    return sections
+
+
 # ---------------------------------------------------------------- writing
 
 
@@ -199,7 +359,8 @@ def state_page(state: str) -> str:
 
 
 def _pages(site: Site, board_limit: int) -> Iterator[tuple[str, str, dict[str, object]]]:
-    yield "index.html", "board.html.j2", {"columns": site.columns, "limit": board_limit}
+    yield "index.html", "board.html.j2", {"columns": site.columns, "limit": board_limit, "attention": _attention(site)}
+    yield METRICS_PAGE, "metrics.html.j2", {"sections": metric_sections(site.metrics)}
     for column in site.columns:
         if column.total > board_limit:
             yield state_page(column.state), "state.html.j2", {"column": column}
@@ -227,6 +388,8 @@ def _environment(repo: Repository, site: Site) -> jinja2.Environment:
         feed_path=feed.RELEASES_FEED,
         issues_feed_path=feed.ISSUES_FEED,
         stylesheet=STYLESHEET,
+        metrics_page=METRICS_PAGE,
+        excuses_path=EXCUSES,
     )
     return env
 
@@ -247,6 +410,7 @@ def render(
     assert env.loader is not None
     # The stylesheet is copied as written, not rendered: CSS braces are not template syntax.
     yield STYLESHEET, env.loader.get_source(env, STYLESHEET)[0].encode("utf-8")
+    yield EXCUSES, _excuses(site)
     entry_body = env.get_template("feed_entry.html.j2")
     base = base_url
     if base and not base.endswith("/"):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlparse
 
 import pytest
-from conftest import Repo, run_rollout
+from conftest import Repo, report_text, run_rollout
 from publishing_support import HOSTILE, build_rich_repo
 
 from rollout_tool import policy
@@ -359,3 +360,252 @@ def test_a_repository_can_restyle_and_relayout_the_site(repo: Repo, tmp_path: Pa
     assert (site / "style.css").read_text() == "body { color: #000; }\n"
     assert "<h1>praguelcg2 owes 1</h1>" in (site / "teams/praguelcg2.html").read_text()
     assert '<a class="skip" href="#main">' in (site / "teams/praguelcg2.html").read_text()  # the shipped base
+
+
+# ---------------------------------------------------------------- what needs attention
+
+APEL = "name: APEL\ngroup: opstools\nprovider: STFC\ndescription: Accounting.\n"
+
+
+def _apel(version: str, state: str, history: str, teams: str, kind: str = "minor") -> str:
+    return (
+        f'version: "{version}"\ntype: {kind}\nstate: {state}\nplatforms: [el9]\n'
+        f"summary: APEL {version}\nteams: {teams}\nhistory:\n{history}"
+    )
+
+
+def build_attention_repo(root: Path) -> Repo:
+    """The rich repository and three more releases, so that each kind of attention has an example.
+
+    On 2026-11-25, oldest first:
+      APEL 1.9.0   blocked since 2026-11-06 (mwt2's reject)          coordinators
+      APEL 1.8.0   accepted on 2026-11-10, to be released             coordinators
+      ARC CE 6.19.0  praguelcg2 due 2026-11-16, 9 days late            praguelcg2, escalated
+      APEL 1.9.0   ncg-ingrid-pt due 2026-11-17, 8 days late          ncg-ingrid-pt, escalated
+      APEL 2.0.0   ready since 2026-11-21 (emergency: auto-accepted)  the bot
+    """
+    repo = build_rich_repo(root)
+    repo.write("releases/apel/product.yaml", APEL)
+    repo.write(
+        "releases/apel/1.9.0/release.yaml",
+        _apel(
+            "1.9.0",
+            "rollout",
+            "  - {state: candidate, date: 2026-11-02, by: carla-coord}\n"
+            "  - {state: rollout, date: 2026-11-03, by: carla-coord}\n",
+            "[mwt2, ncg-ingrid-pt]",
+        ),
+    )
+    repo.write("releases/apel/1.9.0/reports/mwt2.yaml", report_text("mwt2", verdict="reject", date="2026-11-06"))
+    repo.write(
+        "releases/apel/1.8.0/release.yaml",
+        _apel(
+            "1.8.0",
+            "accepted",
+            "  - {state: candidate, date: 2026-10-01, by: carla-coord}\n"
+            "  - {state: rollout, date: 2026-10-02, by: carla-coord}\n"
+            "  - {state: accepted, date: 2026-11-10, by: carla-coord}\n",
+            "[mwt2]",
+        ),
+    )
+    repo.write(
+        "releases/apel/2.0.0/release.yaml",
+        _apel(
+            "2.0.0",
+            "rollout",
+            "  - {state: candidate, date: 2026-11-20, by: carla-coord}\n"
+            "  - {state: rollout, date: 2026-11-20, by: carla-coord}\n",
+            "[mwt2]",
+            kind="emergency",
+        ),
+    )
+    repo.write("releases/apel/2.0.0/reports/mwt2.yaml", report_text("mwt2", date="2026-11-21"))
+    repo.commit("more releases")
+    return repo
+
+
+@pytest.fixture(scope="module")
+def attention_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Repo, Path]:
+    base = tmp_path_factory.mktemp("attention")
+    repo = build_attention_repo(base / "repo")
+    return repo, _build(repo.root, base / "site")
+
+
+ATTENTION = [
+    ("APEL 1.9.0", "blocked", "2026-11-06 (19 days)", "coordinators"),
+    ("APEL 1.8.0", "releasable", "2026-11-10 (15 days)", "coordinators"),
+    ("ARC CE 6.19.0", "9 days late", "2026-11-16 (9 days)", "praguelcg2 escalated to coordinators"),
+    ("APEL 1.9.0", "8 days late", "2026-11-17 (8 days)", "ncg-ingrid-pt escalated to coordinators"),
+    ("APEL 2.0.0", "ready", "2026-11-21 (4 days)", "the bot (rollout-bot), automatically"),
+]
+
+# Every element of the chosen cells that is cut: outside the viewport, or wider than its own box.
+CLIPPED = """
+selector => {
+  const width = document.documentElement.clientWidth;
+  const cut = [];
+  for (const cell of document.querySelectorAll(selector)) {
+    for (const el of [cell, ...cell.querySelectorAll('*')]) {
+      const box = el.getBoundingClientRect();
+      if (box.width === 0 && box.height === 0) continue;
+      const outside = box.left < -1 || box.right > width + 1;
+      const overflow = el.clientWidth > 0 && el.scrollWidth > el.clientWidth + 1;
+      if (outside || overflow) cut.push(el.tagName + ' ' + el.textContent.trim().slice(0, 40));
+    }
+  }
+  return cut;
+}
+"""
+VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+
+
+@pytest.mark.parametrize("width", list(VIEWPORTS))
+def test_the_board_opens_on_what_needs_attention_oldest_first(
+    attention_site: tuple[Repo, Path], browser: object, width: str
+) -> None:
+    _, site = attention_site
+    page = _page(browser, viewport=VIEWPORTS[width])
+    page.goto(_url(site, "index.html"))
+    first = page.locator("main h2").first
+    assert first.inner_text() == "Needs attention now 5"
+    assert first.bounding_box()["y"] < VIEWPORTS[width]["height"] / 2  # in sight on opening, not below the fold
+    rows = page.locator("#attention tbody tr")
+    found = []
+    for i in range(rows.count()):
+        cells = rows.nth(i).locator("th, td")
+        needs = cells.nth(1).locator(".badge").inner_text()
+        found.append((cells.nth(0).inner_text(), needs, cells.nth(2).inner_text(), cells.nth(3).inner_text()))
+    assert found == ATTENTION
+    assert page.evaluate(CLIPPED, "#attention tbody th, #attention tbody td") == []
+    # Body cells only: on a phone the head row of a stacked table is hidden on purpose.
+    assert page.evaluate(CLIPPED, "#teams tbody th, #teams tbody td") == []
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"attention-{width}.png"))
+    page.context.close()
+
+
+@pytest.mark.parametrize("width", list(VIEWPORTS))
+def test_nothing_in_the_release_matrix_or_the_team_tables_is_clipped(
+    attention_site: tuple[Repo, Path], browser: object, width: str
+) -> None:
+    _, site = attention_site
+    page = _page(browser, viewport=VIEWPORTS[width])
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for path, selector, shot in (
+        ("releases/arc-ce/6.19.0.html", "table.matrix tbody th, table.matrix tbody td", "matrix"),
+        ("releases/storm/1.11.22.html", "table.matrix tbody th, table.matrix tbody td", None),
+        ("teams/praguelcg2.html", "main tbody th, main tbody td", "team"),
+        ("teams/ncg-ingrid-pt.html", "main tbody th, main tbody td", None),
+    ):
+        page.goto(_url(site, path))
+        assert page.locator(selector).count() > 0, path
+        assert page.evaluate(CLIPPED, selector) == [], (width, path)
+        if shot:
+            page.screenshot(path=str(SCREENSHOTS / f"{shot}-{width}.png"), full_page=True)
+    # The late badge of a team that never reported is whole, not "11 days la…".
+    page.goto(_url(site, "releases/arc-ce/6.19.0.html"))
+    assert page.locator("table.matrix .verdict-blocked").inner_text() == "9 days late"
+    page.context.close()
+
+
+def test_excuses_json_gives_every_release_its_blockers_who_acts_and_when(attention_site: tuple[Repo, Path]) -> None:
+    repo, site = attention_site
+    excuses = json.loads((site / "excuses.json").read_text())
+    assert excuses["generated"] == TODAY
+    by_name = {f"{r['product']}/{r['version']}": r for r in excuses["releases"]}
+    assert sorted(by_name) == sorted(f"{p}/{v}" for p, v, _ in Repository(WorkTree(repo.root)).releases())
+    coordinators = {"role": "coordinators", "logins": ["carla-coord", "dmitri-coord"]}
+    blocked = by_name["apel/1.9.0"]
+    assert (blocked["verdict"], blocked["who"], blocked["eligible"]) == ("blocked", [coordinators], None)
+    assert blocked["blockers"][0] == (
+        "team `mwt2` rejects revision 1: a coordinator must decide (reject the release, or accept it with a reason)"
+    )
+    assert blocked["late"] == [{"team": "ncg-ingrid-pt", "due": "2026-11-17", "days_late": 8, "escalate": True}]
+    waiting = by_name["arc-ce/6.19.0"]  # the late team owes the report; escalated, so the coordinators too
+    assert waiting["who"] == [{"role": "team", "team": "praguelcg2", "logins": ["jan-cz", "eva-cz"]}, coordinators]
+    assert by_name["apel/2.0.0"]["who"] == [{"role": "bot", "logins": ["rollout-bot"]}]
+    assert by_name["apel/1.8.0"]["who"] == [coordinators]
+    assert (by_name["arc-ce/6.18.0"]["verdict"], by_name["arc-ce/6.18.0"]["who"]) == ("closed", [])
+    # Before its soak ends a release says when it becomes eligible, and a team not yet late is the one to act.
+    from rollout_tool import attention
+    from rollout_tool import site as dashboard
+
+    early = dashboard.gather(Repository(WorkTree(repo.root)), dt.date(2026, 11, 5))
+    records = {page.team: page.record for page in early.teams}
+    products = {row.product: row.record for row in early.products if row.record is not None}
+    found = attention.excuses(early.config, early.releases, records, products, dt.date(2026, 11, 5))
+    soaking = next(r for r in found["releases"] if r["product"] == "arc-ce" and r["version"] == "6.19.0")  # type: ignore[attr-defined]
+    assert soaking["eligible"] == "2026-11-09"
+    assert soaking["who"] == [{"role": "team", "team": "praguelcg2", "logins": ["jan-cz", "eva-cz"]}]
+
+
+# ---------------------------------------------------------------- metrics page
+
+
+def test_the_metrics_page_draws_each_measure_with_its_numbers(
+    attention_site: tuple[Repo, Path], browser: object
+) -> None:
+    _, site = attention_site
+    page = _page(browser, viewport=VIEWPORTS["phone"])
+    page.goto(_url(site, "index.html"))
+    page.locator("nav[aria-label=Site] a", has_text="Metrics").click()
+    assert page.locator("h1").inner_text() == "Process metrics"
+    charts = page.locator("svg.chart")
+    assert charts.count() == 14  # seven measures, per family and per year
+    for i in range(charts.count()):
+        chart = charts.nth(i)
+        labelled = chart.get_attribute("aria-labelledby") or ""
+        title_id, desc_id = labelled.split()
+        assert chart.get_attribute("role") == "img"
+        assert chart.locator(f"title#{title_id}").count() == 1 and chart.locator(f"desc#{desc_id}").count() == 1
+        # The numbers the bars stand for are in the table beside the chart.
+        figure = page.locator("figure.metric").nth(i)
+        values = figure.locator("tbody td:nth-child(2)").all_inner_texts()
+        labels = figure.locator("tbody th").all_inner_texts()[:-1]  # the last row is the total
+        assert chart.locator("text.label").all_text_contents() == labels
+        assert chart.locator("text.value, text.none").all_text_contents() == values[:-1]
+    family = page.locator("figure.metric", has=page.locator("#h-family-rejected"))
+    assert family.locator("tbody tr").all_inner_texts() == [
+        "ARC\t50.0%\t1 of 2 decided",  # 6.17.0 rejected, 6.18.0 accepted
+        "Operational tools\t0.0%\t0 of 2 decided",  # StoRM 1.11.22 accepted, APEL 1.8.0 accepted by history
+        "All\t25.0%\t1 of 4 decided",
+    ]
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    assert page.locator("script").count() == 0
+    page.screenshot(path=str(SCREENSHOTS / "metrics-phone.png"), full_page=True)
+    page.context.close()
+
+
+@pytest.mark.skipif(not (OWN / "releases").is_dir(), reason="the repository's own data set is not there")
+def test_on_a_phone_no_release_matrix_of_our_own_data_is_clipped(browser: object, tmp_path: Path) -> None:
+    # Our releases ship for up to four platforms: wider matrices than the test repositories'.
+    site = _build(OWN, tmp_path / "site")
+    page = _page(browser, viewport=VIEWPORTS["phone"])
+    widest = max(Repository(WorkTree(OWN)).releases(), key=lambda found: len(found[2].platforms))
+    for path in sorted(p.relative_to(site).as_posix() for p in (site / "releases").rglob("*.html")):
+        page.goto(_url(site, path))
+        assert page.evaluate(CLIPPED, "table.matrix tbody th, table.matrix tbody td") == [], path
+    page.goto(_url(site, f"releases/{widest[0]}/{widest[1]}.html"))
+    page.screenshot(path=str(SCREENSHOTS / "own-matrix-phone.png"), full_page=True)
+    page.goto(_url(site, "index.html"))
+    assert page.evaluate(CLIPPED, "#attention tbody th, #attention tbody td") == []
+    page.screenshot(path=str(SCREENSHOTS / "own-attention-phone.png"))
+    page.context.close()
+
+
+def test_an_accepted_release_whose_policy_releases_it_waits_on_the_bot(tmp_path: Path) -> None:
+    from rollout_tool import attention
+    from rollout_tool import site as dashboard
+
+    repo = build_attention_repo(tmp_path / "repo")
+    path = repo.root / "releases/apel/1.8.0/release.yaml"
+    path.write_text(path.read_text().replace("type: minor", "type: emergency"))  # auto_release: true
+    found = dashboard.gather(Repository(WorkTree(repo.root)), dt.date.fromisoformat(TODAY))
+    teams = {page.team: page.record for page in found.teams}
+    products = {row.product: row.record for row in found.products if row.record is not None}
+    items = attention.attention(found.config, found.releases, teams, products)
+    releasable = [item for item in items if item.kind == "releasable"]
+    assert [(i.facts.version, i.actor.role, i.actor.logins) for i in releasable] == [("1.8.0", "bot", ("rollout-bot",))]
+    excuses = attention.excuses(found.config, found.releases, teams, products, found.today)
+    by_name = {f"{r['product']}/{r['version']}": r for r in excuses["releases"]}  # type: ignore[attr-defined]
+    assert by_name["apel/1.8.0"]["who"] == [{"role": "bot", "logins": ["rollout-bot"]}]
