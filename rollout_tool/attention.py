@@ -16,8 +16,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from rollout_tool.notes import ReleaseFacts
-from rollout_tool.policy import Verdict, effective_policy
-from rollout_tool.records import Config, Product, State, Team
+from rollout_tool.policy import Verdict
+from rollout_tool.records import Config, State, Team
 from rollout_tool.records import Verdict as ReportVerdict
 
 # Same age: what blocks others first.
@@ -62,10 +62,6 @@ def _team(team: str, teams: dict[str, Team]) -> Actor:
     return Actor("team", team, tuple(record.members) if record else ())
 
 
-def _deciders(config: Config, by_bot: bool) -> Actor:
-    return Actor("bot", None, (config.bot,)) if by_bot else coordinators(config)
-
-
 def blocked_since(f: ReleaseFacts) -> dt.date:
     """When the release became blocked: its oldest current reject, else the decision still to be carried out."""
     rejects = [line.date for line in f.reports if not line.stale and line.verdict == ReportVerdict.reject.value]
@@ -96,31 +92,21 @@ def ready_since(f: ReleaseFacts) -> dt.date:
     return max(met, soak) if soak is not None else met
 
 
-def _publisher(config: Config, f: ReleaseFacts, products: dict[str, Product]) -> Actor:
-    """Who releases an accepted release: the bot where its policy hands that over, else a coordinator."""
-    _, chosen = effective_policy(config, products.get(f.product_id), f.release)
-    return _deciders(config, chosen.auto_release)
-
-
-def attention(
-    config: Config, releases: list[ReleaseFacts], teams: dict[str, Team], products: dict[str, Product]
-) -> list[Item]:
+def attention(config: Config, releases: list[ReleaseFacts], teams: dict[str, Team]) -> list[Item]:
     """Everything that needs someone now, oldest first."""
     items: list[Item] = []
     for f in releases:
         e = f.evaluation
         if f.release.state is State.accepted:
             since = f.entered.get(State.accepted.value, f.last_change)
-            who = _publisher(config, f, products)
-            items.append(Item("releasable", since, f, who, "accepted: publish it to production"))
+            items.append(Item("releasable", since, f, _acts(config, f, teams)[0], "accepted: publish it to production"))
             continue
         if e is None:
             continue
         if e.verdict is Verdict.blocked:
             items.append(Item("blocked", blocked_since(f), f, coordinators(config), e.reasons[0]))
         elif e.verdict is Verdict.ready:
-            who = _deciders(config, e.policy.auto_accept)
-            items.append(Item("ready", ready_since(f), f, who, "the policy allows acceptance"))
+            items.append(Item("ready", ready_since(f), f, _acts(config, f, teams)[0], "the policy allows acceptance"))
         for late in e.late:
             items.append(
                 Item(
@@ -136,30 +122,18 @@ def attention(
     return sorted(items, key=lambda item: item.key)
 
 
-def _who(config: Config, f: ReleaseFacts, teams: dict[str, Team], products: dict[str, Product]) -> list[Actor]:
-    state = f.release.state
-    if state is State.candidate:
-        return [coordinators(config)]  # to start the rollout
-    if state is State.accepted:
-        return [_publisher(config, f, products)]
-    e = f.evaluation
-    if e is None:
-        return []  # a final state: nobody
-    actors: list[Actor] = []
-    if e.verdict is Verdict.blocked:
-        actors.append(coordinators(config))
-    elif e.verdict is Verdict.ready:
-        actors.append(_deciders(config, e.policy.auto_accept))
+def _acts(config: Config, f: ReleaseFacts, teams: dict[str, Team]) -> list[Actor]:
+    """Who acts next on a release, as the policy's next step names them, with their logins."""
+    step = f.next
+    if step is None or step.who == "time":
+        actors: list[Actor] = []
+    elif step.who == "the bot":
+        actors = [Actor("bot", None, (config.bot,))]
+    elif step.who == "teams":
+        actors = [_team(t, teams) for t in step.teams]
     else:
-        needs_reports = f.accepting < e.policy.quorum or (e.policy.cover_platforms and bool(f.uncovered))
-        if needs_reports:
-            owing = [row.team for row in f.coverage if row.assigned and row.status in ("missing", "stale")]
-            inactive = {t for t in owing if (record := teams.get(t)) is not None and not record.active}
-            owing = [t for t in owing if t not in inactive]
-            actors.extend(_team(t, teams) for t in owing)
-            if not owing:  # nobody left who owes a report: a coordinator must assign another team
-                actors.append(coordinators(config))
-    if any(late.escalate for late in e.late) and coordinators(config) not in actors:
+        actors = [coordinators(config)]
+    if step is not None and step.escalated and coordinators(config) not in actors:
         actors.append(coordinators(config))
     return actors
 
@@ -168,7 +142,6 @@ def excuses(
     config: Config,
     releases: list[ReleaseFacts],
     teams: dict[str, Team],
-    products: dict[str, Product],
     today: dt.date,
 ) -> dict[str, object]:
     """Every release's blockers, who must act and when it next becomes eligible."""
@@ -189,7 +162,7 @@ def excuses(
                     {"team": t.team, "due": t.due.isoformat(), "days_late": t.days_late, "escalate": t.escalate}
                     for t in (e.late if e is not None else [])
                 ],
-                "who": [actor.as_dict() for actor in _who(config, f, teams, products)],
+                "who": [actor.as_dict() for actor in _acts(config, f, teams)],
                 "eligible": eligible.isoformat() if eligible is not None else None,
             }
         )

@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from rollout_tool import layout, policy
 from rollout_tool.errors import UsageError
 from rollout_tool.lifecycle import successor
-from rollout_tool.policy import Evaluation
+from rollout_tool.policy import Evaluation, NextStep
 from rollout_tool.records import Decision, Distribution, Product, Release, Report, State, Team, Verdict
 from rollout_tool.repository import Repository
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 PUBLISHED = frozenset({State.released, State.recalled})
+WAITING = frozenset({State.candidate, State.rollout, State.accepted})  # someone still acts on these
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class ReleaseFacts:
     entered: dict[str, dt.date]
     evaluation: Evaluation | None = None
     late: dict[str, int] = field(default_factory=dict)
+    next: NextStep | None = None  # who acts next, for every release someone still acts on
     superseded_by: str | None = None
 
     @property
@@ -238,9 +240,13 @@ def release_facts(
 
     evaluation = None
     late: dict[str, int] = {}
-    if with_policy and release.state is State.rollout:  # the policy judges only releases in rollout
-        evaluation = policy.evaluate(repo, product, version, today)
-        late = {entry.team: entry.days_late for entry in evaluation.late}
+    next_step = None
+    if with_policy and release.state in WAITING:
+        judged = policy.evaluate(repo, product, version, today)
+        next_step = judged.next
+        if release.state is State.rollout:  # the verdict and its reasons are shown for releases in rollout
+            evaluation = judged
+            late = {entry.team: entry.days_late for entry in evaluation.late}
 
     group = ""
     if record is not None and config is not None and record.group in config.groups:
@@ -263,6 +269,7 @@ def release_facts(
         entered=entered,
         evaluation=evaluation,
         late=late,
+        next=next_step,
         superseded_by=successor(repo, product, version) if release.state is State.superseded else None,
     )
 

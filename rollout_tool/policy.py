@@ -37,9 +37,11 @@ class NextStep:
 
     who: str  # coordinators, the bot, teams, time
     what: str
+    teams: tuple[str, ...] = ()  # the teams that act, when `who` is teams
+    escalated: bool = False  # a team is late past escalate_days: the coordinators are told too
 
-    def as_dict(self) -> dict[str, str]:
-        return {"who": self.who, "what": self.what}
+    def as_dict(self) -> dict[str, object]:
+        return {"who": self.who, "what": self.what, "teams": list(self.teams), "escalated": self.escalated}
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,8 @@ class Assessment:
     current: dict[str, Report]
     stale: dict[str, Report]
     soak_until: dt.date | None
+    needs_reports: bool = False  # quorum or coverage still short: the teams that owe reports act next
+    inactive: frozenset[str] = frozenset()
 
 
 def assess(
@@ -223,6 +227,7 @@ def assess(
     if not overridden:  # a coordinator's reasoned accept stands over the coverage gates, not the quorum
         missing.extend(_coverage(policy, release, accepting, current, federations or {}))
 
+    needs_reports = bool(missing)
     started = rollout_started(release)
     soak_until = started + dt.timedelta(days=policy.soak_days) if started is not None else None
     if soak_until is not None and today < soak_until:
@@ -251,7 +256,17 @@ def assess(
         verdict = Verdict.waiting
     else:
         verdict = Verdict.ready
-    return Assessment(verdict, blocking + missing + notes, blocking + missing, late, current, stale, soak_until)
+    return Assessment(
+        verdict,
+        blocking + missing + notes,
+        blocking + missing,
+        late,
+        current,
+        stale,
+        soak_until,
+        needs_reports,
+        inactive,
+    )
 
 
 _DECIDED = {"reject": "rejected", "withdraw": "withdrawn", "recall": "recalled"}
@@ -304,19 +319,20 @@ def _outside_rollout(release: Release, policy: Policy, spec: str) -> tuple[Verdi
 
 
 def _in_rollout(found: Assessment, release: Release, policy: Policy, spec: str, today: dt.date) -> NextStep:
+    escalated = any(t.escalate for t in found.late)
     if found.verdict is Verdict.blocked:
-        return NextStep(
-            "coordinators", f"decide: reject it, or accept it with a reason (`rollout accept {spec} --reason`)"
-        )
+        what = f"decide: reject it, or accept it with a reason (`rollout accept {spec} --reason`)"
+        return NextStep("coordinators", what, (), escalated)
     if found.verdict is Verdict.ready:
         if policy.auto_accept:
-            return NextStep("the bot", "accepts it on its next run (the policy sets auto_accept)")
-        return NextStep("coordinators", f"accept it (`rollout accept {spec}`)")
-    owing = [t for t in release.teams if t not in found.current]
-    if owing:
-        return NextStep(
-            "teams", "report on revision " + str(release.revision) + ": " + ", ".join(f"`{t}`" for t in owing)
-        )
+            return NextStep("the bot", "accepts it on its next run (the policy sets auto_accept)", (), escalated)
+        return NextStep("coordinators", f"accept it (`rollout accept {spec}`)", (), escalated)
+    if found.needs_reports:
+        owing = tuple(t for t in release.teams if t not in found.current and t not in found.inactive)
+        if owing:
+            names = ", ".join(f"`{t}`" for t in owing)
+            return NextStep("teams", f"report on revision {release.revision}: {names}", owing, escalated)
+        return NextStep("coordinators", f"assign more EA teams (`rollout assign {spec} --team`)", (), escalated)
     if found.soak_until is not None and today < found.soak_until:
-        return NextStep("time", f"it soaks until {found.soak_until.isoformat()}")
-    return NextStep("coordinators", f"assign more EA teams (`rollout assign {spec} --team`)")
+        return NextStep("time", f"it soaks until {found.soak_until.isoformat()}", (), escalated)
+    return NextStep("coordinators", f"accept it (`rollout accept {spec}`)", (), escalated)

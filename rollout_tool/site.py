@@ -193,16 +193,12 @@ def _team_records(site: Site) -> dict[str, Team]:
     return {page.team: page.record for page in site.teams}
 
 
-def _product_records(site: Site) -> dict[str, Product]:
-    return {row.product: row.record for row in site.products if row.record is not None}
-
-
 def _attention(site: Site) -> list[attention.Item]:
-    return attention.attention(site.config, site.releases, _team_records(site), _product_records(site))
+    return attention.attention(site.config, site.releases, _team_records(site))
 
 
 def _excuses(site: Site) -> bytes:
-    found = attention.excuses(site.config, site.releases, _team_records(site), _product_records(site), site.today)
+    found = attention.excuses(site.config, site.releases, _team_records(site), site.today)
     return (json.dumps(found, indent=2) + "\n").encode("utf-8")
 
 

@@ -532,8 +532,7 @@ def test_excuses_json_gives_every_release_its_blockers_who_acts_and_when(attenti
 
     early = dashboard.gather(Repository(WorkTree(repo.root)), dt.date(2026, 11, 5))
     records = {page.team: page.record for page in early.teams}
-    products = {row.product: row.record for row in early.products if row.record is not None}
-    found = attention.excuses(early.config, early.releases, records, products, dt.date(2026, 11, 5))
+    found = attention.excuses(early.config, early.releases, records, dt.date(2026, 11, 5))
     soaking = next(r for r in found["releases"] if r["product"] == "arc-ce" and r["version"] == "6.19.0")  # type: ignore[attr-defined]
     assert soaking["eligible"] == "2026-11-09"
     assert soaking["who"] == [{"role": "team", "team": "praguelcg2", "logins": ["jan-cz", "eva-cz"]}]
@@ -602,10 +601,9 @@ def test_an_accepted_release_whose_policy_releases_it_waits_on_the_bot(tmp_path:
     path.write_text(path.read_text().replace("type: minor", "type: emergency"))  # auto_release: true
     found = dashboard.gather(Repository(WorkTree(repo.root)), dt.date.fromisoformat(TODAY))
     teams = {page.team: page.record for page in found.teams}
-    products = {row.product: row.record for row in found.products if row.record is not None}
-    items = attention.attention(found.config, found.releases, teams, products)
+    items = attention.attention(found.config, found.releases, teams)
     releasable = [item for item in items if item.kind == "releasable"]
     assert [(i.facts.version, i.actor.role, i.actor.logins) for i in releasable] == [("1.8.0", "bot", ("rollout-bot",))]
-    excuses = attention.excuses(found.config, found.releases, teams, products, found.today)
+    excuses = attention.excuses(found.config, found.releases, teams, found.today)
     by_name = {f"{r['product']}/{r['version']}": r for r in excuses["releases"]}  # type: ignore[attr-defined]
     assert by_name["apel/1.8.0"]["who"] == [{"role": "bot", "logins": ["rollout-bot"]}]

@@ -43,7 +43,12 @@ def test_json_is_the_machine_readable_why_not_yet(repo: Repo) -> None:
                 "late": [],
                 "reports": {"current": {"ncg-ingrid-pt": "accept"}, "stale": {}},
                 "soak_until": "2026-11-09",
-                "next": {"who": "teams", "what": "report on revision 1: `praguelcg2`"},
+                "next": {
+                    "who": "teams",
+                    "what": "report on revision 1: `praguelcg2`",
+                    "teams": ["praguelcg2"],
+                    "escalated": False,
+                },
             }
         ],
         "invalid": [],
@@ -110,15 +115,15 @@ def test_no_release_that_waits_on_someone_reads_closed_and_who_acts_is_named(rep
     released = walk("candidate", "rollout", "accepted", "released")
     repo.write("releases/arc-ce/6.17.0/release.yaml", release_text("released", released, version="6.17.0"))
     result = repo.rollout("status", "arc-ce", "--format", "json", "--today", "2026-11-30")
-    found = {r["version"]: (r["verdict"], r["next"]) for r in json.loads(result.stdout)["releases"]}
+    found = {
+        r["version"]: (r["verdict"], r["next"] and (r["next"]["who"], r["next"]["what"]))
+        for r in json.loads(result.stdout)["releases"]
+    }
     assert found == {
         "6.17.0": ("closed", None),
-        "6.18.0": ("releasable", {"who": "coordinators", "what": "release it (`rollout release arc-ce/6.18.0`)"}),
-        "6.19.0": ("waiting", {"who": "teams", "what": "report on revision 1: `praguelcg2`"}),
-        "6.20.0": (
-            "pending",
-            {"who": "coordinators", "what": "start its rollout with EA teams (`rollout start arc-ce/6.20.0`)"},
-        ),
+        "6.18.0": ("releasable", ("coordinators", "release it (`rollout release arc-ce/6.18.0`)")),
+        "6.19.0": ("waiting", ("teams", "report on revision 1: `praguelcg2`")),
+        "6.20.0": ("pending", ("coordinators", "start its rollout with EA teams (`rollout start arc-ce/6.20.0`)")),
     }
 
 
