@@ -135,6 +135,8 @@ def import_umd(source: Path, out: Path, coordinators: list[str], bot: str | None
         by = bot
     imported = umd.convert(products, distributions, catalog, by=by)
     result = ImportResult(skipped=sorted([*skipped, *imported.skipped], key=lambda s: (s.source, s.reason)))
+    if not imported.files:  # nothing to write: not even a rollout.yaml without platforms
+        return result
     if config_file.exists():
         _add_vocabulary(out, imported, result)
     else:

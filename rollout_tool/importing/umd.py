@@ -94,11 +94,13 @@ def markdown(value: object) -> str:
     text = value
     if _ESCAPED_TAG.search(text):
         text = html.unescape(text)
-    if _HTML_TAG.search(text):
+    converted = _HTML_TAG.search(text) is not None
+    if converted:
         text = markdownify(text, heading_style="ATX", bullets="-", escape_underscores=False)
     text = _ODD_BREAKS.sub("\n", text.replace("\r\n", "\n").replace("\r", "\n"))
     text = _CONTROLS.sub("", text.replace("\t", "    "))
-    lines = [line.rstrip() for line in text.split("\n")]
+    # Plain text came from a web form: its indentation means nothing, and kept it would make code blocks.
+    lines = [line.rstrip() if converted else line.strip() for line in text.split("\n")]
     return _BLANK_RUN.sub("\n\n", "\n".join(lines)).strip()
 
 
