@@ -509,6 +509,41 @@ def import_umd(source: Path, out: Path, coordinators: tuple[str, ...], bot: str 
     sys.exit(EXIT_OK if result.records or not result.skipped else EXIT_PROBLEMS)
 
 
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--name", default="Staged rollout", show_default=True, help="The infrastructure's rollout, in words.")
+@click.option("--coordinator", "coordinators", multiple=True, required=True, help="A coordinator's login (repeatable).")
+@click.option("--bot", required=True, help="The automation's login.")
+@click.option("--platform", "platforms", multiple=True, required=True, help="A platform id, e.g. el9 (repeatable).")
+@click.option("--group", "groups", multiple=True, help="A product group id (repeatable; default: middleware).")
+@handles_errors
+def init(
+    folder: Path,
+    name: str,
+    coordinators: tuple[str, ...],
+    bot: str,
+    platforms: tuple[str, ...],
+    groups: tuple[str, ...],
+) -> None:
+    """Start a rollout repository in FOLDER: rollout.yaml, schemas, workflows, CODEOWNERS and a README."""
+    from rollout_tool.commands.init import init as run_init
+
+    result = run_init(
+        folder,
+        name=name,
+        coordinators=list(coordinators),
+        bot=bot,
+        platforms=list(platforms),
+        groups=list(groups) or ["middleware"],
+    )
+    if has_errors(result.problems):
+        click.echo(reporting.text(result.problems), nl=False)
+        click.echo(f"{folder}: nothing written; fix the options above", err=True)
+        sys.exit(EXIT_PROBLEMS)
+    for path in result.written:
+        click.echo(f"wrote {path}")
+
+
 # ---- end section: import and init ----
 
 
