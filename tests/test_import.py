@@ -323,6 +323,19 @@ def test_each_bad_source_entry_is_named_with_its_reason(tmp_path: Path) -> None:
     assert run_rollout("validate", cwd=out).returncode == 0
 
 
+def test_two_distribution_files_for_one_record_keep_the_first(tmp_path: Path) -> None:
+    source = small_history(tmp_path)
+    twin = json.loads((source / "distributions/UMD/4.1.0.json").read_text())
+    write_json(source / "distributions/umd/4.1.0.json", {**twin, "distributionType": "umd"})
+    result = import_small(source, tmp_path / "out", "--coordinator", "c-one", "--bot", "b-bot")
+    assert result.returncode == 0, result.stderr
+    assert (
+        "skipped distributions/umd/4.1.0.json: distribution release umd 4.1.0: distributions/umd/4.1.0.yaml "
+        "was already made from distributions/UMD/4.1.0.json"
+    ) in result.stderr
+    assert "source: distributions/UMD/4.1.0.json" in (tmp_path / "out/distributions/umd/4.1.0.yaml").read_text()
+
+
 def test_nothing_importable_fails(tmp_path: Path) -> None:
     source = tmp_path / "history"
     write_json(source / "products/UMD/4.1.0/x.json", product("apel.apel", "1.0", currentState="removed"))
@@ -373,4 +386,4 @@ def test_markdown(source: str | None, expected: str) -> None:
 def test_changelog_entries() -> None:
     assert umd.changelog("- one\n* two\n\nthree\n") == ["one", "two", "three"]
     assert umd.changelog("<ul><li>a</li><li>b</li></ul>") == ["a", "b"]
-    assert umd.changelog("x" * 2500) == ["x" * 2000]
+    assert umd.changelog("x" * 2500) == ["x" * 2000, "x" * 500]

@@ -114,7 +114,8 @@ def changelog(value: object) -> list[str]:
             entries[-1] = f"{entries[-1]} {line.strip()}"
         else:
             entries.append(_LIST_MARK.sub("", line.strip()))
-    return [entry[:2000] for entry in entries if entry]
+    # An entry holds at most 2,000 characters: a longer line goes on in the next entry, never cut.
+    return [entry[start : start + 2000] for entry in entries for start in range(0, len(entry), 2000)]
 
 
 def identifier(name: object, what: str) -> str:
@@ -168,7 +169,7 @@ def _targets(data: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
     for key in ("target", "targets"):
         for target in data.get(key) or []:
             if isinstance(target, Mapping) and target.get("platform"):
-                yield str(target["platform"]), str(target.get("arch") or "x86_64")
+                yield str(target["platform"]).strip().lower(), str(target.get("arch") or "x86_64").strip().lower()
 
 
 def _provider(data: Mapping[str, Any]) -> str:
@@ -342,7 +343,9 @@ def _product_fields(entries: list[_Release], latest: _Release, out: Imported) ->
     data = latest.copies[0].data
     capability = None
     # The newest release that names a capability decides the group.
-    for entry in sorted(entries, key=lambda e: (date_of(e.copies[0].data.get("releaseDate")), e.version), reverse=True):
+    for entry in sorted(
+        entries, key=lambda e: (date_of(e.copies[0].data.get("releaseDate")), version_key(e.version)), reverse=True
+    ):
         for copy in entry.copies:
             for value in copy.data.get("capabilities") or []:
                 if isinstance(value, str) and value.strip():
@@ -428,6 +431,9 @@ def _distribution(
                 "source": source.path,
             }
         )
-        out.files[distribution_path(name, version)] = ("distribution", _valid("distribution", fields))
+        path = distribution_path(name, version)
+        if path in out.files:
+            raise UnmappableError(f"{path} was already made from {out.files[path][1]['source']}")
+        out.files[path] = ("distribution", _valid("distribution", fields))
     except UnmappableError as exc:
         out.skipped.append(Skipped(source.path, f"distribution release {label}: {exc}"))
