@@ -176,6 +176,18 @@ def test_distribution_notes_are_the_real_text_in_markdown(
     assert "| Releases | 36 |" in text
 
 
+def test_the_dashboard_builds_with_the_real_links(
+    imported: tuple[Repo, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    repo, _ = imported
+    built = repo.rollout("site", "--out", str(tmp_path / "site"), "--today", TODAY)
+    assert built.returncode == 0, built.stderr
+    assert "for 872 releases" in built.stdout
+    page = (tmp_path / "site/releases/dcache.dcache/2.13.28.html").read_text()
+    assert '<a href="https://www.dcache.org/downloads/1.9/release-notes-2.13.shtml#28">' in page
+    assert (tmp_path / "site/distributions/umd/4.1.0.html").is_file()
+
+
 def test_a_link_in_html_stays_a_link(imported: tuple[Repo, subprocess.CompletedProcess[str]]) -> None:
     repo, _ = imported
     # products/UMD/3.12.0/dcache.dcache2.10.24.json: changeLog holds <a href="...#24">...#24</a>.
