@@ -276,6 +276,19 @@ def test_a_new_repository_needs_its_people(tmp_path: Path) -> None:
     assert not (tmp_path / "empty").exists()
 
 
+def test_bad_logins_write_nothing(tmp_path: Path) -> None:
+    source = small_history(tmp_path)
+    result = import_small(source, tmp_path / "out", "--coordinator", "c-one", "--bot", "x y")
+    assert result.returncode == 2
+    assert "'x y' is not a GitHub login" in result.stderr
+    result = import_small(source, tmp_path / "out", "--coordinator", "same", "--bot", "same")
+    assert result.returncode == 2
+    assert (
+        "cannot write rollout.yaml from --coordinator and --bot: the bot cannot also be a coordinator" in result.stderr
+    )
+    assert not (tmp_path / "out").exists()
+
+
 def write_json(path: Path, data: object) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data))

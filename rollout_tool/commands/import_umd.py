@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-from rollout_tool.commands.new import render
+from rollout_tool.commands.new import render, scaffold
 from rollout_tool.errors import FatalError, UsageError
 from rollout_tool.importing import umd
+from rollout_tool.problems import Level, has_errors
+from rollout_tool.records import LOGIN_PATTERN
 from rollout_tool.repository import CONFIG_PATH, Repository
 from rollout_tool.sources import WorkTree
 from rollout_tool.writing import atomic_write, edit_yaml
@@ -132,6 +135,9 @@ def import_umd(source: Path, out: Path, coordinators: list[str], bot: str | None
     else:
         if not coordinators or bot is None:
             raise UsageError(f"{out} has no rollout.yaml: give --coordinator LOGIN and --bot LOGIN to create one")
+        for login in (*coordinators, bot):
+            if not re.fullmatch(LOGIN_PATTERN, login):
+                raise UsageError(f"{login!r} is not a GitHub login: give --coordinator and --bot as logins")
         by = bot
     imported = umd.convert(products, distributions, catalog, by=by)
     result = ImportResult(skipped=sorted([*skipped, *imported.skipped], key=lambda s: (s.source, s.reason)))
@@ -139,8 +145,11 @@ def import_umd(source: Path, out: Path, coordinators: list[str], bot: str | None
         return result
     if config_file.exists():
         _add_vocabulary(out, imported, result)
-    else:
-        atomic_write(config_file, record_text("rollout", CONFIG_PATH, _config_fields(imported, coordinators, by)))
+    else:  # checked before anything is written: bad logins leave the folder as it was
+        made = scaffold(out, CONFIG_PATH, _config_fields(imported, coordinators, by))
+        if has_errors(made.problems):
+            reasons = "; ".join(f"{p.message}" for p in made.problems if p.level is Level.error)
+            raise UsageError(f"cannot write {CONFIG_PATH} from --coordinator and --bot: {reasons}")
         result.written.append(CONFIG_PATH)
     for path, (kind, fields) in sorted(imported.files.items()):
         wanted = record_text(kind, path, fields)
