@@ -216,6 +216,7 @@ def convert(
 ) -> Imported:
     """Map every product-release and distribution-release file; `by` is who the history says did it."""
     out = Imported()
+    distributions = sorted(distributions, key=lambda s: s.path)
     releases: dict[tuple[str, str], _Release] = {}
     for source in sorted(products, key=lambda s: s.path):
         try:
@@ -256,7 +257,7 @@ def convert(
     imported: dict[tuple[str, str], str] = {}  # (product, version) -> state
     for product, entries in sorted(by_product.items()):
         entries.sort(key=lambda e: version_key(e.version))
-        written = 0
+        written: list[_Release] = []
         previous: str | None = None
         for entry in entries:
             try:
@@ -268,31 +269,30 @@ def convert(
                 continue
             imported[(product, entry.version)] = fields["state"]
             previous = entry.version
-            written += 1
+            written.append(entry)
         if written:
-            latest = max(entries, key=lambda e: (date_of(e.copies[0].data.get("releaseDate")), version_key(e.version)))
+            latest = max(written, key=lambda e: (date_of(e.copies[0].data.get("releaseDate")), version_key(e.version)))
             try:
-                fields = _product_fields(entries, latest, out)
+                fields = _product_fields(written, latest, out)
                 out.files[product_path(product)] = ("product", _valid("product", fields))
             except UnmappableError as exc:
                 out.skipped.append(Skipped(latest.copies[0].path, f"product {product}: {exc}"))
 
     seen: set[tuple[Any, Any]] = set()
-    for source in sorted(distributions, key=lambda s: s.path):
+    for source in distributions:
         seen.add((source.data.get("distributionType"), source.data.get("distributionVersion")))
         _distribution(source, source.data.get("products") or [], releases, imported, out)
     # Distribution releases the catalog lists but whose own file is missing: their products name them.
+    files_of: dict[tuple[Any, Any], list[dict[str, Any]]] = defaultdict(list)
+    for entry in releases.values():
+        for copy in entry.copies:
+            shipped_in = (copy.data.get("distributionType"), copy.data.get("distributionVersion"))
+            files_of[shipped_in].append({"name": copy.data.get("name"), "version": copy.data.get("version")})
     for item in catalog:
         wanted = (item.get("distributionType"), item.get("distributionVersion"))
-        if wanted in seen:
-            continue
-        shipped = [
-            {"name": copy.data.get("name"), "version": copy.data.get("version")}
-            for entry in releases.values()
-            for copy in entry.copies
-            if (copy.data.get("distributionType"), copy.data.get("distributionVersion")) == wanted
-        ]
-        _distribution(SourceFile("software-distributions.json", item), shipped, releases, imported, out)
+        if wanted not in seen:
+            seen.add(wanted)
+            _distribution(SourceFile("software-distributions.json", item), files_of[wanted], releases, imported, out)
     out.skipped.sort(key=lambda s: (s.source, s.reason))
     return out
 
