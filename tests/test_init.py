@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
@@ -83,13 +85,10 @@ def test_bad_options_write_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "bad").exists()
 
 
-def change(repo: Repo, author: str, message: str, today: str, edit: dict[str, str | None]) -> str:
+def change(repo: Repo, author: str, message: str, today: str, edit: Callable[[], None]) -> str:
     """A pull request: a branch off main with the edit, checked by check-pr, then merged."""
     repo.git("checkout", "-q", "-b", "change", "main")
-    for path, text in edit.items():
-        if text is None:
-            continue
-        repo.write(path, text)
+    edit()
     repo.commit(message)
     checked = repo.rollout("check-pr", "--base", "main", "--head", "change", "--author", author, "--today", today)
     repo.git("checkout", "-q", "main")
@@ -108,71 +107,63 @@ def release_text(state: str, history: list[tuple[str, str, str]]) -> str:
     )
 
 
+def run(repo: Repo, *args: str) -> None:
+    result = repo.rollout(*args)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def coordinator_step(repo: Repo, state: str, today: str, *, teams: str = "") -> Callable[[], None]:
+    """What a coordinator writes by hand: the new state, and its history entry at the end."""
+
+    def edit() -> None:
+        path = repo.root / "releases/tool/1.0.0/release.yaml"
+        text = re.sub(r"(?m)^state: \w+$", f"state: {state}", path.read_text())
+        text = text.replace("history:\n", f"{teams}history:\n")
+        path.write_text(text + f"  - state: {state}\n    date: {today}\n    by: {COORDINATOR}\n")
+
+    return edit
+
+
 def test_a_first_release_goes_from_candidate_to_released(new_repo: Repo) -> None:
     repo = new_repo
     team = "name: Site {0}\nsite: SITE-{0}\nfederation: GRID\nmembers: [{1}]\nplatforms: [el9]\ngroups: [storage]\n"
-    change(
-        repo,
-        COORDINATOR,
-        "teams and a product",
-        "2026-11-01",
-        {
-            "teams/site-a.yaml": team.format("A", "ana-site"),
-            "teams/site-b.yaml": team.format("B", "ben-site"),
-            "releases/tool/product.yaml": (
-                "name: Storage tool\ngroup: storage\nprovider: Tool team\n"
-                "description: Stores things.\nmaintainers: [nina-maint]\n"
-            ),
-        },
-    )
-    history = [("candidate", "2026-11-01", "nina-maint")]
-    said = change(
-        repo,
-        "nina-maint",
-        "a release candidate",
-        "2026-11-01",
-        {"releases/tool/1.0.0/release.yaml": release_text("candidate", history)},
-    )
+
+    def setup() -> None:
+        repo.write("teams/site-a.yaml", team.format("A", "ana-site"))
+        repo.write("teams/site-b.yaml", team.format("B", "ben-site"))
+        repo.write(
+            "releases/tool/product.yaml",
+            "name: Storage tool\ngroup: storage\nprovider: Tool team\ndescription: Stores things.\n"
+            "maintainers: [nina-maint]\n",
+        )
+
+    change(repo, COORDINATOR, "teams and a product", "2026-11-01", setup)
+    candidate = (
+        "new", "release", "tool/1.0.0", "--type", "minor", "--platform", "el9",
+        "--summary", "The first release of the storage tool", "--by", "nina-maint", "--today", "2026-11-01",
+    )  # fmt: skip
+    said = change(repo, "nina-maint", "a release candidate", "2026-11-01", lambda: run(repo, *candidate))
     assert "tool/1.0.0" in said
-    history.append(("rollout", "2026-11-02", COORDINATOR))
-    change(
-        repo,
-        COORDINATOR,
-        "start the rollout",
-        "2026-11-02",
-        {"releases/tool/1.0.0/release.yaml": release_text("rollout", history)},
-    )
+    start = coordinator_step(repo, "rollout", "2026-11-02", teams="teams:\n  - site-a\n  - site-b\n")
+    change(repo, COORDINATOR, "start the rollout", "2026-11-02", start)
     for login, site in (("ana-site", "site-a"), ("ben-site", "site-b")):
         report = (
-            f"team: {site}\nrevision: 1\nverdict: accept\ndate: 2026-11-09\n"
-            "environment: {platform: el9, arch: x86_64, install: fresh}\n"
-        )
-        change(repo, login, f"report of {site}", "2026-11-09", {f"releases/tool/1.0.0/reports/{site}.yaml": report})
-    history.append(("accepted", "2026-11-10", COORDINATOR))
-    change(
-        repo,
-        COORDINATOR,
-        "accept",
-        "2026-11-10",
-        {"releases/tool/1.0.0/release.yaml": release_text("accepted", history)},
-    )
-    history.append(("released", "2026-11-11", COORDINATOR))
-    change(
-        repo,
-        COORDINATOR,
-        "release",
-        "2026-11-11",
-        {"releases/tool/1.0.0/release.yaml": release_text("released", history)},
-    )
+            "new", "report", "tool/1.0.0", "--team", site, "--verdict", "accept", "--platform", "el9",
+            "--install", "fresh", "--today", "2026-11-09",
+        )  # fmt: skip
+        change(repo, login, f"report of {site}", "2026-11-09", lambda report=report: run(repo, *report))
+    change(repo, COORDINATOR, "accept", "2026-11-10", coordinator_step(repo, "accepted", "2026-11-10"))
+    change(repo, COORDINATOR, "release", "2026-11-11", coordinator_step(repo, "released", "2026-11-11"))
     assert repo.rollout("validate").returncode == 0
     notes = repo.rollout("notes", "tool/1.0.0", "--today", "2026-11-11")
     assert notes.returncode == 0, notes.stderr
     assert "The first release of the storage tool" in notes.stdout
     assert "| State | released since 2026-11-11 |" in notes.stdout
     assert "`site-a`" in notes.stdout and "`site-b`" in notes.stdout
+    assert "- 2026-11-01: candidate by @nina-maint" in notes.stdout
 
 
-def test_a_report_from_someone_else_is_refused(new_repo: Repo) -> None:
+def test_a_candidate_from_someone_else_is_refused(new_repo: Repo) -> None:
     # The acceptance story above would pass with a check that allows everything: this one cannot.
     repo = new_repo
     repo.write("teams/site-a.yaml", "name: A\nsite: A\nfederation: GRID\nmembers: [ana-site]\nplatforms: [el9]\n")
