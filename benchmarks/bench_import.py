@@ -52,42 +52,45 @@ def main(argv: list[str] | None = None) -> int:
     if not (source / "products").is_dir():
         raise SystemExit(f"{source}: not the UMD history (no products/); give --source")
 
-    scratch = Path(tempfile.mkdtemp(prefix="bench-import-"))
-    root = (args.keep or scratch / "repo").resolve()
-    try:
-        rows: list[tuple[str, tuple[float, int]]] = []
-        for run in range(args.runs):
-            if run or root.exists():
-                shutil.rmtree(root, ignore_errors=True)
-            root.mkdir(parents=True)
-            results = [
-                (
-                    "rollout import umd",
-                    timed(root, "import", "umd", str(source), "--out", ".", "--coordinator", "c", "--bot", "b"),
-                ),
-                ("rollout import umd (again)", timed(root, "import", "umd", str(source), "--out", ".")),
-                ("rollout validate", timed(root, "validate")),
-                ("rollout notes --all --out", timed(root, "notes", "--all", "--out", str(scratch / "notes"))),
-                ("rollout site --out", timed(root, "site", "--out", str(scratch / "site"), "--today", TODAY)),
+    if args.keep is not None and args.keep.exists() and any(args.keep.iterdir()):
+        raise SystemExit(f"--keep {args.keep}: give a new or empty folder")
+    with tempfile.TemporaryDirectory(prefix="bench-import-") as temporary:
+        scratch = Path(temporary)
+        root = (args.keep or scratch / "repo").resolve()
+        rows = one_run(source, root, scratch)
+        for _ in range(args.runs - 1):
+            shutil.rmtree(root)
+            rows = [
+                min(old, new, key=lambda r: r[1][0])
+                for old, new in zip(rows, one_run(source, root, scratch), strict=True)
             ]
-            rows = (
-                results
-                if not rows
-                else [min(old, new, key=lambda r: r[1][0]) for old, new in zip(rows, results, strict=True)]
-            )
-        files, size = folder_size(root)
-        print(f"source: {source}; repository: {root} ({files} files, {size / 2**20:.1f} MiB; cores: {os.cpu_count()})")
-        print(f"{'command':<30}{'seconds':>10}{'peak MiB':>10}")
-        for name, (seconds, peak) in rows:
-            print(f"{name:<30}{seconds:>10.2f}{peak:>10}")
-        site_files, site_size = folder_size(scratch / "site")
-        print(f"site: {site_files} files, {site_size / 2**20:.1f} MiB")
-        read, mapped, records = mapping_alone(source)
-        print(f"  in-process: read the JSON {read:.2f} s, map {records} records {mapped:.2f} s")
-        print(f"  in-process peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MiB")
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        report(source, root, scratch, rows)
     return 0
+
+
+def one_run(source: Path, root: Path, scratch: Path) -> list[tuple[str, tuple[float, int]]]:
+    root.mkdir(parents=True, exist_ok=True)
+    new = ("import", "umd", str(source), "--out", ".", "--coordinator", "c", "--bot", "b")
+    return [
+        ("rollout import umd", timed(root, *new)),
+        ("rollout import umd (again)", timed(root, "import", "umd", str(source), "--out", ".")),
+        ("rollout validate", timed(root, "validate")),
+        ("rollout notes --all --out", timed(root, "notes", "--all", "--out", str(scratch / "notes"))),
+        ("rollout site --out", timed(root, "site", "--out", str(scratch / "site"), "--today", TODAY)),
+    ]
+
+
+def report(source: Path, root: Path, scratch: Path, rows: list[tuple[str, tuple[float, int]]]) -> None:
+    files, size = folder_size(root)
+    print(f"source: {source}; repository: {root} ({files} files, {size / 2**20:.1f} MiB; cores: {os.cpu_count()})")
+    print(f"{'command':<30}{'seconds':>10}{'peak MiB':>10}")
+    for name, (seconds, peak) in rows:
+        print(f"{name:<30}{seconds:>10.2f}{peak:>10}")
+    site_files, site_size = folder_size(scratch / "site")
+    print(f"site: {site_files} files, {site_size / 2**20:.1f} MiB")
+    read, mapped, records = mapping_alone(source)
+    print(f"  in-process: read the JSON {read:.2f} s, map {records} records {mapped:.2f} s")
+    print(f"  in-process peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MiB")
 
 
 if __name__ == "__main__":
