@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ruamel.yaml import YAMLError
 from ruamel.yaml.scalarstring import LiteralScalarString
 
 from rollout_tool.commands.new import render, scaffold
@@ -120,7 +121,7 @@ def _add_vocabulary(root: Path, imported: umd.Imported, result: ImportResult) ->
 
     try:
         edit_yaml(root / CONFIG_PATH, change)
-    except Exception as exc:  # a rollout.yaml the round-trip loader cannot read or change
+    except (OSError, YAMLError) as exc:  # the round-trip loader reads what the fast one accepted, or says why
         raise FatalError(f"{CONFIG_PATH}: cannot add the imported platforms and groups ({exc})") from None
 
 
