@@ -589,6 +589,75 @@ def bot_remind(today: str | None, repo: Path | None) -> None:
 
 # ---- end section: bot ----
 
+# ---- section: import and init ----
+
+
+@main.group("import")
+def import_group() -> None:
+    """Import another system's release history as records."""
+
+
+@import_group.command("umd")
+@click.argument("source", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True, help="The repository to fill.")
+@click.option("--coordinator", "coordinators", multiple=True, help="A coordinator's login, for a new rollout.yaml.")
+@click.option("--bot", default=None, help="The automation's login, for a new rollout.yaml.")
+@handles_errors
+def import_umd(source: Path, out: Path, coordinators: tuple[str, ...], bot: str | None) -> None:
+    """EGI's UMD/CMD history (products/, distributions/) as a rollout repository in --out."""
+    from rollout_tool.commands.import_umd import import_umd as run_import
+
+    result = run_import(source, out, list(coordinators), bot)
+    for path in result.kept:
+        click.echo(f"kept {path}: it differs from what the import writes (edited?); left as it is", err=True)
+    for skipped in result.skipped:
+        click.echo(f"skipped {skipped.source}: {skipped.reason}", err=True)
+    if result.config_changes:
+        click.echo(f"added to rollout.yaml: {', '.join(result.config_changes)}")
+    click.echo(
+        f"{result.records} records: {len(result.written)} written, {len(result.unchanged)} unchanged, "
+        f"{len(result.kept)} kept as edited; {len(result.skipped)} source entries skipped"
+    )
+    sys.exit(EXIT_OK if result.records or not result.skipped else EXIT_PROBLEMS)
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--name", default="Staged rollout", show_default=True, help="The infrastructure's rollout, in words.")
+@click.option("--coordinator", "coordinators", multiple=True, required=True, help="A coordinator's login (repeatable).")
+@click.option("--bot", required=True, help="The automation's login.")
+@click.option("--platform", "platforms", multiple=True, required=True, help="A platform id, e.g. el9 (repeatable).")
+@click.option("--group", "groups", multiple=True, help="A product group id (repeatable; default: middleware).")
+@handles_errors
+def init(
+    folder: Path,
+    name: str,
+    coordinators: tuple[str, ...],
+    bot: str,
+    platforms: tuple[str, ...],
+    groups: tuple[str, ...],
+) -> None:
+    """Start a rollout repository in FOLDER: rollout.yaml, schemas, workflows, CODEOWNERS and a README."""
+    from rollout_tool.commands.init import init as run_init
+
+    result = run_init(
+        folder,
+        name=name,
+        coordinators=list(coordinators),
+        bot=bot,
+        platforms=list(platforms),
+        groups=list(groups) or ["middleware"],
+    )
+    if has_errors(result.problems):
+        click.echo(reporting.text(result.problems), nl=False)
+        click.echo(f"{folder}: nothing written; fix the options above", err=True)
+        sys.exit(EXIT_PROBLEMS)
+    for path in result.written:
+        click.echo(f"wrote {path}")
+
+
+# ---- end section: import and init ----
+
 
 def run() -> None:
     try:

@@ -56,6 +56,8 @@ Version = Annotated[
     Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._+~-]*$", max_length=100),
 ]
 Count = Annotated[StrictInt, Field(ge=0, le=10_000)]
+# Where an imported record came from: a path in the imported data, for a person to look up.
+Provenance = Annotated[StrictStr, Field(min_length=1, max_length=500)]
 
 
 def _unique(values: list[Any]) -> list[Any]:
@@ -210,6 +212,7 @@ class Product(Record):
     maintainers: Logins = []
     homepage: Url | None = None
     policy: Identifier | None = None
+    source: Provenance | None = None
 
 
 class Transition(Record):
@@ -244,6 +247,7 @@ class Release(Record):
     history: list[Transition] = Field(min_length=1)
     decisions: list[Decision] = []
     supersedes: Version | None = None
+    source: Provenance | None = None
 
     @property
     def decision(self) -> Decision | None:
@@ -313,6 +317,7 @@ class Distribution(Record):
     state: DistributionState
     notes: Text = ""
     releases: list[ShippedRelease] = Field(min_length=1)
+    source: Provenance | None = None
 
 
 KINDS: dict[str, type[Record]] = {
