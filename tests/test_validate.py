@@ -14,6 +14,11 @@ from pathlib import Path
 import pytest
 from conftest import CONFIG, PRODUCT, RELEASE, Repo, report_text, run_rollout
 
+from rollout_tool import placement
+from rollout_tool.commands.validate import validate_paths, validate_repository
+from rollout_tool.repository import Repository
+from rollout_tool.sources import Entry, Kind, WorkTree
+
 # benchmarks/ is not a package: the generator is imported from its folder.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from synthetic import generate
@@ -221,6 +226,52 @@ def test_given_file_that_is_no_record(repo: Repo) -> None:
         " (misplaced-file)\n"
     )
     assert repo.rollout("validate").stdout == result.stdout
+
+
+def test_rollout_yml_is_named_the_same_way_in_full_and_given_validation(repo: Repo) -> None:
+    repo.write("rollout.yml", "name: x\n")
+    expected = "rollout.yml:1:1: [error] rollout.yml is not read; did you mean rollout.yaml? (yml-extension)\n"
+    assert repo.rollout("validate").stdout == expected
+    assert repo.rollout("validate", "rollout.yml").stdout == expected
+
+
+def test_a_folder_problem_does_not_depend_on_what_was_looked_up_first(repo: Repo) -> None:
+    repo.write("teams/MWT2.yaml", "name: MWT2\n")
+    repo.write(f"{R}/notes.md", "# notes\n")
+    given = ["teams/MWT2.yaml", f"{R}/notes.md"]
+    fresh = validate_paths(Repository(WorkTree(repo.root)), given)
+    used = Repository(WorkTree(repo.root))
+    validate_repository(used)  # every folder listed and every name looked up before
+    assert validate_paths(used, given) == fresh
+    assert [(p.path, p.rule) for p in fresh.problems] == [
+        (f"{R}/notes.md", "misplaced-file"),
+        ("teams/MWT2.yaml", "identifier"),
+        ("teams/MWT2.yaml", "identifier-collision"),
+    ]
+
+
+def test_placement_is_a_function_of_a_listing() -> None:
+    entries = [
+        Entry("MWT2.yaml", Kind.file),
+        Entry("extra", Kind.directory),
+        Entry("grif.yml", Kind.file),
+        Entry("link.yaml", Kind.symlink),
+        Entry("mwt2.yaml", Kind.file),
+    ]
+    found = placement.check("teams", entries)
+    assert [(p.path, p.rule) for p in found.problems] == [
+        ("teams/link.yaml", "symlink"),
+        ("teams/MWT2.yaml", "identifier"),
+        ("teams/extra", "misplaced-file"),
+        ("teams/grif.yml", "yml-extension"),
+        ("teams/MWT2.yaml", "identifier-collision"),
+    ]
+    assert [p.path for p in found.look_alikes] == ["teams/MWT2.yaml", "teams/mwt2.yaml"]
+    assert placement.names("teams", entries) == ["mwt2"]
+    assert placement.missing_records("releases/arc-ce", [Entry("6.19.0", Kind.directory)])[0].message == (
+        "releases/arc-ce/ has no product.yaml"
+    )
+    assert placement.missing_records("releases/arc-ce", [Entry("product.yaml", Kind.symlink)]) == []
 
 
 def test_given_file_outside_the_data_is_ignored(repo: Repo) -> None:
