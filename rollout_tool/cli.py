@@ -16,6 +16,7 @@ from rollout_tool.errors import EXIT_FATAL, EXIT_OK, EXIT_PROBLEMS, RolloutError
 from rollout_tool.policy import today_from
 from rollout_tool.problems import has_errors
 from rollout_tool.records import ReleaseType, Verdict
+from rollout_tool.repository import CONFIG_PATH, release_path, report_path, team_path
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -24,7 +25,7 @@ def find_root(start: Path) -> Path:
     """The nearest folder at or above `start` that holds rollout.yaml."""
     start = start.resolve()
     for folder in (start, *start.parents):
-        if (folder / "rollout.yaml").is_file():
+        if (folder / CONFIG_PATH).is_file():
             return folder
     raise UsageError(f"no rollout.yaml in {start} or any folder above it; use --repo DIR")
 
@@ -192,7 +193,7 @@ def new_team(team: str, repo: Path | None, contact: str | None, **given: Any) ->
         products=list(given["products"]),
         contact=contact,
     )
-    _finish(scaffold(root, f"teams/{team}.yaml", fields))
+    _finish(scaffold(root, team_path(team), fields))
 
 
 @new.command("release")
@@ -222,7 +223,7 @@ def new_release(release: str, repo: Path | None, supersedes: str | None, today: 
         today=today_from(today),
         supersedes=supersedes,
     )
-    _finish(scaffold(root, f"releases/{product}/{version}/release.yaml", fields))
+    _finish(scaffold(root, release_path(product, version), fields))
 
 
 @new.command("report")
@@ -257,7 +258,7 @@ def new_report(release: str, repo: Path | None, from_version: str | None, today:
         workflows=list(given["workflows"]),
         today=today_from(today),
     )
-    _finish(scaffold(root, f"releases/{product}/{version}/reports/{team}.yaml", fields, footer=REPORT_FOOTER))
+    _finish(scaffold(root, report_path(product, version, team), fields, footer=REPORT_FOOTER))
 
 
 # ---- end section: new ----

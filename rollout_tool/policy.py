@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from rollout_tool.errors import UsageError
-from rollout_tool.records import Config, Policy, Product, Release, Report, State
+from rollout_tool.records import Config, Decision, Policy, Product, Release, Report, State
 from rollout_tool.records import Verdict as ReportVerdict
 from rollout_tool.repository import Repository
 
@@ -93,10 +93,61 @@ def effective_policy(config: Config, product: Product | None, release: Release) 
     return DEFAULT_POLICY, config.policy
 
 
+def entered(release: Release, state: State) -> dt.date | None:
+    """When the release last entered `state`: the date of the last history entry in it."""
+    for step in reversed(release.history):
+        if step.state is state:
+            return step.date
+    return None
+
+
 def rollout_started(release: Release) -> dt.date | None:
-    """When the release last entered rollout, from its history."""
-    entered = [t.date for t in release.history if t.state is State.rollout]
-    return entered[-1] if entered else None
+    """When the rollout (re)started: the soak and the teams' due dates count from here.
+
+    A revision bump is a history entry that carries the current state, so it
+    restarts both; a report dated before it tested an older artifact.
+    """
+    return entered(release, State.rollout)
+
+
+def soak_until(policy: Policy, release: Release) -> dt.date | None:
+    started = rollout_started(release)
+    return started + dt.timedelta(days=policy.soak_days) if started is not None else None
+
+
+def due_date(policy: Policy, release: Release) -> dt.date | None:
+    """The day by which each assigned team owes a report on the current revision."""
+    started = rollout_started(release)
+    return started + dt.timedelta(days=policy.report_days) if started is not None else None
+
+
+def is_current(release: Release, report: Report) -> bool:
+    """A report counts only for the revision it tested: a new revision makes it stale."""
+    return report.revision == release.revision
+
+
+def split_reports(release: Release, reports: dict[str, Report]) -> tuple[dict[str, Report], dict[str, Report]]:
+    """The current reports and the stale ones, by team."""
+    current = {team: r for team, r in reports.items() if is_current(release, r)}
+    stale = {team: r for team, r in reports.items() if not is_current(release, r)}
+    return current, stale
+
+
+def is_override(decision: Decision | None) -> bool:
+    """An accept decision with its reason: it stands over current reject reports.
+
+    Without a reason it overrides nothing: the rejection keeps blocking.
+    """
+    return decision is not None and decision.action == "accept" and bool(decision.reason.strip())
+
+
+# The decisions that end a release in a state of their own; each needs a reason.
+DECISION_STATES: dict[str, State] = {"reject": State.rejected, "recall": State.recalled, "withdraw": State.withdrawn}
+
+
+def decision_for(state: State) -> str | None:
+    """The decision action that leads to `state`, if one does."""
+    return next((action for action, target in DECISION_STATES.items() if target is state), None)
 
 
 def _plural(count: int, word: str) -> str:
@@ -124,18 +175,17 @@ def assess(
     inactive: frozenset[str] = frozenset(),
 ) -> Assessment:
     """The verdict as if the release were in rollout; `inactive` teams are never late."""
-    current = {team: r for team, r in reports.items() if r.revision == release.revision}
-    stale = {team: r for team, r in reports.items() if r.revision != release.revision}
+    current, stale = split_reports(release, reports)
     accepting = {team: r for team, r in sorted(current.items()) if r.verdict is ReportVerdict.accept}
     rejecting = sorted(team for team, r in current.items() if r.verdict is ReportVerdict.reject)
 
     blocking: list[str] = []
     decision = release.decision
-    overridden = decision is not None and decision.action == "accept" and bool(decision.reason.strip())
-    if decision is not None and decision.action in _DECIDED:
+    if decision is not None and decision.action in DECISION_STATES:
         # Decided already: what is left is the transition itself, not more reports.
-        blocking.append(f"a coordinator decided to {decision.action} it: set state {_DECIDED[decision.action]}")
-    elif rejecting and not overridden:
+        target = DECISION_STATES[decision.action].value
+        blocking.append(f"a coordinator decided to {decision.action} it: set state {target}")
+    elif rejecting and not is_override(decision):
         if decision is not None and decision.action == "accept":
             blocking.append(f"the decision to accept despite the rejection by {_teams(rejecting)} needs a reason")
         else:
@@ -152,14 +202,13 @@ def assess(
         covered = {r.environment.platform for r in accepting.values()}
         missing.extend(f"none yet on {platform}" for platform in release.platforms if platform not in covered)
 
-    started = rollout_started(release)
-    soak_until = started + dt.timedelta(days=policy.soak_days) if started is not None else None
-    if soak_until is not None and today < soak_until:
-        missing.append(f"soaks until {soak_until.isoformat()}")
+    soaks = soak_until(policy, release)
+    if soaks is not None and today < soaks:
+        missing.append(f"soaks until {soaks.isoformat()}")
 
     late: list[LateTeam] = []
-    if started is not None:
-        due = started + dt.timedelta(days=policy.report_days)
+    due = due_date(policy, release)
+    if due is not None:
         for team in release.teams:
             days_late = (today - due).days
             if team not in current and team not in inactive and days_late > 0:
@@ -176,10 +225,7 @@ def assess(
         verdict = Verdict.waiting
     else:
         verdict = Verdict.ready
-    return Assessment(verdict, blocking + missing + notes, blocking + missing, late, current, stale, soak_until)
-
-
-_DECIDED = {"reject": "rejected", "withdraw": "withdrawn", "recall": "recalled"}
+    return Assessment(verdict, blocking + missing + notes, blocking + missing, late, current, stale, soaks)
 
 
 def _teams(teams: list[str]) -> str:
@@ -195,8 +241,7 @@ def evaluate(repo: Repository, product: str, version: str, today: dt.date) -> Ev
     name, policy = effective_policy(config, repo.product(product), release)
     reports = repo.reports(product, version)
     if release.state is not State.rollout:
-        current = {team: r for team, r in reports.items() if r.revision == release.revision}
-        stale = {team: r for team, r in reports.items() if r.revision != release.revision}
+        current, stale = split_reports(release, reports)
         return Evaluation(product, version, release.state, name, policy, Verdict.closed, [], [], current, stale, None)
     inactive = frozenset(t for t in release.teams if (record := repo.team(t)) is not None and not record.active)
     found = assess(policy, release, reports, today, inactive)

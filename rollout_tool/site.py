@@ -19,7 +19,7 @@ from pathlib import Path
 
 import jinja2
 
-from rollout_tool import feed, layout
+from rollout_tool import feed, layout, policy
 from rollout_tool.errors import RefusedError
 from rollout_tool.identifiers import version_key
 from rollout_tool.notes import (
@@ -27,6 +27,7 @@ from rollout_tool.notes import (
     ReleaseFacts,
     ReportLine,
     distribution_facts,
+    group_name,
     release_facts,
 )
 from rollout_tool.records import Config, Product, State, Team
@@ -128,11 +129,8 @@ def gather(repo: Repository, today: dt.date) -> Site:
     products = []
     for product in repo.product_ids():
         record = repo.product(product)
-        group = ""
-        if record is not None and record.group in config.groups:
-            group = config.groups[record.group].name
         versions = sorted(by_product.get(product, []), key=lambda f: version_key(f.version), reverse=True)
-        products.append(ProductRow(product, record, group, versions))
+        products.append(ProductRow(product, record, group_name(config, record), versions))
 
     columns = []
     for state in STATE_ORDER:
@@ -163,8 +161,7 @@ def _team_pages(repo: Repository, releases: list[ReleaseFacts]) -> list[TeamPage
                     page.reports.append((f, line))
         if f.release.state is not State.rollout or f.evaluation is None:
             continue
-        started = f.entered.get(State.rollout.value)
-        due = started + dt.timedelta(days=f.evaluation.policy.report_days) if started else None
+        due = policy.due_date(f.evaluation.policy, f.release)
         late = {entry.team: entry.days_late for entry in f.evaluation.late}
         for row in f.coverage:
             page = pages.get(row.team)
