@@ -358,27 +358,34 @@ def codeowners(check: bool, repo: Path | None) -> None:
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None, help="Folder for --all.")
 @today_option
 @repo_option
+@rev_option
 @handles_errors
 def notes(
-    name: str | None, distribution: bool, every: bool, out: Path | None, today: str | None, repo: Path | None
+    name: str | None,
+    distribution: bool,
+    every: bool,
+    out: Path | None,
+    today: str | None,
+    repo: Path | None,
+    rev: str | None,
 ) -> None:
     """Markdown release notes of PRODUCT/VERSION, or of every release with --all --out DIR."""
     from rollout_tool.commands import notes as command
-    from rollout_tool.sources import WorkTree
+    from rollout_tool.sources import open_source
 
     root = repo_root(repo)
     day = today_from(today)
     if every:
         if name is not None or out is None:
             raise UsageError("--all writes every release's notes to --out DIR and takes no NAME")
-        written = command.write_all(WorkTree(root), out, day)
+        written = command.write_all(open_source(root, rev), out, day)
         click.echo(
             f"wrote notes of {written.releases} releases and {written.distributions} distribution releases to {out}"
         )
         return
     if name is None:
         raise UsageError("name a release as PRODUCT/VERSION, or use --all --out DIR")
-    click.echo(command.one(WorkTree(root), name, day, distribution=distribution), nl=False)
+    click.echo(command.one(open_source(root, rev), name, day, distribution=distribution), nl=False)
 
 
 @main.command()
@@ -391,17 +398,18 @@ def notes(
 )
 @today_option
 @repo_option
+@rev_option
 @handles_errors
-def site(out: Path, base_url: str, today: str | None, repo: Path | None) -> None:
+def site(out: Path, base_url: str, today: str | None, repo: Path | None, rev: str | None) -> None:
     """Build the static dashboard (board, release, team and distribution pages, Atom feeds) into --out."""
     import re
 
     from rollout_tool.commands.site import build_site
-    from rollout_tool.sources import WorkTree
+    from rollout_tool.sources import open_source
 
     if base_url and not re.match(r"^https?://[^\s/]+(/\S*)?$", base_url):
         raise UsageError(f"--base-url {base_url!r}: give an http(s) address such as https://example.org/rollout/")
-    built = build_site(WorkTree(repo_root(repo)), out, today_from(today), base_url)
+    built = build_site(open_source(repo_root(repo), rev), out, today_from(today), base_url)
     click.echo(f"built {built.files} files for {built.releases} releases in {out}")
 
 
