@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import Repo, report_text
-from lifecycle_support import (
+from tests.support.lifecycle import (
     NCG_REPORT,
     PRAGUE_REPORT,
     RELEASE_PATH,
@@ -16,6 +15,7 @@ from lifecycle_support import (
     summaries,
     walk,
 )
+from tests.support.repos import Repo, report_text
 
 PRAGUE_TEAM = "teams/praguelcg2.yaml"
 PRAGUE_TEAM_TEXT = "name: praguelcg2 EA team\nsite: praguelcg2\nfederation: EGI\nmembers: [jan-cz, eva-cz]\ngroups: [arc]\nplatforms: [el8, el9]\n"

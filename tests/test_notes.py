@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import Repo
-from publishing_support import HOSTILE, build_rich_repo
 
 from rollout_tool import layout, notes
 from rollout_tool.cli import main
 from rollout_tool.repository import Repository
 from rollout_tool.sources import GitRevision, WorkTree
+from tests.support.publishing import HOSTILE, build_rich_repo
+from tests.support.repos import Repo
 
 TODAY = dt.date(2026, 11, 25)
 OWN = Path(__file__).resolve().parent.parent

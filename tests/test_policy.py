@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import CONFIG, Repo, report_text
-from lifecycle_support import NCG_REPORT, PRAGUE_REPORT, RELEASE_PATH, release_text, walk
 
 from rollout_tool.errors import UsageError
 from rollout_tool.notes import release_facts
@@ -14,6 +12,8 @@ from rollout_tool.policy import Evaluation, LateTeam, Verdict, effective_policy,
 from rollout_tool.records import Config, Product, Release
 from rollout_tool.repository import Repository
 from rollout_tool.sources import WorkTree
+from tests.support.lifecycle import NCG_REPORT, PRAGUE_REPORT, RELEASE_PATH, release_text, walk
+from tests.support.repos import CONFIG, Repo, report_text
 
 MWT2_TEAM = (
     "name: MWT2 EA team\nsite: MWT2\nfederation: OSG\nmembers: [bob-osg]\ngroups: [arc]\nplatforms: [el8, el9]\n"

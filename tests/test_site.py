@@ -11,13 +11,13 @@ from urllib.parse import unquote, urldefrag, urlparse
 
 import pytest
 from click.testing import CliRunner
-from conftest import Repo, run_rollout
-from publishing_support import HOSTILE, build_rich_repo
 
 from rollout_tool import policy
 from rollout_tool.cli import main
 from rollout_tool.repository import Repository
 from rollout_tool.sources import WorkTree
+from tests.support.publishing import HOSTILE, build_rich_repo
+from tests.support.repos import Repo, run_rollout
 
 pytestmark = pytest.mark.browser
 

@@ -11,12 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CONFIG, PRODUCT, RELEASE, Repo, report_text, run_rollout
 
 from rollout_tool import catalogue, placement
 from rollout_tool.commands.validate import validate_paths, validate_repository
 from rollout_tool.repository import Repository
 from rollout_tool.sources import Entry, Kind, WorkTree
+from tests.support.repos import CONFIG, PRODUCT, RELEASE, Repo, report_text, run_rollout
 
 # benchmarks/ is not a package: the generator is imported from its folder.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))

@@ -36,10 +36,10 @@ def validate_repository(repo: Repository) -> Validation:
     # memory grows with the releases, not with the reports.
     with _no_cycle_collection():
         repo.load_all(check, keep_reports=False)
-    for folder in repo.record_folders():
-        entries = repo.listing(folder)
-        problems.extend(placement.check(folder, entries).problems)
-        problems.extend(placement.missing_records(folder, entries))
+        for folder in repo.record_folders():
+            entries = repo.listing(folder)
+            problems.extend(placement.check(folder, entries).problems)
+            problems.extend(placement.missing_records(folder, entries))
     return Validation(files, sorted(set(problems)))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from conftest import Repo, build_repo
+from tests.support.repos import Repo, build_repo
 
 # A string a page must never run: it appears in a known issue and its workaround.
 HOSTILE = "<script>alert('x')</script> | *bold* [link](javascript:alert(1))"
