@@ -70,8 +70,16 @@ history:
 
 
 def report_text(
-    team: str, *, verdict: str = "accept", platform: str = "el9", revision: int = 1, date: str = "2026-11-10"
+    team: str,
+    *,
+    verdict: str = "accept",
+    platform: str = "el9",
+    revision: int = 1,
+    date: str = "2026-11-10",
+    arch: str = "x86_64",
+    from_version: str = "6.18.0",
 ) -> str:
+    """A report whose `environment` mapping ends the text: lines indented by two extend it."""
     return textwrap.dedent(
         f"""\
         team: {team}
@@ -80,9 +88,9 @@ def report_text(
         date: {date}
         environment:
           platform: {platform}
-          arch: x86_64
+          arch: {arch}
           install: upgrade
-          from_version: "6.18.0"
+          from_version: "{from_version}"
         """
     )
 
