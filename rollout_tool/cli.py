@@ -16,6 +16,7 @@ from rollout_tool.errors import EXIT_FATAL, EXIT_OK, EXIT_PROBLEMS, RolloutError
 from rollout_tool.policy import today_from
 from rollout_tool.problems import has_errors
 from rollout_tool.records import ReleaseType, Verdict
+from rollout_tool.repository import CONFIG_PATH, release_path, report_path, team_path
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -24,7 +25,7 @@ def find_root(start: Path) -> Path:
     """The nearest folder at or above `start` that holds rollout.yaml."""
     start = start.resolve()
     for folder in (start, *start.parents):
-        if (folder / "rollout.yaml").is_file():
+        if (folder / CONFIG_PATH).is_file():
             return folder
     raise UsageError(f"no rollout.yaml in {start} or any folder above it; use --repo DIR")
 
@@ -192,7 +193,7 @@ def new_team(team: str, repo: Path | None, contact: str | None, **given: Any) ->
         products=list(given["products"]),
         contact=contact,
     )
-    _finish(scaffold(root, f"teams/{team}.yaml", fields))
+    _finish(scaffold(root, team_path(team), fields))
 
 
 @new.command("release")
@@ -222,7 +223,7 @@ def new_release(release: str, repo: Path | None, supersedes: str | None, today: 
         today=today_from(today),
         supersedes=supersedes,
     )
-    _finish(scaffold(root, f"releases/{product}/{version}/release.yaml", fields))
+    _finish(scaffold(root, release_path(product, version), fields))
 
 
 @new.command("report")
@@ -273,7 +274,7 @@ def new_report(
         in_production_since=today_from(in_production_since) if in_production_since else None,
         revision=revision,
     )
-    _finish(scaffold(root, f"releases/{product}/{version}/reports/{team}.yaml", fields, footer=REPORT_FOOTER))
+    _finish(scaffold(root, report_path(product, version, team), fields, footer=REPORT_FOOTER))
 
 
 # ---- end section: new ----
@@ -400,27 +401,34 @@ def metrics(today: str | None, repo: Path | None, rev: str | None, output_format
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None, help="Folder for --all.")
 @today_option
 @repo_option
+@rev_option
 @handles_errors
 def notes(
-    name: str | None, distribution: bool, every: bool, out: Path | None, today: str | None, repo: Path | None
+    name: str | None,
+    distribution: bool,
+    every: bool,
+    out: Path | None,
+    today: str | None,
+    repo: Path | None,
+    rev: str | None,
 ) -> None:
     """Markdown release notes of PRODUCT/VERSION, or of every release with --all --out DIR."""
     from rollout_tool.commands import notes as command
-    from rollout_tool.sources import WorkTree
+    from rollout_tool.sources import open_source
 
     root = repo_root(repo)
     day = today_from(today)
     if every:
         if name is not None or out is None:
             raise UsageError("--all writes every release's notes to --out DIR and takes no NAME")
-        written = command.write_all(WorkTree(root), out, day)
+        written = command.write_all(open_source(root, rev), out, day)
         click.echo(
             f"wrote notes of {written.releases} releases and {written.distributions} distribution releases to {out}"
         )
         return
     if name is None:
         raise UsageError("name a release as PRODUCT/VERSION, or use --all --out DIR")
-    click.echo(command.one(WorkTree(root), name, day, distribution=distribution), nl=False)
+    click.echo(command.one(open_source(root, rev), name, day, distribution=distribution), nl=False)
 
 
 @main.command()
@@ -433,17 +441,18 @@ def notes(
 )
 @today_option
 @repo_option
+@rev_option
 @handles_errors
-def site(out: Path, base_url: str, today: str | None, repo: Path | None) -> None:
+def site(out: Path, base_url: str, today: str | None, repo: Path | None, rev: str | None) -> None:
     """Build the static dashboard (board, release, team and distribution pages, Atom feeds) into --out."""
     import re
 
     from rollout_tool.commands.site import build_site
-    from rollout_tool.sources import WorkTree
+    from rollout_tool.sources import open_source
 
     if base_url and not re.match(r"^https?://[^\s/]+(/\S*)?$", base_url):
         raise UsageError(f"--base-url {base_url!r}: give an http(s) address such as https://example.org/rollout/")
-    built = build_site(WorkTree(repo_root(repo)), out, today_from(today), base_url)
+    built = build_site(open_source(repo_root(repo), rev), out, today_from(today), base_url)
     click.echo(f"built {built.files} files for {built.releases} releases in {out}")
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from rollout_tool.policy import assess, team_federations
+from rollout_tool.policy import assess, decision_for, team_federations
 from rollout_tool.records import Policy, Release, Report, State
 from rollout_tool.repository import Repository
 
@@ -61,7 +61,19 @@ def _policy_allows(situation: Situation) -> list[str]:
     ).obstacles
 
 
-def _decided(action: str) -> Precondition:
+# The states a release enters only on a recorded decision, which must be the last.
+BY_DECISION = frozenset({State.rejected, State.recalled})
+
+
+def required_decision(state: State) -> str | None:
+    """The action of the decision a release in `state` must carry as its last, if any."""
+    return decision_for(state) if state in BY_DECISION else None
+
+
+def _decided(state: State) -> Precondition:
+    action = decision_for(state)
+    assert action is not None, state
+
     def check(situation: Situation) -> list[str]:
         decision = situation.release.decision
         if decision is None or decision.action != action:
@@ -128,11 +140,11 @@ TRANSITIONS: dict[tuple[State, State], Transition] = {
     for t in (
         Transition(State.candidate, State.rollout, _C, _teams_assigned),
         Transition(State.rollout, State.accepted, _C, _policy_allows, "auto_accept"),
-        Transition(State.rollout, State.rejected, _C, _decided("reject")),
+        Transition(State.rollout, State.rejected, _C, _decided(State.rejected)),
         Transition(State.accepted, State.released, _C, _not_rejected, "auto_release"),
-        Transition(State.released, State.recalled, _C, _decided("recall")),
+        Transition(State.released, State.recalled, _C, _decided(State.recalled)),
         Transition(State.candidate, State.withdrawn, _CM, _nothing),
-        Transition(State.rollout, State.withdrawn, _CM, _decided("withdraw")),
+        Transition(State.rollout, State.withdrawn, _CM, _decided(State.withdrawn)),
         Transition(State.candidate, State.superseded, _CM, _superseded),
         Transition(State.rollout, State.superseded, _CM, _superseded),
     )

@@ -16,7 +16,7 @@ from rollout_tool import layout, policy
 from rollout_tool.errors import UsageError
 from rollout_tool.lifecycle import successor
 from rollout_tool.policy import Evaluation, NextStep
-from rollout_tool.records import Decision, Distribution, Product, Release, Report, State, Team, Verdict
+from rollout_tool.records import Config, Decision, Distribution, Product, Release, Report, State, Team, Verdict
 from rollout_tool.repository import Repository
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
@@ -142,12 +142,19 @@ class DistributionFacts:
         return [(s.facts, issue) for s in self.shipped if s.facts for issue in s.facts.known_issues]
 
 
+def group_name(config: Config | None, product: Product | None) -> str:
+    """The display name of a product's group, or "" when it has none that rollout.yaml names."""
+    if product is None or config is None or product.group not in config.groups:
+        return ""
+    return config.groups[product.group].name
+
+
 def _team_site(teams: dict[str, Team | None], team: str) -> tuple[str, str]:
     record = teams.get(team)
     return (record.site, record.federation) if record else (team, "")
 
 
-def _report_line(team: str, report: Report, site: str, federation: str, revision: int) -> ReportLine:
+def _report_line(team: str, report: Report, site: str, federation: str, stale: bool) -> ReportLine:
     env = report.environment
     return ReportLine(
         team=team,
@@ -160,7 +167,7 @@ def _report_line(team: str, report: Report, site: str, federation: str, revision
         verdict=report.verdict.value,
         revision=report.revision,
         date=report.date,
-        stale=report.revision != revision,
+        stale=stale,
         workflows=tuple(env.workflows),
         failed_tests=tuple(t.name for t in report.tests if t.result == "fail"),
         tests=len(report.tests),
@@ -185,7 +192,7 @@ def release_facts(
     for team in sorted(reports):
         report = reports[team]
         site, federation = _team_site(teams, team)
-        line = _report_line(team, report, site, federation, release.revision)
+        line = _report_line(team, report, site, federation, not policy.is_current(release, report))
         lines.append(line)
         # What made a release rejected is published with it, marked or not.
         rejecting = release.state is State.rejected and report.verdict is Verdict.reject and not line.stale
@@ -230,13 +237,11 @@ def release_facts(
     uncovered = [p for p in platforms if p not in covered]
 
     rejected_by = [line.team for line in lines if not line.stale and line.verdict == Verdict.reject.value]
-    # An accept that stands on record over a current reject is an override,
-    # whatever was decided after it (a later recall does not erase it).
-    overridden = rejected_by if any(d.action == "accept" for d in release.decisions) else []
+    # An override stays on record whatever was decided after it (a later
+    # recall does not erase it).
+    overridden = rejected_by if any(policy.is_override(d) for d in release.decisions) else []
 
-    entered: dict[str, dt.date] = {}
-    for transition in release.history:
-        entered[transition.state.value] = transition.date
+    entered = {state.value: date for state in State if (date := policy.entered(release, state)) is not None}
 
     evaluation = None
     late: dict[str, int] = {}
@@ -248,14 +253,11 @@ def release_facts(
             evaluation = judged
             late = {entry.team: entry.days_late for entry in evaluation.late}
 
-    group = ""
-    if record is not None and config is not None and record.group in config.groups:
-        group = config.groups[record.group].name
     return ReleaseFacts(
         product_id=product,
         product_name=record.name if record else product,
         provider=record.provider if record else "",
-        group=group,
+        group=group_name(config, record),
         version=version,
         release=release,
         reports=lines,

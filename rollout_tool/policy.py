@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from rollout_tool.errors import UsageError
-from rollout_tool.records import Config, Policy, Product, Release, Report, State
+from rollout_tool.records import Config, Decision, Policy, Product, Release, Report, State
 from rollout_tool.records import Verdict as ReportVerdict
 from rollout_tool.repository import Repository
 
@@ -111,10 +111,61 @@ def effective_policy(config: Config, product: Product | None, release: Release) 
     return DEFAULT_POLICY, config.policy
 
 
+def entered(release: Release, state: State) -> dt.date | None:
+    """When the release last entered `state`: the date of the last history entry in it."""
+    for step in reversed(release.history):
+        if step.state is state:
+            return step.date
+    return None
+
+
 def rollout_started(release: Release) -> dt.date | None:
-    """When the release last entered rollout, from its history."""
-    entered = [t.date for t in release.history if t.state is State.rollout]
-    return entered[-1] if entered else None
+    """When the rollout (re)started: the soak and the teams' due dates count from here.
+
+    A revision bump is a history entry that carries the current state, so it
+    restarts both; a report dated before it tested an older artifact.
+    """
+    return entered(release, State.rollout)
+
+
+def soak_until(policy: Policy, release: Release) -> dt.date | None:
+    started = rollout_started(release)
+    return started + dt.timedelta(days=policy.soak_days) if started is not None else None
+
+
+def due_date(policy: Policy, release: Release) -> dt.date | None:
+    """The day by which each assigned team owes a report on the current revision."""
+    started = rollout_started(release)
+    return started + dt.timedelta(days=policy.report_days) if started is not None else None
+
+
+def is_current(release: Release, report: Report) -> bool:
+    """A report counts only for the revision it tested: a new revision makes it stale."""
+    return report.revision == release.revision
+
+
+def split_reports(release: Release, reports: dict[str, Report]) -> tuple[dict[str, Report], dict[str, Report]]:
+    """The current reports and the stale ones, by team."""
+    current = {team: r for team, r in reports.items() if is_current(release, r)}
+    stale = {team: r for team, r in reports.items() if not is_current(release, r)}
+    return current, stale
+
+
+def is_override(decision: Decision | None) -> bool:
+    """An accept decision with its reason: it stands over current reject reports.
+
+    Without a reason it overrides nothing: the rejection keeps blocking.
+    """
+    return decision is not None and decision.action == "accept" and bool(decision.reason.strip())
+
+
+# The decisions that end a release in a state of their own; each needs a reason.
+DECISION_STATES: dict[str, State] = {"reject": State.rejected, "recall": State.recalled, "withdraw": State.withdrawn}
+
+
+def decision_for(state: State) -> str | None:
+    """The decision action that leads to `state`, if one does."""
+    return next((action for action, target in DECISION_STATES.items() if target is state), None)
 
 
 def _article(name: str) -> str:
@@ -159,12 +210,6 @@ def team_federations(repo: Repository, release: Release, reports: Mapping[str, R
     return found
 
 
-def due_date(policy: Policy, release: Release) -> dt.date | None:
-    """When the assigned teams' reports are due: `report_days` after the rollout (or its last revision) started."""
-    started = rollout_started(release)
-    return started + dt.timedelta(days=policy.report_days) if started is not None else None
-
-
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
@@ -196,17 +241,17 @@ def assess(
 
     `federations` maps each assigned or reporting team to its federation, for `cover_federations`.
     """
-    current = {team: r for team, r in reports.items() if r.revision == release.revision}
-    stale = {team: r for team, r in reports.items() if r.revision != release.revision}
+    current, stale = split_reports(release, reports)
     accepting = {team: r for team, r in sorted(current.items()) if r.verdict is ReportVerdict.accept}
     rejecting = sorted(team for team, r in current.items() if r.verdict is ReportVerdict.reject)
 
     blocking: list[str] = []
     decision = release.decision
-    overridden = decision is not None and decision.action == "accept" and bool(decision.reason.strip())
-    if decision is not None and decision.action in _DECIDED:
+    overridden = is_override(decision)
+    if decision is not None and decision.action in DECISION_STATES:
         # Decided already: what is left is the transition itself, not more reports.
-        blocking.append(f"a coordinator decided to {decision.action} it: set state {_DECIDED[decision.action]}")
+        target = DECISION_STATES[decision.action].value
+        blocking.append(f"a coordinator decided to {decision.action} it: set state {target}")
     elif rejecting and not overridden:
         if decision is not None and decision.action == "accept":
             blocking.append(f"the decision to accept despite the rejection by {_teams(rejecting)} needs a reason")
@@ -228,10 +273,9 @@ def assess(
         missing.extend(_coverage(policy, release, accepting, current, federations or {}))
 
     needs_reports = bool(missing)
-    started = rollout_started(release)
-    soak_until = started + dt.timedelta(days=policy.soak_days) if started is not None else None
-    if soak_until is not None and today < soak_until:
-        missing.append(f"soaks until {soak_until.isoformat()}")
+    soaks = soak_until(policy, release)
+    if soaks is not None and today < soaks:
+        missing.append(f"soaks until {soaks.isoformat()}")
 
     late: list[LateTeam] = []
     due = due_date(policy, release)
@@ -257,19 +301,8 @@ def assess(
     else:
         verdict = Verdict.ready
     return Assessment(
-        verdict,
-        blocking + missing + notes,
-        blocking + missing,
-        late,
-        current,
-        stale,
-        soak_until,
-        needs_reports,
-        inactive,
+        verdict, blocking + missing + notes, blocking + missing, late, current, stale, soaks, needs_reports, inactive
     )
-
-
-_DECIDED = {"reject": "rejected", "withdraw": "withdrawn", "recall": "recalled"}
 
 
 def _teams(teams: list[str]) -> str:
@@ -286,8 +319,7 @@ def evaluate(repo: Repository, product: str, version: str, today: dt.date) -> Ev
     reports = repo.reports(product, version)
     spec = f"{product}/{version}"
     if release.state is not State.rollout:
-        current = {team: r for team, r in reports.items() if r.revision == release.revision}
-        stale = {team: r for team, r in reports.items() if r.revision != release.revision}
+        current, stale = split_reports(release, reports)
         verdict, step = _outside_rollout(release, policy, spec)
         return Evaluation(product, version, release.state, name, policy, verdict, [], [], current, stale, None, step)
     inactive = frozenset(t for t in release.teams if (record := repo.team(t)) is not None and not record.active)

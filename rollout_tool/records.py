@@ -24,7 +24,11 @@ from pydantic import (
     WithJsonSchema,
 )
 
-IDENTIFIER_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+from rollout_tool import identifiers
+
+# Anchored for JSON Schema; built from `identifiers`, which file names are checked by.
+IDENTIFIER_PATTERN = f"^{identifiers.IDENTIFIER.pattern}$"
+VERSION_PATTERN = f"^{identifiers.VERSION.pattern}$"
 LOGIN_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -45,16 +49,13 @@ Date = Annotated[
     BeforeValidator(_parse_date),
     WithJsonSchema({"type": "string", "format": "date", "pattern": _DATE.pattern}),
 ]
-Identifier = Annotated[StrictStr, Field(pattern=IDENTIFIER_PATTERN, max_length=100)]
+Identifier = Annotated[StrictStr, Field(pattern=IDENTIFIER_PATTERN, max_length=identifiers.MAX_LENGTH)]
 Login = Annotated[StrictStr, Field(pattern=LOGIN_PATTERN)]
 Text = Annotated[StrictStr, Field(max_length=100_000)]
 Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
 Url = Annotated[StrictStr, Field(pattern=r"^https?://\S+$", max_length=2000)]
 Email = Annotated[StrictStr, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
-Version = Annotated[
-    StrictStr,
-    Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._+~-]*$", max_length=100),
-]
+Version = Annotated[StrictStr, Field(pattern=VERSION_PATTERN, max_length=identifiers.MAX_LENGTH)]
 Count = Annotated[StrictInt, Field(ge=0, le=10_000)]
 # Where an imported record came from: a path in the imported data, for a person to look up.
 Provenance = Annotated[StrictStr, Field(min_length=1, max_length=500)]
@@ -300,7 +301,7 @@ class Report(Record):
 
 
 class ShippedRelease(Record):
-    release: Annotated[StrictStr, Field(pattern=r"^[a-z0-9][a-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._+~-]*$")]
+    release: Annotated[StrictStr, Field(pattern=f"^{identifiers.IDENTIFIER.pattern}/{identifiers.VERSION.pattern}$")]
     status: Literal["accepted", "released"]
 
 

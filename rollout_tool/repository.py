@@ -2,9 +2,9 @@
 
 Everything is read through a `Source` (a work tree or a git revision) and
 cached, so a full validation reads every file once and a pull-request check
-reads only the folders and files it needs. Problems found while listing
-folders (misplaced files, links, look-alike names) and while loading files
-(YAML and schema errors) are kept per path.
+reads only the folders and files it needs. It only lists and loads: a
+record's own problems (YAML and schema errors) come with its document, and
+what is wrong with a folder's entries is `placement`'s to say.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from typing import TypeVar
 
 from pydantic import ValidationError
 
-from rollout_tool import identifiers
+from rollout_tool import placement
 from rollout_tool.errors import FatalError
 from rollout_tool.loading import LoadError, load, locate
 from rollout_tool.messages import describe
+from rollout_tool.placement import CONFIG_PATH as CONFIG_PATH  # where every command looks for it
 from rollout_tool.problems import Level, Problem
 from rollout_tool.records import (
     KINDS,
@@ -31,9 +32,6 @@ from rollout_tool.records import (
     Team,
 )
 from rollout_tool.sources import Entry, Kind, Source
-
-CONFIG_PATH = "rollout.yaml"
-DATA_FOLDERS = ("teams", "releases", "distributions")
 
 R = TypeVar("R", bound=Record)
 
@@ -96,168 +94,81 @@ class Repository:
     def __init__(self, source: Source) -> None:
         self.source = source
         self._documents: dict[str, Document] = {}
-        self._folders: dict[str, list[Entry]] = {}
+        self._listings: dict[str, list[Entry]] = {}
         # What each listed path is, links included: a file found by listing its
         # folder needs no second look at the file system.
         self._kinds: dict[str, Kind] = {}
-        # Each folder is read one way (team files, version folders, ...): its
-        # valid names are worked out, and its problems reported, once.
         self._names: dict[str, list[str]] = {}
-        self.layout_problems: list[Problem] = []
-        # Every name of every look-alike pair; layout_problems holds one of each.
-        self.collision_problems: list[Problem] = []
         if source.kind(CONFIG_PATH) is None:
             raise FatalError("not a rollout repository: there is no rollout.yaml at its top")
 
     # ------------------------------------------------------------ folders
 
-    def _problem(self, path: str, rule: str, message: str) -> None:
-        self.layout_problems.append(Problem(path, 1, 1, rule, message))
+    def listing(self, folder: str) -> list[Entry]:
+        """Every entry of a folder, links included, by name; [] when it is not a folder.
+
+        A link to a folder is never listed: the file system would follow it.
+        """
+        if folder in self._listings:
+            return self._listings[folder]
+        if folder and self.kind(folder) is not Kind.directory:
+            self._listings[folder] = []
+            return []
+        entries = sorted(self.source.listdir(folder), key=lambda e: e.name)
+        for entry in entries:
+            self._kinds[f"{folder}/{entry.name}" if folder else entry.name] = entry.kind
+        self._listings[folder] = entries
+        return entries
 
     def folder(self, folder: str) -> list[Entry]:
-        """A folder's entries; links and look-alike names are reported once, here."""
-        if folder in self._folders:
-            return self._folders[folder]
-        if folder:
-            kind = self.kind(folder)
-            if kind is not Kind.directory:
-                # A link to a folder is never listed: the file system would
-                # follow it. Below the top it is reported where it is listed.
-                if kind is Kind.symlink and "/" not in folder:
-                    self._problem(folder, "symlink", _LINK)
-                self._folders[folder] = []
-                return []
-        entries = sorted(self.source.listdir(folder), key=lambda e: e.name)
-        kept = []
-        for entry in entries:
-            path = f"{folder}/{entry.name}" if folder else entry.name
-            self._kinds[path] = entry.kind
-            if entry.kind is Kind.symlink:
-                self._problem(path, "symlink", _LINK)
-            elif entry.kind is Kind.other:
-                self._problem(path, "misplaced-file", "not a regular file or folder")
-            else:
-                kept.append(entry)
-        for first, second in identifiers.collisions([e.name.removesuffix(".yaml") for e in kept]):
-            how = "by case" if first.lower() == second.lower() else "by look-alike characters"
-            # The whole tree cannot tell which of the two is the newcomer: it
-            # blames the one that breaks the identifier rules (`MWT2`), or else
-            # the later one. Checking given files blames whichever is given,
-            # so a new look-alike is caught even when it sorts first.
-            blamed = first if identifiers.is_identifier(second) and not identifiers.is_identifier(first) else second
-            for name, other in ((first, second), (second, first)):
-                ending = ".yaml" if any(e.name == name + ".yaml" for e in kept) else ""
-                problem = Problem(
-                    f"{folder}/{name}{ending}",
-                    1,
-                    1,
-                    "identifier-collision",
-                    f"{name!r} differs from {other!r} only {how}; choose a name that cannot be mistaken for it",
-                )
-                self.collision_problems.append(problem)
-                if name == blamed:
-                    self.layout_problems.append(problem)
-        self._folders[folder] = kept
-        return kept
+        """A folder's files and folders: what is neither (links, devices) is never read."""
+        return [e for e in self.listing(folder) if e.kind is Kind.file or e.kind is Kind.directory]
 
     def kind(self, path: str) -> Kind | None:
         """What is at `path` as seen by listing each folder above it, so never through a link."""
         parent = path.rpartition("/")[0]
         if not parent:
             return self.source.kind(path)
-        self.folder(parent)
+        self.listing(parent)
         return self._kinds.get(path)
 
-    def _yaml_files(self, folder: str, what: str, *, check: str = "identifier") -> list[str]:
-        if folder in self._names:
-            return self._names[folder]
-        names: list[str] = []
-        self._names[folder] = names
-        valid = identifiers.is_identifier if check == "identifier" else identifiers.is_version
-        for entry in self.folder(folder):
-            path = f"{folder}/{entry.name}"
-            if entry.kind is Kind.directory:
-                self._problem(path, "misplaced-file", f"unexpected folder: {folder}/ holds only {what} files")
-            elif entry.name.endswith(".yml"):
-                self._problem(path, "yml-extension", f"rename it to {entry.name[:-4]}.yaml: records end in .yaml")
-            elif not entry.name.endswith(".yaml"):
-                self._problem(path, "misplaced-file", f"{folder}/ holds only {what} files named <{what}>.yaml")
-            elif not valid(entry.name[:-5]):
-                self._problem(
-                    path, "identifier", f"{entry.name[:-5]!r} is not a valid {what} name: {_NAME_RULE[check]}"
-                )
-            else:
-                names.append(entry.name[:-5])
-        return names
-
-    def _subfolders(self, folder: str, what: str, fixed: dict[str, Kind], *, check: str = "identifier") -> list[str]:
-        if folder in self._names:
-            return self._names[folder]
-        names: list[str] = []
-        self._names[folder] = names
-        valid = identifiers.is_identifier if check == "identifier" else identifiers.is_version
-        for entry in self.folder(folder):
-            path = f"{folder}/{entry.name}"
-            if entry.name in fixed:
-                if entry.kind is not fixed[entry.name]:
-                    self._problem(path, "misplaced-file", f"{entry.name} must be a {fixed[entry.name].value}")
-            elif entry.kind is Kind.file:
-                hint = f"; did you mean {entry.name[:-4]}.yaml?" if entry.name.endswith(".yml") else ""
-                rule = "yml-extension" if hint else "misplaced-file"
-                self._problem(path, rule, f"no record belongs here: {folder}/ holds {what} folders{hint}")
-            elif not valid(entry.name):
-                self._problem(path, "identifier", f"{entry.name!r} is not a valid {what} name: {_NAME_RULE[check]}")
-            else:
-                names.append(entry.name)
-        return names
-
-    def check_top(self) -> None:
-        known = {CONFIG_PATH, *DATA_FOLDERS}
-        for entry in self.source.listdir(""):
-            if entry.name in known and entry.kind is Kind.symlink:
-                self._problem(entry.name, "symlink", _LINK)
-            elif entry.name in ("rollout.yml", "team", "release", "distribution"):
-                self._problem(
-                    entry.name, "misplaced-file", f"{entry.name} is not read; did you mean {_TOP_HINTS[entry.name]}?"
-                )
-        for name in DATA_FOLDERS:
-            if self.source.kind(name) not in (None, Kind.directory, Kind.symlink):
-                self._problem(name, "misplaced-file", f"{name} must be a folder")
+    def names(self, folder: str) -> list[str]:
+        """The records (or record folders) in `folder` whose names are valid where they are."""
+        if folder not in self._names:
+            self._names[folder] = placement.names(folder, self.listing(folder))
+        return self._names[folder]
 
     def team_ids(self) -> list[str]:
-        return self._yaml_files("teams", "team")
+        return self.names("teams")
 
     def product_ids(self) -> list[str]:
-        return self._subfolders("releases", "product", {})
+        return self.names("releases")
 
     def versions(self, product: str) -> list[str]:
-        return self._subfolders(f"releases/{product}", "version", {"product.yaml": Kind.file}, check="version")
+        return self.names(f"releases/{product}")
 
     def report_teams(self, product: str, version: str) -> list[str]:
-        return self._yaml_files(f"releases/{product}/{version}/reports", "team")
-
-    def check_release_folder(self, product: str, version: str) -> None:
-        folder = f"releases/{product}/{version}"
-        fixed = {"release.yaml": Kind.file, "reports": Kind.directory}
-        for entry in self.folder(folder):
-            path = f"{folder}/{entry.name}"
-            if entry.name in fixed:
-                if entry.kind is not fixed[entry.name]:
-                    self._problem(path, "misplaced-file", f"{entry.name} must be a {fixed[entry.name].value}")
-            elif entry.name in ("release.yml", "report", "reports.yaml"):
-                hint = "release.yaml" if entry.name == "release.yml" else "reports/<team>.yaml"
-                rule = "yml-extension" if entry.name.endswith(".yml") else "misplaced-file"
-                self._problem(path, rule, f"no record belongs here; did you mean {hint}?")
-            else:
-                self._problem(
-                    path, "misplaced-file", "a release folder holds only release.yaml and reports/<team>.yaml"
-                )
+        return self.names(f"releases/{product}/{version}/reports")
 
     def distribution_ids(self) -> list[str]:
-        return self._subfolders("distributions", "distribution", {})
+        return self.names("distributions")
 
     def distribution_versions(self, distribution: str) -> list[str]:
-        return self._yaml_files(f"distributions/{distribution}", "version", check="version")
+        return self.names(f"distributions/{distribution}")
+
+    def record_folders(self) -> Iterator[str]:
+        """Every folder a full read lists, from the top down."""
+        yield ""
+        yield "teams"
+        yield "releases"
+        for product in self.product_ids():
+            yield f"releases/{product}"
+            for version in self.versions(product):
+                yield f"releases/{product}/{version}"
+                yield f"releases/{product}/{version}/reports"
+        yield "distributions"
+        for distribution in self.distribution_ids():
+            yield f"distributions/{distribution}"
 
     # ------------------------------------------------------------ documents
 
@@ -363,21 +274,13 @@ class Repository:
                 visit(doc)
             return doc
 
-        self.check_top()
         read(CONFIG_PATH)
         for team in self.team_ids():
             read(team_path(team))
         for product in self.product_ids():
-            if read(product_path(product)) is None:
-                self._problem(f"releases/{product}", "missing-record", f"releases/{product}/ has no product.yaml")
+            read(product_path(product))
             for version in self.versions(product):
-                self.check_release_folder(product, version)
-                if read(release_path(product, version)) is None:
-                    self._problem(
-                        f"releases/{product}/{version}",
-                        "missing-record",
-                        f"releases/{product}/{version}/ has no release.yaml",
-                    )
+                read(release_path(product, version))
                 for team in self.report_teams(product, version):
                     path = report_path(product, version, team)
                     read(path)
@@ -386,14 +289,6 @@ class Repository:
         for distribution in self.distribution_ids():
             for version in self.distribution_versions(distribution):
                 read(distribution_path(distribution, version))
-
-
-_LINK = "symbolic links are not allowed in a rollout repository; commit the file itself"
-_NAME_RULE = {
-    "identifier": "use lower-case ASCII letters, digits, '.', '_' and '-', starting with a letter or digit",
-    "version": "use ASCII letters, digits, '.', '_', '+', '~' and '-', starting with a letter or digit",
-}
-_TOP_HINTS = {"rollout.yml": "rollout.yaml", "team": "teams/", "release": "releases/", "distribution": "distributions/"}
 
 
 def parse_document(path: str, kind: str, data: bytes) -> Document:

@@ -11,6 +11,8 @@ import difflib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from rollout_tool import identifiers
+from rollout_tool.lifecycle import required_decision
+from rollout_tool.policy import DECISION_STATES, is_current, rollout_started
 from rollout_tool.problems import Level, Problem
 from rollout_tool.records import Config, Distribution, Product, Release, Report, State, Team
 from rollout_tool.repository import Document, Repository, place_of
@@ -184,8 +186,7 @@ def _check_history(repo: Repository, doc: Document, release: Release) -> Iterato
             "history",
             f"state is {release.state.value} but the last history entry says {history[-1].state.value}",
         )
-    needs_decision = {State.rejected: "reject", State.recalled: "recall"}
-    wanted = needs_decision.get(release.state)
+    wanted = required_decision(release.state)
     if wanted is not None and (release.decision is None or release.decision.action != wanted):
         yield repo.problem_at(
             doc.path,
@@ -194,7 +195,7 @@ def _check_history(repo: Repository, doc: Document, release: Release) -> Iterato
             f"a {release.state.value} release needs a last decision with action {wanted} and a reason",
         )
     for index, decision in enumerate(release.decisions):
-        if decision.action in ("reject", "recall", "withdraw") and not decision.reason.strip():
+        if decision.action in DECISION_STATES and not decision.reason.strip():
             yield repo.problem_at(
                 doc.path, ("decisions", index, "reason"), "decision", f"a {decision.action} decision needs a reason"
             )
@@ -268,13 +269,13 @@ def check_report(repo: Repository, doc: Document, report: Report) -> Iterator[Pr
         yield repo.problem_at(
             doc.path, ("in_production_since",), "value", "in_production_since is after the report's date"
         )
-    entered = [t.date for t in release.history if t.state is State.rollout]
-    if entered and report.date < entered[-1] and report.revision == release.revision:
+    started = rollout_started(release)
+    if started is not None and report.date < started and is_current(release, report):
         yield repo.problem_at(
             doc.path,
             ("date",),
             "value",
-            f"dated {report.date}, before {product}/{version} entered rollout on {entered[-1]}",
+            f"dated {report.date}, before {product}/{version} entered rollout on {started}",
             Level.warning,
         )
 

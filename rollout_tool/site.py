@@ -21,7 +21,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from rollout_tool import attention, feed, layout, metrics, svg
+from rollout_tool import attention, feed, layout, metrics, policy, svg
 from rollout_tool.errors import RefusedError
 from rollout_tool.identifiers import version_key
 from rollout_tool.notes import (
@@ -29,6 +29,7 @@ from rollout_tool.notes import (
     ReleaseFacts,
     ReportLine,
     distribution_facts,
+    group_name,
     release_facts,
 )
 from rollout_tool.policy import _plural
@@ -135,11 +136,8 @@ def gather(repo: Repository, today: dt.date) -> Site:
     products = []
     for product in repo.product_ids():
         record = repo.product(product)
-        group = ""
-        if record is not None and record.group in config.groups:
-            group = config.groups[record.group].name
         versions = sorted(by_product.get(product, []), key=lambda f: version_key(f.version), reverse=True)
-        products.append(ProductRow(product, record, group, versions))
+        products.append(ProductRow(product, record, group_name(config, record), versions))
 
     columns = []
     for state in STATE_ORDER:
@@ -171,8 +169,7 @@ def _team_pages(repo: Repository, releases: list[ReleaseFacts]) -> list[TeamPage
                     page.reports.append((f, line))
         if f.release.state is not State.rollout or f.evaluation is None:
             continue
-        started = f.entered.get(State.rollout.value)
-        due = started + dt.timedelta(days=f.evaluation.policy.report_days) if started else None
+        due = policy.due_date(f.evaluation.policy, f.release)
         late = {entry.team: entry.days_late for entry in f.evaluation.late}
         for row in f.coverage:
             page = pages.get(row.team)

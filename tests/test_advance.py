@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import Repo, report_text
-from lifecycle_support import NCG_REPORT, PRAGUE_REPORT, RELEASE_PATH, release_text, walk
+from tests.support.lifecycle import NCG_REPORT, PRAGUE_REPORT, RELEASE_PATH, release_text, walk
+from tests.support.repos import Repo, report_text
 
 EMERGENCY = release_text("rollout", walk("candidate", "rollout"), release_type="emergency")
 

@@ -14,8 +14,8 @@ import requests
 from github import GithubException
 
 from rollout_tool.github.client import Settings, classify
-from tests.conftest import Repo, report_text
 from tests.github_server import GitHubServer, new_state
+from tests.support.repos import Repo, report_text
 
 SHA = "ab" * 20
 ACCEPTED = """\

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import Repo, report_text
-from lifecycle_support import (
+from tests.support.lifecycle import (
     NCG_REPORT,
     PRAGUE_REPORT,
     RELEASE_PATH,
@@ -16,6 +15,7 @@ from lifecycle_support import (
     summaries,
     walk,
 )
+from tests.support.repos import Repo, report_text
 
 PRAGUE_TEAM = "teams/praguelcg2.yaml"
 PRAGUE_TEAM_TEXT = "name: praguelcg2 EA team\nsite: praguelcg2\nfederation: EGI\nmembers: [jan-cz, eva-cz]\ngroups: [arc]\nplatforms: [el8, el9]\n"
@@ -494,7 +494,8 @@ def test_an_empty_change_is_allowed(repo: Repo) -> None:
 def test_a_maintainer_may_not_pick_how_a_release_is_judged(repo: Repo) -> None:
     base = base_of(repo)
     rollout = walk("candidate", "rollout")
-    repo.write(RELEASE_PATH, release_text("rollout", rollout, revision=2))
+    bump = "  - {state: rollout, revision: 2, date: 2026-11-20, by: nordu-maint, note: rebuilt with the fix}\n"
+    repo.write(RELEASE_PATH, release_text("rollout", rollout + bump, revision=2))
     revision = repo.commit("new revision")
     assert check_pr(repo, base, "nordu-maint", head=revision)[0] == 0
     repo.write(RELEASE_PATH, release_text("rollout", rollout, release_type="emergency", extra="policy: emergency\n"))

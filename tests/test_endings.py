@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from conftest import Repo, report_text
-from lifecycle_support import NCG_REPORT, PRAGUE_REPORT, RELEASE_PATH, entry, release_text, walk
-
 from rollout_tool import notes
 from rollout_tool.repository import Repository
 from rollout_tool.sources import WorkTree
+from tests.support.lifecycle import NCG_REPORT, PRAGUE_REPORT, RELEASE_PATH, entry, release_text, walk
+from tests.support.repos import Repo, report_text
 
 TODAY = dt.date(2026, 11, 25)
 NEWER = "releases/arc-ce/6.20.0/release.yaml"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from conftest import CONFIG, Repo, report_text
-from lifecycle_support import PRAGUE_REPORT, RELEASE_PATH, release_text, walk
+from tests.support.lifecycle import PRAGUE_REPORT, RELEASE_PATH, release_text, walk
+from tests.support.repos import CONFIG, Repo, report_text
 
 VOCABULARIES = """\
 federations:

@@ -8,13 +8,13 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import Repo
-from publishing_support import HOSTILE, build_rich_repo
 
 from rollout_tool import feed
 from rollout_tool.notes import PUBLISHED
 from rollout_tool.repository import Repository
 from rollout_tool.sources import WorkTree
+from tests.support.publishing import HOSTILE, build_rich_repo
+from tests.support.repos import Repo
 
 A = "{http://www.w3.org/2005/Atom}"
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
@@ -27,7 +27,7 @@ def rich(tmp_path: Path) -> Repo:
 
 
 def _build(repo_root: Path, out: Path) -> Path:
-    from conftest import run_rollout
+    from tests.support.repos import run_rollout
 
     result = run_rollout("site", "--out", str(out), "--today", "2026-11-25", cwd=repo_root)
     assert result.returncode == 0, result.stderr

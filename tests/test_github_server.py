@@ -24,8 +24,8 @@ import jsonschema  # type: ignore[import-untyped]
 import pytest
 from github import Auth, Github, GithubException
 
-from tests.conftest import Repo
 from tests.github_server import GitHubServer, new_state
+from tests.support.repos import Repo
 
 ROOT = Path(__file__).resolve().parent.parent
 DESCRIPTION = ROOT / "node_modules" / "@octokit" / "openapi" / "generated" / "api.github.com.json"

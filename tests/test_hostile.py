@@ -17,11 +17,11 @@ import time
 from collections.abc import Callable
 
 import pytest
-from conftest import RELEASE, Repo, report_text
 
 from rollout_tool.commands.validate import validate
 from rollout_tool.problems import Problem
 from rollout_tool.sources import GitRevision
+from tests.support.repos import RELEASE, Repo, report_text
 
 TIMEOUT = 30  # seconds: generous for a loaded machine; every case takes well under one
 FAST = 10  # what "within a few seconds" means here, even with other work running

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from rollout_tool.importing import umd
-from tests.conftest import Repo, build_repo, run_rollout
+from tests.support.repos import Repo, build_repo, run_rollout
 
 # Beside the project checkout, as CI lays it; UMD_HISTORY names another copy (a git worktree elsewhere).
 DATA = Path(os.environ.get("UMD_HISTORY") or Path(__file__).parents[2] / "shared/data/umd-history")

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from test_workflows import actionlint, zizmor
 
-from tests.conftest import Repo, run_rollout
+from tests.support.repos import Repo, run_rollout
 
 COORDINATOR = "carla-coord"
 BOT = "infra-bot"

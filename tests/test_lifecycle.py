@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import Repo
-from lifecycle_support import release_text, walk
 
 from rollout_tool.lifecycle import TRANSITIONS, Role, Situation, allowed_transitions, illegal, transition
 from rollout_tool.records import Policy, Release, State
 from rollout_tool.repository import Repository
 from rollout_tool.sources import WorkTree
+from tests.support.lifecycle import release_text, walk
+from tests.support.repos import Repo
 
 S = State
 # The diagram of DESIGN §4, written out: nothing more, nothing less.

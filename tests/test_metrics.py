@@ -32,11 +32,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CONFIG, Repo
 
 from rollout_tool.metrics import measure
 from rollout_tool.repository import Repository
 from rollout_tool.sources import WorkTree
+from tests.support.repos import CONFIG, Repo
 
 TODAY = "2026-11-25"
 

@@ -9,9 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import Repo
-
 from rollout_tool.loading import load
+from tests.support.repos import Repo
 
 
 def test_new_report_is_valid_and_carries_the_schema_line(repo: Repo) -> None:

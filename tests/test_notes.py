@@ -7,12 +7,14 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import Repo
-from publishing_support import HOSTILE, build_rich_repo
+from click.testing import CliRunner
 
 from rollout_tool import layout, notes
+from rollout_tool.cli import main
 from rollout_tool.repository import Repository
 from rollout_tool.sources import GitRevision, WorkTree
+from tests.support.publishing import HOSTILE, build_rich_repo
+from tests.support.repos import Repo
 
 TODAY = dt.date(2026, 11, 25)
 OWN = Path(__file__).resolve().parent.parent
@@ -156,6 +158,27 @@ def test_the_notes_of_a_git_revision_read_that_revision(rich: Repo) -> None:
     new = notes.release_notes(Repository(WorkTree(rich.root)), "arc-ce", "6.18.0", TODAY)
     assert "ARC CE 6.18.0, a maintenance release" in old
     assert "ARC CE 6.18.0, a changed summary" in new
+
+
+def test_rev_prints_and_writes_the_notes_of_that_commit(rich: Repo, tmp_path: Path) -> None:
+    before = rich.git("rev-parse", "HEAD")
+    path = "releases/arc-ce/6.18.0/release.yaml"
+    rich.write(path, (rich.root / path).read_text().replace("a maintenance release", "a changed summary"))
+    rich.commit("change the summary")
+    rich.write(path, "not: [a release\n")  # the work tree is not read
+    runner = CliRunner()
+    common = ["--repo", str(rich.root), "--today", "2026-11-25"]
+    old = runner.invoke(main, ["notes", "arc-ce/6.18.0", "--rev", before, *common])
+    new = runner.invoke(main, ["notes", "arc-ce/6.18.0", "--rev", "HEAD", *common])
+    assert (old.exit_code, new.exit_code) == (0, 0), old.output + new.output
+    assert "ARC CE 6.18.0, a maintenance release" in old.output
+    assert "ARC CE 6.18.0, a changed summary" in new.output
+    every = runner.invoke(main, ["notes", "--all", "--out", str(tmp_path / "all"), "--rev", before, *common])
+    assert every.exit_code == 0, every.output
+    assert (tmp_path / "all/releases/arc-ce/6.18.0.md").read_text() == old.output
+    wrong = runner.invoke(main, ["notes", "arc-ce/6.18.0", "--rev", "no-such-commit", *common])
+    assert wrong.exit_code == 2
+    assert wrong.output == f"rollout: --rev no-such-commit: not a commit of the git repository at {rich.root}\n"
 
 
 def test_a_repository_template_overrides_the_shipped_one(rich: Repo) -> None:

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import run_rollout
 
 from rollout_tool.records import Config, State, Verdict
 from rollout_tool.repository import Repository
 from rollout_tool.sources import WorkTree
+from tests.support.repos import run_rollout
 
 ROOT = Path(__file__).parents[1]
 DATA = ("rollout.yaml", "teams", "releases", "distributions")

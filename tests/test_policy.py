@@ -5,14 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import CONFIG, Repo, report_text
-from lifecycle_support import NCG_REPORT, PRAGUE_REPORT, RELEASE_PATH, release_text, walk
 
 from rollout_tool.errors import UsageError
+from rollout_tool.notes import release_facts
 from rollout_tool.policy import Evaluation, LateTeam, Verdict, effective_policy, evaluate, today_from
 from rollout_tool.records import Config, Product, Release
 from rollout_tool.repository import Repository
 from rollout_tool.sources import WorkTree
+from tests.support.lifecycle import NCG_REPORT, PRAGUE_REPORT, RELEASE_PATH, release_text, walk
+from tests.support.repos import CONFIG, Repo, report_text
 
 MWT2_TEAM = (
     "name: MWT2 EA team\nsite: MWT2\nfederation: OSG\nmembers: [bob-osg]\ngroups: [arc]\nplatforms: [el8, el9]\n"
@@ -85,10 +86,18 @@ def test_a_reject_report_blocks_and_only_a_reasoned_accept_decision_lifts_it(rep
         Verdict.blocked,
         ["the decision to accept despite the rejection by team `praguelcg2` needs a reason"],
     )
+    # The notes and the policy mean the same by an override: no reason, none.
+    assert overrides(repo) == []
     reason = "decisions: [{action: accept, by: carla-coord, date: 2026-11-10, reason: a local firewall rule}]\n"
     repo.write(RELEASE_PATH, release_text("rollout", walk("candidate", "rollout"), teams=THREE_TEAMS, extra=reason))
     overridden = on(repo, "2026-11-10")
     assert (overridden.verdict, overridden.reasons) == (Verdict.ready, [])
+    assert overrides(repo) == ["praguelcg2"]
+
+
+def overrides(repo: Repo) -> list[str]:
+    facts = release_facts(Repository(WorkTree(repo.root)), "arc-ce", "6.19.0", dt.date(2026, 11, 10))
+    return facts.overridden
 
 
 def test_a_reject_report_does_not_count_towards_quorum(repo: Repo) -> None:

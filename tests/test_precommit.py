@@ -18,7 +18,7 @@ import pytest
 import yaml
 from test_workflows import zizmor
 
-from tests.conftest import Repo, report_text
+from tests.support.repos import Repo, report_text
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Repo, report_text, run_rollout
 from jsonschema import Draft202012Validator
 
 from rollout_tool import schemas
 from rollout_tool.loading import LoadError, load
 from rollout_tool.repository import place_of
+from tests.support.repos import Repo, report_text, run_rollout
 
 PROJECT = Path(__file__).resolve().parent.parent
 KINDS = ["distribution", "product", "release", "report", "rollout", "team"]

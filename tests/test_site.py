@@ -11,12 +11,14 @@ from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlparse
 
 import pytest
-from conftest import Repo, report_text, run_rollout
-from publishing_support import HOSTILE, build_rich_repo
+from click.testing import CliRunner
 
 from rollout_tool import policy
+from rollout_tool.cli import main
 from rollout_tool.repository import Repository
 from rollout_tool.sources import WorkTree
+from tests.support.publishing import HOSTILE, build_rich_repo
+from tests.support.repos import Repo, report_text, run_rollout
 
 pytestmark = pytest.mark.browser
 
@@ -318,6 +320,23 @@ def test_a_rebuild_replaces_the_old_site_and_nothing_else_is_overwritten(repo: R
     assert "holds something other than a site built by rollout" in result.stderr
     assert (precious / "thesis.tex").read_text() == "keep me"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["precious", "repo", "site"]  # no staging left behind
+
+
+def test_rev_builds_the_site_of_that_commit(repo: Repo, tmp_path: Path) -> None:
+    before = repo.git("rev-parse", "HEAD")
+    release = repo.root / "releases/arc-ce/6.19.0/release.yaml"
+    repo.write("releases/arc-ce/6.19.0/release.yaml", release.read_text().replace("with token support", "renamed"))
+    repo.commit("rename")
+    repo.write("rollout.yaml", "coordinators: []\n")  # the work tree is not read
+    runner = CliRunner()
+    common = ["--repo", str(repo.root), "--today", TODAY]
+    old = runner.invoke(main, ["site", "--out", str(tmp_path / "old"), "--rev", before, *common])
+    new = runner.invoke(main, ["site", "--out", str(tmp_path / "new"), "--rev", "HEAD", *common])
+    assert (old.exit_code, new.exit_code) == (0, 0), old.output + new.output
+    page = "releases/arc-ce/6.19.0.html"
+    assert "with token support" in (tmp_path / "old" / page).read_text()
+    assert "renamed" in (tmp_path / "new" / page).read_text()
+    assert "with token support" not in (tmp_path / "new" / page).read_text()
 
 
 def test_an_invalid_rollout_yaml_is_refused(repo: Repo, tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from conftest import Repo
+from tests.support.repos import Repo
 
 
 def test_fixture_repository_is_valid(repo: Repo) -> None:

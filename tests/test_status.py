@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from conftest import Repo, report_text
-from lifecycle_support import release_text, walk
+from tests.support.lifecycle import release_text, walk
+from tests.support.repos import Repo, report_text
 
 
 def add_candidate(repo: Repo) -> None:

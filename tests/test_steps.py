@@ -12,7 +12,8 @@ import json
 from typing import Any
 
 import pytest
-from conftest import PRODUCT, Repo, report_text
+
+from tests.support.repos import PRODUCT, Repo, report_text
 
 V = "arc-ce/6.20.0"
 RELEASE = "releases/arc-ce/6.20.0/release.yaml"

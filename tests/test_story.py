@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Repo, build_repo, report_text, run_rollout
 
 from tests.act_support import payloads
 from tests.act_support.runner import Run, Runner
 from tests.github_server import GitHubServer, new_state
+from tests.support.repos import Repo, build_repo, report_text, run_rollout
 
 pytestmark = pytest.mark.runner
 

@@ -7,12 +7,16 @@ mistake planted, and compares the whole output word for word.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import CONFIG, PRODUCT, RELEASE, Repo, report_text, run_rollout
+
+from rollout_tool import catalogue, placement
+from rollout_tool.commands.validate import validate_paths, validate_repository
+from rollout_tool.repository import Repository
+from rollout_tool.sources import Entry, Kind, WorkTree
+from tests.support.repos import CONFIG, PRODUCT, RELEASE, Repo, report_text, run_rollout
 
 # benchmarks/ is not a package: the generator is imported from its folder.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -221,6 +225,52 @@ def test_given_file_that_is_no_record(repo: Repo) -> None:
         " (misplaced-file)\n"
     )
     assert repo.rollout("validate").stdout == result.stdout
+
+
+def test_rollout_yml_is_named_the_same_way_in_full_and_given_validation(repo: Repo) -> None:
+    repo.write("rollout.yml", "name: x\n")
+    expected = "rollout.yml:1:1: [error] rollout.yml is not read; did you mean rollout.yaml? (yml-extension)\n"
+    assert repo.rollout("validate").stdout == expected
+    assert repo.rollout("validate", "rollout.yml").stdout == expected
+
+
+def test_a_folder_problem_does_not_depend_on_what_was_looked_up_first(repo: Repo) -> None:
+    repo.write("teams/MWT2.yaml", "name: MWT2\n")
+    repo.write(f"{R}/notes.md", "# notes\n")
+    given = ["teams/MWT2.yaml", f"{R}/notes.md"]
+    fresh = validate_paths(Repository(WorkTree(repo.root)), given)
+    used = Repository(WorkTree(repo.root))
+    validate_repository(used)  # every folder listed and every name looked up before
+    assert validate_paths(used, given) == fresh
+    assert [(p.path, p.rule) for p in fresh.problems] == [
+        (f"{R}/notes.md", "misplaced-file"),
+        ("teams/MWT2.yaml", "identifier"),
+        ("teams/MWT2.yaml", "identifier-collision"),
+    ]
+
+
+def test_placement_is_a_function_of_a_listing() -> None:
+    entries = [
+        Entry("MWT2.yaml", Kind.file),
+        Entry("extra", Kind.directory),
+        Entry("grif.yml", Kind.file),
+        Entry("link.yaml", Kind.symlink),
+        Entry("mwt2.yaml", Kind.file),
+    ]
+    found = placement.check("teams", entries)
+    assert [(p.path, p.rule) for p in found.problems] == [
+        ("teams/link.yaml", "symlink"),
+        ("teams/MWT2.yaml", "identifier"),
+        ("teams/extra", "misplaced-file"),
+        ("teams/grif.yml", "yml-extension"),
+        ("teams/MWT2.yaml", "identifier-collision"),
+    ]
+    assert [p.path for p in found.look_alikes] == ["teams/MWT2.yaml", "teams/mwt2.yaml"]
+    assert placement.names("teams", entries) == ["mwt2"]
+    assert placement.missing_records("releases/arc-ce", [Entry("6.19.0", Kind.directory)])[0].message == (
+        "releases/arc-ce/ has no product.yaml"
+    )
+    assert placement.missing_records("releases/arc-ce", [Entry("product.yaml", Kind.symlink)]) == []
 
 
 def test_given_file_outside_the_data_is_ignored(repo: Repo) -> None:
@@ -491,18 +541,12 @@ def test_rule(repo: Repo, files: dict[str, str], args: tuple[str, ...], expected
     assert "Traceback" not in result.stderr
 
 
-def rules_in_rules_py() -> set[str]:
-    source = (Path(__file__).resolve().parent.parent / "rollout_tool" / "rules.py").read_text()
-    located = re.findall(r'problem_at\(\s*[\w.]+,\s*\(.*?\),\s*"([a-z-]+)"', source, re.DOTALL)
-    unlocated = re.findall(r'Problem\(\s*doc\.path,\s*1,\s*1,\s*"([a-z-]+)"', source)
-    return set(located) | set(unlocated)
-
-
-def test_every_rule_in_rules_py_has_a_case() -> None:
-    found = rules_in_rules_py()
-    assert {"path-mismatch", "reference", "unassigned-team", "revision", "history", "decision"} <= found
+def test_every_rule_a_case_reports_is_in_the_catalogue() -> None:
+    # The catalogue's own examples make each of its rules report (tests/test_catalogue.py).
+    catalogued = set(catalogue.BY_ID)
+    assert {"path-mismatch", "reference", "unassigned-team", "revision", "history", "decision"} <= catalogued
     covered = {line.rsplit("(", 1)[1].rstrip(")") for case in CASES for line in case[3].splitlines()}
-    assert found <= covered, f"rules without a case: {sorted(found - covered)}"
+    assert covered <= catalogued, f"rules missing from the catalogue: {sorted(covered - catalogued)}"
 
 
 # ---------------------------------------------------------------- the synthetic repository

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Repo, report_text
 
 from rollout_tool.loading import LoadError, load
 from tests.github_server import GitHubServer, new_state
+from tests.support.repos import Repo, report_text
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"

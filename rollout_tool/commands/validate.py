@@ -9,10 +9,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from rollout_tool import rules
+from rollout_tool import placement, rules
 from rollout_tool.errors import UsageError
+from rollout_tool.placement import DATA_FOLDERS
 from rollout_tool.problems import Problem
-from rollout_tool.repository import DATA_FOLDERS, Document, Place, Repository, place_of
+from rollout_tool.repository import Document, Place, Repository, place_of
 from rollout_tool.sources import Kind, Source, WorkTree
 
 
@@ -35,7 +36,10 @@ def validate_repository(repo: Repository) -> Validation:
     # memory grows with the releases, not with the reports.
     with _no_cycle_collection():
         repo.load_all(check, keep_reports=False)
-    problems.extend(repo.layout_problems)
+        for folder in repo.record_folders():
+            entries = repo.listing(folder)
+            problems.extend(placement.check(folder, entries).problems)
+            problems.extend(placement.missing_records(folder, entries))
     return Validation(files, sorted(set(problems)))
 
 
@@ -57,15 +61,27 @@ def _no_cycle_collection() -> Iterator[None]:
 
 
 def validate_paths(repo: Repository, paths: list[str]) -> Validation:
-    """Check the given files (and the files in given folders) only, reading just what they refer to."""
+    """Check the given files (and the files in given folders) only, reading just what they refer to.
+
+    The folders above each of them, and the given folders with all they hold,
+    are checked as a full validation checks them; of their problems, those
+    about what was given (or about a folder on its way) are kept.
+    """
     problems: list[Problem] = []
     files = 0
     folders = [path for path in paths if repo.kind(path) is Kind.directory]
+    inside = [folder for given in folders for folder in _folders_under(repo, given)]
     paths = [path for path in paths if path not in folders]
-    paths += [path for folder in folders for path in _files_under(repo, folder)]
+    paths += [path for folder in inside for path in _files_in(repo, folder)]
     wanted = set(paths)
-    for path in [*paths, *folders]:
-        _interpret_folders_above(repo, path)
+    covered = dict.fromkeys([*(above for path in [*paths, *folders] for above in _folders_above(path)), *inside])
+    layout: list[Problem] = []
+    look_alikes: list[Problem] = []
+    for folder in covered:
+        found = placement.check(folder, repo.listing(folder))
+        layout.extend(found.problems)
+        look_alikes.extend(found.look_alikes)
+    reported = {p.path for p in layout}
     for path in paths:
         place = place_of(path)
         kind = repo.kind(path)
@@ -76,12 +92,10 @@ def validate_paths(repo: Repository, paths: list[str]) -> Validation:
             continue
         if place is None:
             top = path.split("/", 1)[0]
-            if any(p.path == path for p in repo.layout_problems):
+            if path in reported:
                 pass  # its folder's listing has said what belongs there instead
             elif top in DATA_FOLDERS or (path.endswith((".yaml", ".yml")) and "/" not in path):
-                hint = f"; did you mean {path[:-4]}.yaml?" if path.endswith(".yml") else ""
-                rule = "yml-extension" if hint else "misplaced-file"
-                problems.append(Problem(path, 1, 1, rule, f"no record belongs at this path{hint}"))
+                problems.append(placement.misplaced(path, "no record belongs at this path"))
             continue
         if not _listed(repo, place):
             continue  # its name is reported by the folder that holds it, as in a full validation
@@ -91,48 +105,31 @@ def validate_paths(repo: Repository, paths: list[str]) -> Validation:
             problems.extend(rules.check(repo, doc))
     problems.extend(
         p
-        for p in repo.layout_problems
+        for p in layout
         if p.path in wanted
         or _above(p.path, wanted)
         or any(p.path == folder or _above(folder, {p.path}) for folder in folders)
     )
-    problems.extend(p for p in repo.collision_problems if p.path in wanted)
+    problems.extend(p for p in look_alikes if p.path in wanted)
     return Validation(files, sorted(set(problems)))
 
 
-def _interpret_folders_above(repo: Repository, path: str) -> None:
-    """Read each folder above `path` as a full validation does, so its problems about names are known."""
+def _folders_above(path: str) -> Iterator[str]:
     parts = path.split("/")
     for end in range(len(parts)):
-        match parts[:end]:
-            case []:
-                repo.folder("")
-            case ["teams"]:
-                repo.team_ids()
-            case ["releases"]:
-                repo.product_ids()
-            case ["releases", product]:
-                repo.versions(product)
-            case ["releases", product, version]:
-                repo.check_release_folder(product, version)
-            case ["releases", product, version, "reports"]:
-                repo.report_teams(product, version)
-            case ["distributions"]:
-                repo.distribution_ids()
-            case ["distributions", distribution]:
-                repo.distribution_versions(distribution)
-            case _:
-                repo.folder("/".join(parts[:end]))
+        yield "/".join(parts[:end])
 
 
-def _files_under(repo: Repository, folder: str) -> Iterator[str]:
+def _folders_under(repo: Repository, folder: str) -> Iterator[str]:
     # Through the repository's listings: links are reported, not followed.
+    yield folder
     for entry in repo.folder(folder):
-        path = f"{folder}/{entry.name}"
         if entry.kind is Kind.directory:
-            yield from _files_under(repo, path)
-        else:
-            yield path
+            yield from _folders_under(repo, f"{folder}/{entry.name}")
+
+
+def _files_in(repo: Repository, folder: str) -> Iterator[str]:
+    return (f"{folder}/{entry.name}" for entry in repo.folder(folder) if entry.kind is Kind.file)
 
 
 def _listed(repo: Repository, place: Place) -> bool:
@@ -143,10 +140,7 @@ def _listed(repo: Repository, place: Place) -> bool:
         case "product", (product,):
             return product in repo.product_ids()
         case "release", (product, version):
-            if product in repo.product_ids() and version in repo.versions(product):
-                repo.check_release_folder(product, version)
-                return True
-            return False
+            return product in repo.product_ids() and version in repo.versions(product)
         case "report", (product, version, team):
             return (
                 product in repo.product_ids()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from conftest import Repo, build_repo
+from tests.support.repos import Repo, build_repo, report_text
 
 # A string a page must never run: it appears in a known issue and its workaround.
 HOSTILE = "<script>alert('x')</script> | *bold* [link](javascript:alert(1))"
@@ -24,24 +24,16 @@ maintainers: [infn-maint]
 def _report(
     team: str, verdict: str, platform: str, revision: int, date: str, issues: str = "", arch: str = "x86_64"
 ) -> str:
-    text = textwrap.dedent(
-        f"""\
-        team: {team}
-        revision: {revision}
-        verdict: {verdict}
-        date: {date}
-        environment:
-          platform: {platform}
-          arch: {arch}
-          install: upgrade
-          from_version: "1.0"
-          workflows: [ATLAS, CMS]
-        tests:
-          - {{name: submit a job, result: pass}}
-          - {{name: token auth, result: {"fail" if verdict == "reject" else "pass"}}}
-        """
+    text = report_text(
+        team, verdict=verdict, platform=platform, revision=revision, date=date, arch=arch, from_version="1.0"
     )
-    return text + textwrap.dedent(issues)
+    token = "fail" if verdict == "reject" else "pass"
+    return (
+        text
+        + "  workflows: [ATLAS, CMS]\ntests:\n  - {name: submit a job, result: pass}\n"
+        + f"  - {{name: token auth, result: {token}}}\n"
+        + textwrap.dedent(issues)
+    )
 
 
 def build_rich_repo(root: Path) -> Repo:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from conftest import Repo
+from tests.support.repos import Repo
 
 RELEASE_PATH = "releases/arc-ce/6.19.0/release.yaml"
 NCG_REPORT = "releases/arc-ce/6.19.0/reports/ncg-ingrid-pt.yaml"

@@ -1,0 +1,1 @@
+"""What the tests share: example repositories, their records, and ways to run the command on them."""
