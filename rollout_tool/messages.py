@@ -12,14 +12,14 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
-from rollout_tool.records import IDENTIFIER_PATTERN, LOGIN_PATTERN
+from rollout_tool.records import IDENTIFIER_PATTERN, LOGIN_PATTERN, URL_PATTERN
 
 _YAML11_BOOLS = {"yes": "true", "no": "false", "on": "true", "off": "false", "y": "true", "n": "false"}
 
 _PATTERN_HINTS = {
     IDENTIFIER_PATTERN: "an identifier: lower-case ASCII letters, digits, '.', '_' and '-', starting with a letter or digit",
     LOGIN_PATTERN: "a GitHub login",
-    r"^https?://\S+$": "an http:// or https:// URL",
+    URL_PATTERN: "an http:// or https:// URL without spaces, quotes or angle brackets",
     r"^[^@\s]+@[^@\s]+\.[^@\s]+$": "an e-mail address",
     r"^[A-Za-z0-9][A-Za-z0-9._+~-]*$": "a version: letters, digits, '.', '_', '+', '~' and '-'",
 }
