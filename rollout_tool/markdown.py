@@ -88,7 +88,13 @@ def _plain(value: str) -> str:
 
 def _inert(value: str) -> str:
     escaped = _INLINE.sub(lambda m: _ESCAPED[m.group()], value)
-    return _LINKISH.sub(lambda m: m.group() + ZWJ, escaped)
+    return _LINKISH.sub(_break, escaped)
+
+
+def _break(match: re.Match[str]) -> str:
+    # `@` on both sides: neither a mention (a login after it) nor an e-mail
+    # address (a name before it) is read across a zero-width joiner.
+    return f"{ZWJ}@{ZWJ}" if match.group() == "@" else match.group() + ZWJ
 
 
 def code(value: object, *, table: bool = False) -> str:
