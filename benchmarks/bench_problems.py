@@ -3,12 +3,12 @@
     python benchmarks/bench_problems.py [--sizes 1000,4000,8000] [--runs 3]
 
 Builds a small synthetic repository (`benchmarks/synthetic.py`) in real git,
-then for each size N commits a change holding N problems in each of two
-files: a new EA report whose N `tests:` entries each have an invalid `result`
-(N schema errors) and a team file naming N unknown platforms (N errors from
-the cross-file rules). Times the real `rollout validate` and `rollout
-check-pr` commands on it (best of --runs: other work only ever adds time),
-and prints the ratio of the largest size to the smallest. Locating each
+then for each size N commits, one at a time, a change holding N problems in
+one file: a new EA report whose N `tests:` entries each have an invalid
+`result` (N schema errors), or a team file naming N unknown platforms (N
+errors from the cross-file rules). Times the real `rollout validate` and
+`rollout check-pr` commands on each (best of --runs, wall and CPU time: other
+work only ever adds time), and prints the ratio of the largest size to the smallest. Locating each
 problem by parsing its file again made this quadratic: 4,000 entries took
 101 s and 8,000 took 711 s.
 """
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import subprocess
 import sys
@@ -27,19 +28,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench_check_pr import AUTHOR, TODAY, git
 from synthetic import generate
 
 from rollout_tool.repository import Repository, report_path, team_path
 from rollout_tool.sources import WorkTree
-
-TODAY = "2026-11-25"
-AUTHOR = "carla-coord"
-
-
-def git(root: Path, *args: str) -> str:
-    env_args = ["-c", "user.name=bench", "-c", "user.email=bench@example.org", "-c", "gc.auto=0"]
-    result = subprocess.run(["git", *env_args, *args], cwd=root, capture_output=True, text=True, check=True)
-    return result.stdout.strip()
 
 
 def targets(root: Path) -> tuple[str, str, str]:
@@ -53,28 +46,36 @@ def targets(root: Path) -> tuple[str, str, str]:
     raise SystemExit("the synthetic repository has no release in rollout waiting for a report")
 
 
-def write_problems(root: Path, report: str, team: str, platform: str, count: int, team_text: str) -> None:
-    name = Path(report).stem
+def bad_report(root: Path, report: str, platform: str, count: int) -> None:
+    """A new report whose `count` test entries each have an invalid result: schema errors."""
     tests = "".join(f"  - {{name: check {i}, result: maybe}}\n" for i in range(count))
     (root / report).parent.mkdir(parents=True, exist_ok=True)
     (root / report).write_text(
-        f"team: {name}\nrevision: 1\nverdict: accept\ndate: {TODAY}\n"
+        f"team: {Path(report).stem}\nrevision: 1\nverdict: accept\ndate: {TODAY}\n"
         f"environment:\n  platform: {platform}\n  arch: x86_64\n  install: fresh\ntests:\n{tests}"
     )
+
+
+def bad_team(root: Path, team: str, count: int) -> None:
+    """A team file naming `count` unknown platforms: problems found by the cross-file rules."""
     unknown = ", ".join(f"os-{i}" for i in range(count))
-    kept = [line for line in team_text.splitlines() if not line.startswith("platforms:")]
+    kept = [line for line in (root / team).read_text().splitlines() if not line.startswith("platforms:")]
     (root / team).write_text("\n".join([*kept, f"platforms: [{unknown}]"]) + "\n")
 
 
-def timed(command: list[str], runs: int) -> tuple[float, int]:
-    best = float("inf")
+def timed(command: list[str], runs: int) -> tuple[float, float, int]:
+    """Best wall time and best CPU time (user + system) of `runs` runs, and the problems found."""
+    best_wall = best_cpu = float("inf")
     problems = 0
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         result = subprocess.run(command, capture_output=True, text=True, timeout=3600)
-        best = min(best, time.perf_counter() - started)
+        best_wall = min(best_wall, time.perf_counter() - started)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        best_cpu = min(best_cpu, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
         problems = len(json.loads(result.stdout)["problems"])
-    return best, problems
+    return best_wall, best_cpu, problems
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,27 +93,35 @@ def main(argv: list[str] | None = None) -> int:
         git(root, "commit", "-q", "-m", "synthetic repository")
         base = git(root, "rev-parse", "HEAD")
         report, team, platform = targets(root)
-        team_text = (root / team).read_text()
         rollout = [sys.executable, "-m", "rollout_tool"]
-        seconds: dict[int, tuple[float, float]] = {}
-        print(f"{'problems per file':>17} {'validate s':>11} {'check-pr s':>11} {'problems found':>15}")
-        for count in sizes:
-            write_problems(root, report, team, platform, count, team_text)
-            git(root, "add", "-A")
-            git(root, "commit", "-q", "-m", f"{count} problems in a report and in a team")
-            head = git(root, "rev-parse", "HEAD")
-            validate, found = timed([*rollout, "validate", "--repo", str(root), "--format", "json"], args.runs)
-            check = [*rollout, "check-pr", "--repo", str(root), "--base", base, "--head", head]
-            check_pr, _ = timed([*check, "--author", AUTHOR, "--format", "json", "--today", TODAY], args.runs)
-            seconds[count] = (validate, check_pr)
-            print(f"{count:>17,} {validate:>11.2f} {check_pr:>11.2f} {found:>15,}")
-            git(root, "reset", "-q", "--hard", base)
+        cases = {
+            "report": lambda count: bad_report(root, report, platform, count),
+            "team": lambda count: bad_team(root, team, count),
+        }
+        seconds: dict[tuple[str, int], tuple[float, float]] = {}
+        print(f"{'file':>6} {'problems':>9} {'validate s (cpu)':>17} {'check-pr s (cpu)':>17} {'found':>7}")
+        for case, plant in cases.items():
+            for count in sizes:
+                plant(count)
+                git(root, "add", "-A")
+                git(root, "commit", "-q", "-m", f"{count} problems in a {case}")
+                head = git(root, "rev-parse", "HEAD")
+                validate = timed([*rollout, "validate", "--repo", str(root), "--format", "json"], args.runs)
+                check = [*rollout, "check-pr", "--repo", str(root), "--base", base, "--head", head]
+                check_pr = timed([*check, "--author", AUTHOR, "--format", "json", "--today", TODAY], args.runs)
+                seconds[case, count] = (validate[0], check_pr[0])
+                print(
+                    f"{case:>6} {count:>9,} {validate[0]:>9.2f} ({validate[1]:.2f})"
+                    f" {check_pr[0]:>9.2f} ({check_pr[1]:.2f}) {validate[2]:>7,}"
+                )
+                git(root, "reset", "-q", "--hard", base)
         small, large = min(sizes), max(sizes)
-        ratios = [seconds[large][i] / seconds[small][i] for i in (0, 1)]
-        print(
-            f"ratio {large:,} / {small:,} problems: validate {ratios[0]:.2f}, check-pr {ratios[1]:.2f}"
-            f" (linear at most {large / small:.0f}; quadratic {(large / small) ** 2:.0f})"
-        )
+        for case in cases:
+            ratios = [seconds[case, large][i] / seconds[case, small][i] for i in (0, 1)]
+            print(
+                f"{case}: {large:,} / {small:,} problems took validate {ratios[0]:.2f}x, check-pr {ratios[1]:.2f}x"
+                f" (linear: at most {large / small:.0f}x; quadratic: {(large / small) ** 2:.0f}x)"
+            )
         return 0
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

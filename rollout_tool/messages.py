@@ -91,6 +91,12 @@ def _suggest(word: str, choices: Sequence[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
+def shows_source_text(error: ErrorDetails) -> bool:
+    """Whether `describe` says more given the value as written: keys, and values that are not text."""
+    loc = error["loc"]
+    return error["type"] in ("invalid_key", "string_type") or bool(loc and loc[-1] == "[key]")
+
+
 def describe(error: ErrorDetails, model: type[BaseModel], source_text: str | None) -> Message:
     """One pydantic error as a located message; `source_text` is the value as written in the file."""
     loc = tuple(error["loc"])

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from rollout_tool import identifiers
 from rollout_tool.errors import FatalError
 from rollout_tool.loading import LoadError, Positions, load
-from rollout_tool.messages import describe
+from rollout_tool.messages import describe, shows_source_text
 from rollout_tool.problems import Level, Problem
 from rollout_tool.records import (
     KINDS,
@@ -441,7 +441,7 @@ def parse_document(path: str, kind: str, data: bytes) -> Document:
             if error["type"] == "missing" and (tuple(error["loc"][:-1]), error["loc"][-1]) in misspelt:
                 continue
             line, column, written = positions.find(message.loc, key=message.at_key)
-            if written is not None:
+            if written is not None and shows_source_text(error):
                 message = describe(error, model, written)
             problems.append(Problem(path, line, column, message.rule, message.text))
         return Document(path, kind, None, problems)
