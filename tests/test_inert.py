@@ -20,14 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import RELEASE, Repo, report_text
+from conftest import PRODUCT, RELEASE, Repo, report_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.tasklists import tasklists_plugin
 
-from rollout_tool import markdown
+from rollout_tool import markdown, policy
 from rollout_tool.github import messages
 from rollout_tool.repository import Repository
 from rollout_tool.sources import WorkTree
@@ -214,6 +214,22 @@ def test_a_code_span_holds_any_text_exactly(value: str) -> None:
         assert rendered.links == rendered.html == rendered.mentions == []
 
 
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.text(alphabet="`| <>@#[]()!\\ab\n", min_size=1, max_size=12), st.booleans())
+def test_any_text_in_a_code_span_reads_back_exactly(value: str, table: bool) -> None:
+    span = markdown.code(value, table=table)
+    rendered = render(f"| h |\n| - |\n| {span} |\n" if table else span)
+    assert rendered.code == [value.replace("\n", " ")]
+
+
+def test_free_text_keeps_its_paragraphs_and_lists_and_nothing_else() -> None:
+    rendered = render(markdown.block("Upgrade first.\n\n- [x] stop a-rex\n* then `start`\n# Heading\n1. one\n> quote"))
+    assert_inert(rendered)
+    assert rendered.blocks == ["bullet_list_open", "list_item_open", "list_item_open"]
+    assert rendered.code == ["start"]
+    assert rendered.text == "Upgrade first.\n[x] stop a-rex\nthen start\n# Heading\n1. one\n> quote\n"
+
+
 def test_a_records_intended_code_spans_still_read_as_code() -> None:
     rendered = render(markdown.text("restart `a-rex` then run ``grep `x` log``"))
     assert rendered.code == ["a-rex", "grep `x` log"]
@@ -266,6 +282,18 @@ def test_a_teams_site_shows_as_written_in_the_tracking_issue(repo: Repo) -> None
     assert rendered.images == []
     assert rendered.links == ["https://evil.example"]  # the bare address only, not `[x](...)` as a whole
     assert f"praguelcg2 ({' '.join(SITE.split())}): @jan-cz @eva-cz" in rendered.text
+
+
+def test_a_reminder_shows_the_products_name_as_written(repo: Repo) -> None:
+    repo.write("releases/arc-ce/product.yaml", PRODUCT.replace("name: ARC CE", f"name: {json.dumps(SITE)}"))
+    late = policy.LateTeam("praguelcg2", TODAY, 3, escalate=True)
+    text = messages.reminder(Repository(WorkTree(repo.root)), "arc-ce", "6.19.0", late)
+    rendered = render(text)
+    assert rendered.headings == rendered.tasks == rendered.html == rendered.images == []
+    # The bot's own mentions: the team's members, then the coordinators.
+    assert rendered.mentions == ["jan-cz", "eva-cz", "carla-coord", "dmitri-coord"]
+    assert " ".join(SITE.split()) in rendered.text
+    assert rendered.code == ["praguelcg2", f"{REPORTS}/praguelcg2.yaml"]
 
 
 TODAY = __import__("datetime").date(2026, 11, 20)
