@@ -17,6 +17,7 @@ from urllib.parse import quote
 import jinja2
 import markupsafe
 
+from rollout_tool import markdown
 from rollout_tool.sources import Kind, Source
 
 OVERRIDE_FOLDER = "templates"
@@ -40,23 +41,9 @@ class SourceLoader(jinja2.BaseLoader):
         return text, None, lambda: True
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
-
-
-def md_inline(value: object) -> str:
-    """A user's string as one line of Markdown text: no markup, no table breaks."""
-    text = " ".join(str(value).split())
-    return _MD_SPECIAL.sub(r"\\\1", text)
-
-
-# An HTML tag opening (`<script`, `</div`, `<!--`), but not an autolink such as <https://...>.
-_HTML_OPENING = re.compile(r"<(?=[A-Za-z/!?])(?![A-Za-z][A-Za-z0-9+.-]*:[^\s<>]*>)")
-
-
-def md_block(value: object) -> str:
-    """A user's free text as a Markdown block: Markdown kept as written, raw HTML shown as text."""
-    lines = [line.rstrip() for line in str(value).strip().splitlines()]
-    return _HTML_OPENING.sub("&lt;", "\n".join(lines))
+# Text from records in Markdown: one line, or a block of free text (see markdown.py).
+md_inline = markdown.text
+md_block = markdown.block
 
 
 def one_line(value: object) -> str:
@@ -156,8 +143,11 @@ def new_environment(source: Source | None, *, html: bool) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["md"] = md_inline
-    env.filters["md_block"] = md_block
+    env.filters["md"] = markdown.text
+    env.filters["md_cell"] = functools.partial(markdown.text, table=True)
+    env.filters["md_block"] = markdown.block
+    env.filters["md_code"] = markdown.code
+    env.filters["md_link"] = markdown.link
     env.filters["one_line"] = one_line
     env.filters["paragraphs"] = paragraphs
     env.filters["url"] = url_path

@@ -312,45 +312,77 @@ def _first_alias_or_tag(text: str) -> LoadError | None:
     return None
 
 
-def _names(key_node: yaml.ScalarNode, step: str) -> bool:
-    """Whether a key as written is the key pydantic names `step` (`~` is 'None', `010` is '10', `true` '1')."""
-    if key_node.value == step:
-        return True
+class Positions:
+    """Where each value of one file is written: the file composed once, every path looked up in it.
+
+    Built only for files that have problems, and once per file whatever the
+    number of problems: each mapping's keys are indexed the first time a path
+    goes through it, so locating N problems costs one compose and N short
+    walks, not N composes.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self._root: yaml.Node | None = None
+        self._keys: dict[int, dict[str, tuple[yaml.Node, yaml.Node]]] = {}
+        text = _decode(data)
+        if isinstance(text, LoadError):
+            return
+        try:
+            self._root = compose(text)
+        except (yaml.YAMLError, RecursionError):
+            self._root = None
+
+    def _index(self, node: yaml.MappingNode) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        index = self._keys.get(id(node))
+        if index is None:
+            index = {}
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    # The first key that names a step wins, as a scan in order would.
+                    for name in _key_names(key_node):
+                        index.setdefault(name, (key_node, value_node))
+            self._keys[id(node)] = index
+        return index
+
+    def find(self, loc: Sequence[str | int], *, key: bool = False) -> tuple[int, int, str | None]:
+        """The 1-based line and column of the value at `loc` (or of its key), and its text as written.
+
+        Where `loc` runs past what the file holds (a missing key), the position
+        of the deepest node that exists is returned; (1, 1) when the file does
+        not compose at all.
+        """
+        node = self._root
+        if node is None:
+            return 1, 1, None
+        for at, step in enumerate(loc):
+            found: yaml.Node | None = None
+            if isinstance(node, yaml.MappingNode):
+                pair = self._index(node).get(str(step))
+                if pair is not None:
+                    found = pair[0] if key and at == len(loc) - 1 else pair[1]
+            elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
+                found = node.value[step]
+            if found is None:
+                break
+            node = found
+        mark = node.start_mark
+        written = node.value if isinstance(node, yaml.ScalarNode) else None
+        return mark.line + 1, mark.column + 1, written
+
+
+def _key_names(key_node: yaml.ScalarNode) -> tuple[str, ...]:
+    """The names pydantic may give a key as written (`~` is 'None', `010` is '10', `true` '1')."""
     if key_node.tag == _STR:
-        return False
-    value = _scalar(key_node)
-    return str(value) == step or (isinstance(value, bool) and str(int(value)) == step)
+        return (key_node.value,)
+    try:
+        value = _scalar(key_node)
+    except _RefusedError:
+        return (key_node.value,)
+    if isinstance(value, bool):
+        return key_node.value, str(value), str(int(value))
+    return key_node.value, str(value)
 
 
 def locate(data: bytes, loc: Sequence[str | int], *, key: bool = False) -> tuple[int, int, str | None]:
-    """The 1-based line and column of the value at `loc` (or of its key), and its text as written.
-
-    Used only for files that failed validation, so it may re-read the file.
-    Where `loc` runs past what the file holds (a missing key), the position of
-    the deepest node that exists is returned.
-    """
-    text = _decode(data)
-    if isinstance(text, LoadError):
-        return 1, 1, None
-    try:
-        node = compose(text)
-    except (yaml.YAMLError, RecursionError):
-        return 1, 1, None
-    if node is None:
-        return 1, 1, None
-    mark = node.start_mark
-    for step in loc:
-        found: yaml.Node | None = None
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                if isinstance(key_node, yaml.ScalarNode) and _names(key_node, str(step)):
-                    found = key_node if key and step == loc[-1] else value_node
-                    break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
-            found = node.value[step]
-        if found is None:
-            break
-        node = found
-        mark = node.start_mark
-    written = node.value if isinstance(node, yaml.ScalarNode) else None
-    return mark.line + 1, mark.column + 1, written
+    """`Positions(data).find(loc)`, for one lookup; build `Positions` once to look up many."""
+    return Positions(data).find(loc, key=key)

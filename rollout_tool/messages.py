@@ -12,14 +12,14 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
-from rollout_tool.records import IDENTIFIER_PATTERN, LOGIN_PATTERN
+from rollout_tool.records import IDENTIFIER_PATTERN, LOGIN_PATTERN, URL_PATTERN
 
 _YAML11_BOOLS = {"yes": "true", "no": "false", "on": "true", "off": "false", "y": "true", "n": "false"}
 
 _PATTERN_HINTS = {
     IDENTIFIER_PATTERN: "an identifier: lower-case ASCII letters, digits, '.', '_' and '-', starting with a letter or digit",
     LOGIN_PATTERN: "a GitHub login",
-    r"^https?://\S+$": "an http:// or https:// URL",
+    URL_PATTERN: "an http:// or https:// URL without spaces, quotes or angle brackets",
     r"^[^@\s]+@[^@\s]+\.[^@\s]+$": "an e-mail address",
     r"^[A-Za-z0-9][A-Za-z0-9._+~-]*$": "a version: letters, digits, '.', '_', '+', '~' and '-'",
 }
@@ -89,6 +89,12 @@ def model_at(model: type[BaseModel], loc: Sequence[str | int]) -> type[BaseModel
 def _suggest(word: str, choices: Sequence[str]) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def shows_source_text(error: ErrorDetails) -> bool:
+    """Whether `describe` says more given the value as written: keys, and values that are not text."""
+    loc = error["loc"]
+    return error["type"] in ("invalid_key", "string_type") or bool(loc and loc[-1] == "[key]")
 
 
 def describe(error: ErrorDetails, model: type[BaseModel], source_text: str | None) -> Message:

@@ -17,6 +17,8 @@ from rollout_tool.sources import Entry, Kind
 CONFIG_PATH = "rollout.yaml"
 DATA_FOLDERS = ("teams", "releases", "distributions")
 RECORD_ENDING = ".yaml"
+# The usual empty file that keeps an empty folder (a new repository's teams/) in git.
+KEEP = ".gitkeep"
 
 LINK = "symbolic links are not allowed in a rollout repository; commit the file itself"
 NAME_RULES = {
@@ -81,6 +83,8 @@ def misplaced(path: str, reason: str) -> Problem:
 def _classify(folder: str, shape: _Shape, entry: Entry) -> str | Problem | None:
     """A record's name, a problem, or None for a fixed entry that is what it must be."""
     path = f"{folder}/{entry.name}"
+    if entry.name == KEEP and entry.kind is Kind.file:
+        return None
     if entry.name in shape.fixed:
         if entry.kind is not shape.fixed[entry.name]:
             return Problem(path, 1, 1, "misplaced-file", f"{entry.name} must be a {shape.fixed[entry.name].value}")

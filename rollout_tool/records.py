@@ -53,7 +53,10 @@ Identifier = Annotated[StrictStr, Field(pattern=IDENTIFIER_PATTERN, max_length=i
 Login = Annotated[StrictStr, Field(pattern=LOGIN_PATTERN)]
 Text = Annotated[StrictStr, Field(max_length=100_000)]
 Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
-Url = Annotated[StrictStr, Field(pattern=r"^https?://\S+$", max_length=2000)]
+# http or https, and nothing that could end a Markdown autolink or an HTML
+# attribute (`<`, `>`, `"`), break a line or hide in it (spaces, controls).
+URL_PATTERN = r"^https?://[^\s<>\"\x00-\x1f\x7f]+$"
+Url = Annotated[StrictStr, Field(pattern=URL_PATTERN, max_length=2000)]
 Email = Annotated[StrictStr, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
 Version = Annotated[StrictStr, Field(pattern=VERSION_PATTERN, max_length=identifiers.MAX_LENGTH)]
 Count = Annotated[StrictInt, Field(ge=0, le=10_000)]

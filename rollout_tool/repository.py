@@ -9,6 +9,7 @@ what is wrong with a folder's entries is `placement`'s to say.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -17,8 +18,8 @@ from pydantic import ValidationError
 
 from rollout_tool import placement
 from rollout_tool.errors import FatalError
-from rollout_tool.loading import LoadError, load, locate
-from rollout_tool.messages import describe
+from rollout_tool.loading import LoadError, Positions, load
+from rollout_tool.messages import describe, shows_source_text
 from rollout_tool.placement import CONFIG_PATH as CONFIG_PATH  # where every command looks for it
 from rollout_tool.problems import Level, Problem
 from rollout_tool.records import (
@@ -99,6 +100,8 @@ class Repository:
         # folder needs no second look at the file system.
         self._kinds: dict[str, Kind] = {}
         self._names: dict[str, list[str]] = {}
+        # Each file with problems is composed once for all of them (see problem_at).
+        self._positions: OrderedDict[str, Positions] = OrderedDict()
         if source.kind(CONFIG_PATH) is None:
             raise FatalError("not a rollout repository: there is no rollout.yaml at its top")
 
@@ -194,18 +197,34 @@ class Repository:
     def problem_at(
         self, path: str, loc: tuple[str | int, ...], rule: str, message: str, level: Level = Level.error
     ) -> Problem:
-        """A problem about the value at `loc` in the file at `path`, located by re-reading it."""
-        try:
-            data = self.source.read(path)
-        except OSError:
-            return Problem(path, 1, 1, rule, message, level)
-        line, column, _ = locate(data, loc)
+        """A problem about the value at `loc` in the file at `path`.
+
+        The file is read and composed the first time one of its problems is
+        located, and its positions kept for the next ones: a record with
+        thousands of problems costs one parse, not one per problem.
+        """
+        positions = self._positions.get(path)
+        if positions is None:
+            try:
+                data = self.source.read(path)
+            except OSError:
+                return Problem(path, 1, 1, rule, message, level)
+            positions = Positions(data)
+            self._positions[path] = positions
+            # Checks ask about one file at a time: the last few files are all
+            # that is worth keeping, so memory stays flat over a whole tree.
+            while len(self._positions) > _POSITIONS_KEPT:
+                self._positions.popitem(last=False)
+        else:
+            self._positions.move_to_end(path)
+        line, column, _ = positions.find(loc)
         return Problem(path, line, column, rule, message, level)
 
     def forget(self, path: str) -> None:
         """Drop a loaded document: nothing else in the tree refers to a report, so a pass
         over 100,000 of them need not hold them all. It is read again if asked for."""
         self._documents.pop(path, None)
+        self._positions.pop(path, None)
 
     def forget_reports(self, product: str, version: str) -> None:
         for team in self.report_teams(product, version):
@@ -291,6 +310,9 @@ class Repository:
                 read(distribution_path(distribution, version))
 
 
+_POSITIONS_KEPT = 8
+
+
 def parse_document(path: str, kind: str, data: bytes) -> Document:
     """Load and schema-check one file; positions are looked up only when it fails."""
     value = load(data)
@@ -308,14 +330,15 @@ def parse_document(path: str, kind: str, data: bytes) -> Document:
         problems = []
         errors = exc.errors(include_url=False)
         described = [describe(error, model, None) for error in errors]
+        positions = Positions(data)  # once for all the errors, however many
         # A misspelt required key is one mistake, not two: the unknown key
         # says "did you mean 'platform'?", so "missing 'platform'" is left out.
         misspelt = {(m.loc[:-1], m.suggests) for m in described if m.suggests is not None}
         for error, message in zip(errors, described, strict=True):
             if error["type"] == "missing" and (tuple(error["loc"][:-1]), error["loc"][-1]) in misspelt:
                 continue
-            line, column, written = locate(data, message.loc, key=message.at_key)
-            if written is not None:
+            line, column, written = positions.find(message.loc, key=message.at_key)
+            if written is not None and shows_source_text(error):
                 message = describe(error, model, written)
             problems.append(Problem(path, line, column, message.rule, message.text))
         return Document(path, kind, None, problems)

@@ -110,15 +110,16 @@ def _read_bounded(fd: int) -> bytes:
 _GIT_KINDS = {b"40000": Kind.directory, b"100644": Kind.file, b"100755": Kind.file, b"120000": Kind.symlink}
 
 
-def _tree_entries(data: bytes, oid_length: int) -> list[Entry]:
-    """A raw tree object: `<mode> <name>\\0<object id>` over and over."""
+def _tree_entries(data: bytes, oid_length: int) -> list[tuple[Entry, str]]:
+    """A raw tree object: `<mode> <name>\\0<object id>` over and over; each entry with its object id."""
     entries = []
     at = 0
     while at < len(data):
         space = data.index(b" ", at)
         nul = data.index(b"\0", space)
         mode, name = data[at:space], data[space + 1 : nul]
-        entries.append(Entry(name.decode("utf-8", "surrogateescape"), _GIT_KINDS.get(mode, Kind.other)))
+        oid = data[nul + 1 : nul + 1 + oid_length].hex()
+        entries.append((Entry(name.decode("utf-8", "surrogateescape"), _GIT_KINDS.get(mode, Kind.other)), oid))
         at = nul + 1 + oid_length
     return entries
 
@@ -130,6 +131,9 @@ class GitRevision:
         self.root = root
         self.revision = revision
         self._listings: dict[str, list[Entry]] = {}
+        # Every listed path's object id: a name git's batch cannot be asked for
+        # by path (a line break, a trailing carriage return) is asked for by id.
+        self._oids: dict[str, str] = {}
         self._batch: subprocess.Popen[bytes] | None = None
 
     def _git(self, *args: str) -> bytes:
@@ -148,7 +152,9 @@ class GitRevision:
                 kind, size, oid_length = answer
                 data = self._body(size, None if kind == "tree" else 0)
                 if kind == "tree":
-                    entries = _tree_entries(data, oid_length)
+                    for entry, oid in _tree_entries(data, oid_length):
+                        entries.append(entry)
+                        self._oids[f"{path}/{entry.name}" if path else entry.name] = oid
             self._listings[path] = entries
         return self._listings[path]
 
@@ -172,8 +178,13 @@ class GitRevision:
 
     def _request(self, path: str) -> tuple[str, int, int] | None:
         """Ask the batch for `revision:path`: its type, size and object-id length in bytes, or None."""
-        if "\n" in path:
-            return None  # the batch reads one request per line
+        if path:
+            self.listdir(path.rpartition("/")[0])
+            if path not in self._oids:
+                return None
+            request = self._oids[path]
+        else:
+            request = f"{self.revision}:"
         if self._batch is None:
             self._batch = subprocess.Popen(
                 ["git", "-C", str(self.root), "cat-file", "--batch"],
@@ -181,7 +192,9 @@ class GitRevision:
                 stdout=subprocess.PIPE,
             )
         assert self._batch.stdin is not None and self._batch.stdout is not None
-        self._batch.stdin.write(f"{self.revision}:{path}\n".encode("utf-8", "surrogateescape"))
+        # By object id: the batch reads one request a line, and strips a
+        # carriage return before the line break.
+        self._batch.stdin.write(f"{request}\n".encode())
         self._batch.stdin.flush()
         header = self._batch.stdout.readline().split()
         if len(header) != 3:

@@ -514,3 +514,90 @@ def test_git_revision_answers_stay_in_step_after_odd_requests(repo: Repo) -> Non
         assert source.read("teams/mwt2.yaml") == (repo.root / "teams/mwt2.yaml").read_bytes()
     finally:
         source.close()
+
+
+# A file name as git and the file system hold it, how the text format shows it,
+# and how a workflow annotation names the file (GitHub's own escapes for line
+# breaks, `%`, `:` and `,`; everything unprintable as its escape).
+ODD_NAMES = [
+    (b"new\nline", "new\\nline", "new%0Aline"),
+    (b"cr\r", "cr\\r", "cr%0D"),
+    (b"tab\tx", "tab\\tx", "tab\\tx"),
+    (b"esc\x1b[31mred", "esc\\x1b[31mred", "esc\\x1b[31mred"),
+    (b"\xff\xfe", "\\xff\\xfe", "\\xff\\xfe"),
+    (b"bidi\xe2\x80\xaeflip", "bidi\\u202eflip", "bidi\\u202eflip"),
+    (b"pct%0A", "pct%0A", "pct%250A"),
+    (b"a::b,c", "a::b,c", "a%3A%3Ab%2Cc"),
+    (b"`tick`", "`tick`", "`tick`"),
+    (b"<script>", "<script>", "<script>"),
+    (b"[x](https:--e.org)", "[x](https:--e.org)", "[x](https%3A--e.org)"),
+    (b"@org", "@org", "@org"),
+]
+
+
+def plant_odd_names(repo: Repo, folder: str) -> None:
+    for name, _, _ in ODD_NAMES:
+        with open(os.path.join(os.fsencode(repo.root / folder), name + b".yaml"), "wb") as handle:
+            handle.write(TEAM.encode() if folder == "teams" else VALID_REPORT.encode())
+
+
+def run_bytes(repo: Repo, *args: str) -> tuple[int, str]:
+    """The real command; its output must be UTF-8 text, whatever the names it reports."""
+    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "ROLLOUT_REPO", "ROLLOUT_TODAY")}
+    result = subprocess.run(
+        [sys.executable, "-m", "rollout_tool", *args], cwd=repo.root, capture_output=True, env=env, timeout=TIMEOUT
+    )
+    assert b"Traceback" not in result.stderr, result.stderr.decode(errors="replace")
+    return result.returncode, result.stdout.decode("utf-8")
+
+
+def odd_paths(folder: str, column: int) -> list[str]:
+    return [f"{folder}/{names[column]}.yaml" for names in ODD_NAMES]
+
+
+def check_every_format(repo: Repo, *args: str, changes: int = 0) -> None:
+    """Each odd name is a located problem in text, json and github output, one line each."""
+    code, output = run_bytes(repo, *args, "--format", "json")
+    assert code == 1
+    payload = json.loads(output)
+    located = {(p["path"], p["line"], p["column"], p["rule"]) for p in payload["problems"]}
+    for folder in ("teams", REPORTS):
+        paths = [f"{folder}/{os.fsdecode(name)}.yaml" for name, _, _ in ODD_NAMES]
+        assert {(path, 1, 1, "identifier") for path in paths} <= located
+
+    code, output = run_bytes(repo, *args, "--format", "text")
+    assert code == 1
+    lines = output.splitlines()
+    # One line a problem (and a change, and the verdict): no name breaks a line.
+    verdict = 1 if args[0] == "check-pr" else 0
+    assert len(lines) == len(payload["problems"]) + changes + verdict
+    problems = {(m["path"], m["rule"]) for m in map(LINE.match, lines) if m is not None}
+    for folder in ("teams", REPORTS):
+        assert {(path, "identifier") for path in odd_paths(folder, 1)} <= problems
+
+    code, output = run_bytes(repo, *args, "--format", "github")
+    assert code == 1
+    lines = output.splitlines()
+    assert len(lines) == len(payload["problems"]) + changes + verdict
+    annotated = {line.split(",line=")[0] for line in lines if line.startswith("::error file=")}
+    for folder in ("teams", REPORTS):
+        assert {f"::error file={path}" for path in odd_paths(folder, 2)} <= annotated
+    assert all(line.isprintable() for line in lines)
+
+
+def test_odd_file_names_are_located_problems_in_every_format_of_validate(repo: Repo) -> None:
+    plant_odd_names(repo, "teams")
+    plant_odd_names(repo, REPORTS)
+    check_every_format(repo, "validate")
+    repo.commit("odd names")
+    check_every_format(repo, "validate", "--rev", "HEAD")
+
+
+def test_odd_file_names_are_located_problems_in_every_format_of_check_pr(repo: Repo) -> None:
+    base = repo.git("rev-parse", "HEAD")
+    plant_odd_names(repo, "teams")
+    plant_odd_names(repo, REPORTS)
+    repo.commit("odd names")
+    args = ("check-pr", "--base", base, "--author", "carla-coord")
+    # Each new file is a change of its own: a team, a report.
+    check_every_format(repo, *args, changes=2 * len(ODD_NAMES))

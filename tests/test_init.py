@@ -54,6 +54,9 @@ def test_the_new_repository_validates_and_has_what_it_needs(new_repo: Repo) -> N
         "reminders.yml",
     }
     assert not (root / "rollout_tool").exists()
+    # The empty folders are in git, so a clone has them and validates too.
+    tracked = new_repo.git("ls-files", "teams", "releases", "distributions").splitlines()
+    assert tracked == ["distributions/.gitkeep", "releases/.gitkeep", "teams/.gitkeep"]
 
 
 def test_the_workflows_install_the_pinned_package_and_pass_the_linters(new_repo: Repo) -> None:

@@ -13,11 +13,16 @@ import re
 from typing import Any
 
 import pytest
+from conftest import Repo, report_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
+from rollout_tool import loading
+from rollout_tool.commands.validate import validate
 from rollout_tool.loading import MAX_BYTES, MAX_DEPTH, LoadError, load, locate
+from rollout_tool.problems import Problem
+from rollout_tool.sources import WorkTree
 
 
 def ruamel_load(text: str) -> Any:
@@ -393,3 +398,64 @@ def test_load_never_raises(data: bytes) -> None:
     document = parse_document("releases/p/1.0/reports/mwt2.yaml", "report", data)
     for problem in document.problems:
         assert problem.line >= 1 and problem.column >= 1
+
+
+# ---------------------------------------------------------------- cost: one parse per file, whatever its problems
+
+
+def _validate_counting_composes(
+    repo: Repo, problems: int, monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, list[Problem]]:
+    """Validate a tree whose report has `problems` schema errors and whose team has as many rule problems."""
+    repo.write(
+        "releases/arc-ce/6.19.0/reports/praguelcg2.yaml",
+        report_text("praguelcg2")
+        + "tests:\n"
+        + "".join(f"  - {{name: t{i}, result: maybe}}\n" for i in range(problems)),
+    )
+    platforms = ", ".join(f"os{i}" for i in range(problems))
+    repo.write(
+        "teams/mwt2.yaml",
+        f"name: MWT2 EA team\nsite: MWT2\nfederation: OSG\nmembers: [bob-osg]\ngroups: [arc]\nplatforms: [{platforms}]\n",
+    )
+    calls = 0
+    real = loading.compose
+
+    def counted(text: str) -> Any:
+        nonlocal calls
+        calls += 1
+        return real(text)
+
+    monkeypatch.setattr(loading, "compose", counted)
+    found = validate(WorkTree(repo.root)).problems
+    return calls, found
+
+
+def test_a_file_is_composed_once_whatever_the_number_of_its_problems(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    few_calls, few = _validate_counting_composes(repo, 3, monkeypatch)
+    many_calls, many = _validate_counting_composes(repo, 400, monkeypatch)
+    assert (len(few), len(many)) == (6, 800)
+    # Loading each file, and locating the problems of each failing file: the same count.
+    assert many_calls == few_calls
+    report = [p for p in many if p.path.endswith("praguelcg2.yaml")]
+    team = [p for p in many if p.path == "teams/mwt2.yaml"]
+    # Every problem still at its own value: entry i on line 11 + i, after `result: `.
+    assert sorted((p.line, p.column) for p in report) == [
+        (11 + i, len(f"  - {{name: t{i}, result: ") + 1) for i in range(400)
+    ]
+    line = "platforms: [" + ", ".join(f"os{i}" for i in range(400))
+    assert sorted(p.column for p in team) == [line.index(f"os{i},") + 1 for i in range(399)] + [len(line) - 4]
+
+
+def test_forgetting_a_document_forgets_its_positions(repo: Repo) -> None:
+    from rollout_tool.repository import Repository
+
+    tree = Repository(WorkTree(repo.root))
+    path = "releases/arc-ce/6.19.0/reports/ncg-ingrid-pt.yaml"
+    assert tree.problem_at(path, ("verdict",), "value", "x").line == 3
+    repo.write(path, "# moved down\n" + report_text("ncg-ingrid-pt"))
+    assert tree.problem_at(path, ("verdict",), "value", "x").line == 3  # one snapshot per pass
+    tree.forget(path)
+    assert tree.problem_at(path, ("verdict",), "value", "x").line == 4

@@ -278,7 +278,7 @@ def test_text_from_the_change_cannot_inject_markup_or_mentions(tmp_path: Path) -
         "changes": [{"path": "x", "summary": "<img src=x onerror=alert(1)> ping @org/team\n# big"}],
     }
     body, _ = render(tmp_path, check)
-    assert "- &lt;img src=x onerror=alert(1)&gt; ping @\u200borg/team # big\n" in body
+    assert "- &lt;img src=x onerror=alert(1)&gt; ping \u200d@\u200dorg/team # big\n" in body
     assert "<img" not in body and "\n# big" not in body
 
 

@@ -20,7 +20,6 @@ body that differs from the artifact's is posted with a line saying so.
 from __future__ import annotations
 
 import argparse
-import html
 import json
 import os
 import re
@@ -43,8 +42,16 @@ TAMPERED = (
 
 
 def text(value: object) -> str:
-    """Data from the change as inert Markdown: no HTML, no mentions, no line breaks."""
-    return html.escape(" ".join(str(value).split()), quote=False).replace("@", "@\u200b")
+    """Data from the change as inert Markdown: no HTML, links, mentions or line breaks."""
+    from rollout_tool import markdown
+
+    return markdown.text(value)
+
+
+def code(value: object) -> str:
+    from rollout_tool import markdown
+
+    return markdown.code(value)
 
 
 def read_json(path: Path) -> Any:
@@ -89,7 +96,7 @@ def render(check: Any, status: Any, validation: str) -> tuple[str, list[str]]:
         lines += ["", "**Why it cannot be merged as it is**" if not check.get("allowed") else "**Warnings**", ""]
         for p in problems:
             where = f"{p.get('path')}:{p.get('line')}"
-            lines.append(f"- `{text(where)}` {text(p.get('message', ''))} ({text(p.get('rule', ''))})")
+            lines.append(f"- {code(where)} {text(p.get('message', ''))} ({text(p.get('rule', ''))})")
 
     releases = {(r.get("product"), r.get("version")): r for r in (status or {}).get("releases", [])}
     if not check.get("allowed"):

@@ -479,16 +479,13 @@ def check_pr(root: Path, base: str, head: str, author: str, today: dt.date) -> P
 def render(result: PullRequestCheck, output_format: str) -> str:
     if output_format == "json":
         return json.dumps(result.as_dict(), indent=2) + "\n"
-    lines = [f"{c.summary} ({c.path})\n" for c in result.changes] or ["no changes\n"]
+    lines = [f"{reporting.visible(c.summary)} ({reporting.visible(c.path)})\n" for c in result.changes]
+    lines = lines or ["no changes\n"]
     if output_format == "github":
-        body = "".join(f"::notice title=change::{_escape(c.summary)}\n" for c in result.changes)
+        body = "".join(f"::notice title=change::{reporting.escape_data(c.summary)}\n" for c in result.changes)
         body += reporting.github(result.problems)
     else:
         body = "".join(lines) + reporting.text(result.problems)
     errors = sum(1 for p in result.problems if p.level is Level.error)
     verdict = "allowed" if result.allowed else f"refused: {errors} problem{'s' if errors != 1 else ''}"
     return body + verdict + "\n"
-
-
-def _escape(value: str) -> str:
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")

@@ -18,6 +18,7 @@ from rollout_tool import schemas
 from rollout_tool.commands import codeowners
 from rollout_tool.commands.new import scaffold
 from rollout_tool.errors import RefusedError, UsageError
+from rollout_tool.placement import KEEP
 from rollout_tool.problems import Problem, has_errors
 from rollout_tool.repository import CONFIG_PATH
 from rollout_tool.writing import atomic_write
@@ -86,5 +87,9 @@ def init(
     if not (owners.exists() or owners.is_symlink()) and codeowners.write(root):
         result.written.append(codeowners.CODEOWNERS_PATH)
     for folder in FOLDERS:
-        (root / folder).mkdir(exist_ok=True)
+        # git keeps no empty folder: a .gitkeep holds each until its first record.
+        keep = root / folder / KEEP
+        if not (root / folder).exists():
+            atomic_write(keep, b"")
+            result.written.append(f"{folder}/{KEEP}")
     return result

@@ -2,6 +2,8 @@
 
 Every text the bot owns starts with a hidden marker naming what it is about,
 so a later run finds it again by marker instead of by title or position.
+Text taken from records goes through `markdown` and shows as written; the
+only mentions are the bot's own, of logins the records validated.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from rollout_tool import policy
+from rollout_tool import markdown, policy
 from rollout_tool.records import State
 from rollout_tool.repository import Repository, report_path
 
@@ -65,14 +67,15 @@ def tracking_issue(repo: Repository, product: str, version: str, today: dt.date)
     started = policy.rollout_started(release)
     lines = [
         tracking_marker(product, version),
-        f"**{name} {version}** ({release.type.value}, revision {release.revision}): {release.summary}",
+        f"**{markdown.text(name)} {markdown.text(version)}** ({release.type.value}, revision {release.revision}):"
+        f" {markdown.text(release.summary)}",
         "",
     ]
     if release.state is State.rollout:
         since = f" since {started.isoformat()}" if started else ""
         lines += [
             f"In staged rollout{since}. Early Adopter teams: install it, run it in production, then open a pull "
-            f"request adding your report as `{report_path(product, version, '<team>')}`.",
+            f"request adding your report as {markdown.code(report_path(product, version, '<team>'))}.",
         ]
     else:
         lines += [f"This release has left staged rollout: it is now **{release.state.value}**."]
@@ -80,25 +83,27 @@ def tracking_issue(repo: Repository, product: str, version: str, today: dt.date)
     for team in sorted(set(release.teams) | set(reports)):
         team_record = repo.team(team)
         who = _mentions(list(team_record.members)) if team_record is not None else "(no such team)"
-        site = f" ({team_record.site})" if team_record is not None else ""
+        site = f" ({markdown.text(team_record.site)})" if team_record is not None else ""
+        label = markdown.code(team)
         report = reports.get(team)
         if report is None:
-            lines.append(f"- [ ] `{team}`{site}: {who}")
+            lines.append(f"- [ ] {label}{site}: {who}")
         elif report.revision != release.revision:
             lines.append(
-                f"- [ ] `{team}`{site}: {who}: its report is for revision {report.revision}; "
+                f"- [ ] {label}{site}: {who}: its report is for revision {report.revision}; "
                 f"revision {release.revision} needs a new one"
             )
         else:
             lines.append(
-                f"- [x] `{team}`{site}: {who}: {report.verdict.value} "
-                f"(revision {report.revision}, {report.date.isoformat()}, {report.environment.platform})"
+                f"- [x] {label}{site}: {who}: {report.verdict.value} "
+                f"(revision {report.revision}, {report.date.isoformat()}, {markdown.text(report.environment.platform)})"
             )
     if release.state is State.rollout:
         evaluation = policy.evaluate(repo, product, version, today)
         lines += ["", f"### Verdict: {evaluation.verdict.value}", ""]
         lines += [f"- {reason}" for reason in evaluation.reasons] or ["- nothing is missing"]
-    return Issue(f"Staged rollout: {name} {version}", "\n".join(lines) + "\n")
+    # A title is plain text on GitHub: only a line break could do harm there.
+    return Issue(f"Staged rollout: {' '.join(name.split())} {version}", "\n".join(lines) + "\n")
 
 
 def reminder(repo: Repository, product: str, version: str, late: policy.LateTeam) -> str:
@@ -106,12 +111,12 @@ def reminder(repo: Repository, product: str, version: str, late: policy.LateTeam
     team = repo.team(late.team)
     record = repo.product(product)
     name = record.name if record is not None else product
-    who = _mentions(list(team.members)) if team is not None else f"team `{late.team}`"
+    who = _mentions(list(team.members)) if team is not None else f"team {markdown.code(late.team)}"
     days = "1 day" if late.days_late == 1 else f"{late.days_late} days"
     lines = [
-        f"{who}: the Early Adopter report of team `{late.team}` on {name} {version} was due on "
-        f"{late.due.isoformat()} and is {days} late. Please install it and open a pull request adding "
-        f"`{report_path(product, version, late.team)}`.",
+        f"{who}: the Early Adopter report of team {markdown.code(late.team)} on {markdown.text(name)}"
+        f" {markdown.text(version)} was due on {late.due.isoformat()} and is {days} late. Please install it"
+        f" and open a pull request adding {markdown.code(report_path(product, version, late.team))}.",
     ]
     if late.escalate and config is not None:
         lines += ["", f"{_mentions(list(config.coordinators))}: escalated to the coordinators ({days} late)."]
