@@ -25,6 +25,7 @@ from rollout_tool import attention, feed, layout, metrics, policy, svg
 from rollout_tool.errors import RefusedError
 from rollout_tool.identifiers import version_key
 from rollout_tool.notes import (
+    WAITING,
     DistributionFacts,
     ReleaseFacts,
     ReportLine,
@@ -33,7 +34,7 @@ from rollout_tool.notes import (
     release_facts,
 )
 from rollout_tool.policy import _plural
-from rollout_tool.records import Config, Product, State, Team
+from rollout_tool.records import Config, Product, State, Team, Vocabulary
 from rollout_tool.repository import Repository
 
 # The board's columns, in the order a release moves through them.
@@ -95,7 +96,7 @@ class ProductRow:
 
     @property
     def in_progress(self) -> list[ReleaseFacts]:
-        return [f for f in self.releases if f.release.state in (State.candidate, State.rollout, State.accepted)]
+        return [f for f in self.releases if f.release.state in WAITING]
 
 
 @dataclass
@@ -351,6 +352,31 @@ def state_page(state: str) -> str:
     return f"states/{state}.html"
 
 
+@dataclass(frozen=True)
+class FederationPage:
+    """A federation's own view of the board: its teams, and the releases in progress they take part in."""
+
+    name: str
+    record: Vocabulary
+    teams: list[TeamPage]
+    releases: list[ReleaseFacts]
+
+
+def federation_pages(site: Site) -> list[FederationPage]:
+    pages = []
+    for name, record in site.config.federations.items():
+        teams = [t for t in site.teams if t.record.federation == name]
+        members = {t.team for t in teams}
+        in_progress = [f for f in site.releases if f.release.state in WAITING]
+        releases = [f for f in _newest_first(in_progress) if members & set(f.release.teams)]
+        pages.append(FederationPage(name, record, teams, releases))
+    return pages
+
+
+def federation_page(name: str) -> str:
+    return f"federations/{name}.html"
+
+
 def _pages(site: Site, board_limit: int) -> Iterator[tuple[str, str, dict[str, object]]]:
     yield "index.html", "board.html.j2", {"columns": site.columns, "limit": board_limit, "attention": _attention(site)}
     yield METRICS_PAGE, "metrics.html.j2", {"sections": metric_sections(site.metrics)}
@@ -365,6 +391,8 @@ def _pages(site: Site, board_limit: int) -> Iterator[tuple[str, str, dict[str, o
         yield team_page(team.team), "team.html.j2", {"t": team, "limit": TEAM_REPORT_LIMIT}
     for d in site.distributions:
         yield distribution_page(d.distribution, d.version), "distribution.html.j2", {"d": d}
+    for federation in federation_pages(site):
+        yield federation_page(federation.name), "federation.html.j2", {"f": federation}
 
 
 def _environment(repo: Repository, site: Site) -> jinja2.Environment:
@@ -378,6 +406,7 @@ def _environment(repo: Repository, site: Site) -> jinja2.Environment:
         team_page=team_page,
         distribution_page=distribution_page,
         state_page=state_page,
+        federation_page=federation_page,
         feed_path=feed.RELEASES_FEED,
         issues_feed_path=feed.ISSUES_FEED,
         stylesheet=STYLESHEET,

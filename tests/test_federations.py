@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from tests.support.lifecycle import PRAGUE_REPORT, RELEASE_PATH, release_text, walk
 from tests.support.repos import CONFIG, Repo, report_text
@@ -109,3 +110,23 @@ def test_notes_show_each_team_s_federation(repo: Repo) -> None:
     result = repo.rollout("notes", "arc-ce/6.19.0", "--today", "2026-11-12")
     assert "| `ncg-ingrid-pt` | NCG-INGRID-PT | EGI |" in result.stdout
     assert "| `mwt2` | MWT2 | OSG |" in result.stdout
+
+
+def test_the_dashboard_has_a_page_per_federation_without_javascript(repo: Repo, tmp_path: Path) -> None:
+    with_policy(repo)
+    repo.write("releases/arc-ce/6.20.0/release.yaml", release_text("candidate", walk("candidate"), version="6.20.0"))
+    result = repo.rollout("site", "--out", str(tmp_path / "site"), "--today", "2026-11-12")
+    assert result.returncode == 0, result.stderr
+    osg = (tmp_path / "site/federations/OSG.html").read_text()
+    egi = (tmp_path / "site/federations/EGI.html").read_text()
+    assert '<h1>OSG Consortium <span class="muted">(OSG)</span></h1>' in osg
+    assert 'href="mailto:help@osg-htc.org"' in osg
+    # Only the releases an OSG team takes part in: 6.19.0 has mwt2 assigned, the candidate none.
+    assert "releases/arc-ce/6.19.0.html" in osg and "releases/arc-ce/6.20.0.html" not in osg
+    assert 'href="../teams/mwt2.html"' in osg and 'href="../teams/praguelcg2.html"' not in osg
+    assert 'href="../teams/praguelcg2.html"' in egi and 'href="../teams/mwt2.html"' not in egi
+    assert "<script" not in osg
+    index = (tmp_path / "site/index.html").read_text()
+    assert 'href="federations/EGI.html">EGI</a>' in index and 'href="federations/OSG.html">OSG</a>' in index
+    release = (tmp_path / "site/releases/arc-ce/6.19.0.html").read_text()
+    assert 'MWT2</a> <span class="muted">OSG</span>' in release
