@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import sys
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
@@ -24,6 +23,10 @@ RELEASES_FEED = "feed.xml"
 # A feed carries the latest news, not the archive: readers fetch it often.
 FEED_LIMIT = 200
 ISSUES_FEED = "known-issues.xml"
+# Known issues found while a release is still with its Early Adopters.
+TESTING_ISSUES_FEED = "known-issues-in-testing.xml"
+# What happened to a release that subscribers hear of: each is an entry of its own.
+NEWS = (State.released, State.recalled, State.rejected)
 
 ET.register_namespace("", ATOM)
 
@@ -44,6 +47,11 @@ class FeedEntry:
     link: str
     summary: str
     content_html: str
+
+
+def family_feed(group: str) -> str:
+    """The feed of one product family: its releases, recalls, rejections and known issues."""
+    return f"feed-{group}.xml"
 
 
 def _tag(name: str) -> str:
@@ -69,32 +77,70 @@ def published(facts: Iterable[ReleaseFacts], limit: int = FEED_LIMIT) -> list[Re
     return sorted(chosen, key=lambda f: (-f.last_change.toordinal(), f.product_id, f.version))[:limit]
 
 
+def news(facts: Iterable[ReleaseFacts], limit: int = FEED_LIMIT) -> list[tuple[ReleaseFacts, State, dt.date]]:
+    """Every release, recall and rejection the history records, newest first.
+
+    A recall is news of its own: the release's entry stays as it was, so a
+    reader who saw it released also sees it recalled.
+    """
+    found = [
+        (f, state, step.date)
+        for f in facts
+        for step in f.release.history
+        if (state := step.state) in NEWS and step.revision is None
+    ]
+    found.sort(key=lambda item: (-item[2].toordinal(), item[0].product_id, item[0].version, NEWS.index(item[1])))
+    return found[:limit]
+
+
 def release_entries(config: Config, facts: Iterable[ReleaseFacts], render: RenderHtml) -> list[FeedEntry]:
     entries = []
-    for f in published(facts):
-        recalled = f.release.state is State.recalled
+    for f, state, day in news(facts):
+        # A release's first news keeps the id it always had; a recall or a rejection is another entry.
+        parts = ("releases", f.product_id, f.version) + (() if state is State.released else (state.value,))
         entries.append(
             FeedEntry(
-                id=entry_id(config, "releases", f.product_id, f.version),
-                title=f"{f.name} {'recalled' if recalled else 'released'}",
-                updated=f.last_change,
+                id=entry_id(config, *parts),
+                title=f"{f.name} {state.value}",
+                updated=day,
                 link=release_link(f.product_id, f.version),
-                summary=f.release.summary,
+                summary=_news_summary(f, state),
                 content_html=render(f),
             )
         )
     return entries
 
 
-def issue_entries(config: Config, facts: Iterable[ReleaseFacts]) -> list[FeedEntry]:
+def _news_summary(f: ReleaseFacts, state: State) -> str:
+    decision = next(
+        (
+            d
+            for d in reversed(f.release.decisions)
+            if d.action == {"recalled": "recall", "rejected": "reject"}.get(state.value)
+        ),
+        None,
+    )
+    if decision is not None and decision.reason.strip():
+        return f"{f.release.summary}. {state.value.capitalize()}: {decision.reason.strip()}"
+    return f.release.summary
+
+
+def issue_entries(
+    config: Config, facts: Iterable[ReleaseFacts], states: frozenset[State] = PUBLISHED
+) -> list[FeedEntry]:
+    """Known issues of releases in `states`; an issue keeps its id when its text is edited."""
     entries: list[FeedEntry] = []
-    for f in published(facts, limit=sys.maxsize):
+    chosen = sorted(
+        (f for f in facts if f.release.state in states),
+        key=lambda f: (-f.last_change.toordinal(), f.product_id, f.version),
+    )
+    for f in chosen:
         if len(entries) >= FEED_LIMIT:
             break
         for issue in f.known_issues:
             entries.append(
                 FeedEntry(
-                    id=entry_id(config, "known-issues", f.product_id, f.version, issue.team, issue.summary),
+                    id=entry_id(config, "known-issues", f.product_id, f.version, issue.team, str(issue.index)),
                     title=f"{f.name}: {issue.summary}",
                     updated=f.last_change,
                     link=release_link(f.product_id, f.version) + "#known-issues",

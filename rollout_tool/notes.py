@@ -36,6 +36,7 @@ class KnownIssue:
     platform: str
     revision: int
     stale: bool
+    index: int = 0  # its place in the team's report: it names the issue whatever its text becomes
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,7 @@ def release_facts(
         lines.append(line)
         # What made a release rejected is published with it, marked or not.
         rejecting = release.state is State.rejected and report.verdict is Verdict.reject and not line.stale
-        for issue in report.issues:
+        for index, issue in enumerate(report.issues):
             if issue.known_issue or rejecting:
                 issues.append(
                     KnownIssue(
@@ -210,6 +211,7 @@ def release_facts(
                         platform=report.environment.platform,
                         revision=report.revision,
                         stale=line.stale,
+                        index=index,
                     )
                 )
     issues.sort(key=lambda i: (SEVERITY_ORDER[i.severity], i.stale, i.team, i.summary))

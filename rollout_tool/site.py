@@ -409,6 +409,8 @@ def _environment(repo: Repository, site: Site) -> jinja2.Environment:
         federation_page=federation_page,
         feed_path=feed.RELEASES_FEED,
         issues_feed_path=feed.ISSUES_FEED,
+        testing_feed_path=feed.TESTING_ISSUES_FEED,
+        family_feed=feed.family_feed,
         stylesheet=STYLESHEET,
         metrics_page=METRICS_PAGE,
         excuses_path=EXCUSES,
@@ -437,30 +439,26 @@ def render(
     base = base_url
     if base and not base.endswith("/"):
         base += "/"
-    yield (
-        feed.RELEASES_FEED,
-        feed.atom(
-            site.config,
-            title=f"{site.config.name}: releases",
-            name=feed.RELEASES_FEED,
-            entries=feed.release_entries(site.config, site.releases, lambda f: entry_body.render(r=f).strip()),
-            base=base,
-            today=site.today,
-            alternate="index.html",
-        ),
-    )
-    yield (
-        feed.ISSUES_FEED,
-        feed.atom(
-            site.config,
-            title=f"{site.config.name}: known issues",
-            name=feed.ISSUES_FEED,
-            entries=feed.issue_entries(site.config, site.releases),
-            base=base,
-            today=site.today,
-            alternate="index.html",
-        ),
-    )
+
+    def atom(name: str, title: str, entries: list[feed.FeedEntry]) -> tuple[str, bytes]:
+        return name, feed.atom(
+            site.config, title=title, name=name, entries=entries, base=base, today=site.today, alternate="index.html"
+        )
+
+    def body(f: ReleaseFacts) -> str:
+        return entry_body.render(r=f).strip()
+
+    name = site.config.name
+    yield atom(feed.RELEASES_FEED, f"{name}: releases", feed.release_entries(site.config, site.releases, body))
+    yield atom(feed.ISSUES_FEED, f"{name}: known issues", feed.issue_entries(site.config, site.releases))
+    in_testing = feed.issue_entries(site.config, site.releases, frozenset({State.rollout}))
+    yield atom(feed.TESTING_ISSUES_FEED, f"{name}: known issues found in Early Adopter testing", in_testing)
+    for group, record in site.config.groups.items():
+        members = {row.product for row in site.products if row.record is not None and row.record.group == group}
+        chosen = [f for f in site.releases if f.product_id in members]
+        entries = feed.release_entries(site.config, chosen, body) + feed.issue_entries(site.config, chosen)
+        entries.sort(key=lambda e: (-e.updated.toordinal(), e.title))
+        yield atom(feed.family_feed(group), f"{name}: {record.name}", entries)
 
 
 @dataclass(frozen=True)

@@ -64,14 +64,94 @@ def _published(repo_root: Path) -> list[tuple[str, str]]:
     return sorted((p, v) for p, v, release in repo.releases() if release.state in PUBLISHED)
 
 
-def test_one_entry_per_published_release(rich: Repo, tmp_path: Path) -> None:
+NEWS = ("released", "recalled", "rejected")
+
+
+def _news(repo_root: Path) -> list[tuple[str, str, str, dt.date]]:
+    """Every release, recall and rejection in the records' histories."""
+    repo = Repository(WorkTree(repo_root))
+    return sorted(
+        (p, v, step.state.value, step.date)
+        for p, v, release in repo.releases()
+        for step in release.history
+        if step.state.value in NEWS and step.revision is None
+    )
+
+
+def test_one_entry_per_release_recall_and_rejection(rich: Repo, tmp_path: Path) -> None:
     root = _check_atom(_build(rich.root, tmp_path / "site") / feed.RELEASES_FEED)
     links = [e.find(f"{A}link[@rel='alternate']").get("href") for e in root.findall(f"{A}entry")]  # type: ignore[union-attr]
-    published = _published(rich.root)
-    assert sorted(links) == sorted(f"releases/{p}/{v}.html" for p, v in published)
-    assert len(published) == 2  # the fixture's two released releases; the rejected and the one in rollout are not news
+    news = _news(rich.root)
+    assert sorted(links) == sorted(f"releases/{p}/{v}.html" for p, v, _, _ in news)
+    assert len(news) == 3  # two releases and a rejection; the release in rollout is no news yet
     titles = [e.findtext(f"{A}title") for e in root.findall(f"{A}entry")]
-    assert titles == ["StoRM 1.11.22 released", "ARC CE 6.18.0 released"]  # newest first
+    assert titles == ["StoRM 1.11.22 released", "ARC CE 6.18.0 released", "ARC CE 6.17.0 rejected"]  # newest first
+
+
+def test_a_recall_is_an_entry_of_its_own_and_the_release_entry_stays(rich: Repo, tmp_path: Path) -> None:
+    before = _check_atom(_build(rich.root, tmp_path / "before") / feed.RELEASES_FEED)
+    released = {e.findtext(f"{A}title"): e.findtext(f"{A}id") for e in before.findall(f"{A}entry")}
+    path = rich.root / "releases/storm/1.11.22/release.yaml"
+    text = path.read_text().replace("state: released\n", "state: recalled\n")
+    text = text.replace(
+        "  - {state: released, date: 2026-10-13, by: dmitri-coord}\n",
+        "  - {state: released, date: 2026-10-13, by: dmitri-coord}\n"
+        "  - {state: recalled, date: 2026-10-20, by: carla-coord}\n",
+    )
+    path.write_text(text + "  - {action: recall, by: carla-coord, date: 2026-10-20, reason: transfers hang}\n")
+    after = _check_atom(_build(rich.root, tmp_path / "after") / feed.RELEASES_FEED)
+    entries = {e.findtext(f"{A}title"): e for e in after.findall(f"{A}entry")}
+    recall = entries["StoRM 1.11.22 recalled"]
+    assert recall.findtext(f"{A}updated") == "2026-10-20T00:00:00Z"
+    assert (recall.findtext(f"{A}summary") or "").endswith("Recalled: transfers hang")
+    # Readers who saw the release keep that entry, unchanged in id and date: the recall is news, not an edit.
+    kept = entries["StoRM 1.11.22 released"]
+    assert kept.findtext(f"{A}id") == released["StoRM 1.11.22 released"]
+    assert kept.findtext(f"{A}updated") == "2026-10-13T00:00:00Z"
+    assert recall.findtext(f"{A}id") != kept.findtext(f"{A}id")
+
+
+def test_a_known_issue_keeps_its_id_when_its_text_is_edited(rich: Repo, tmp_path: Path) -> None:
+    def ids(site: Path) -> dict[str, str]:
+        root = _check_atom(site / feed.ISSUES_FEED)
+        return {e.findtext(f"{A}title") or "": e.findtext(f"{A}id") or "" for e in root.findall(f"{A}entry")}
+
+    before = ids(_build(rich.root, tmp_path / "before"))
+    report = rich.root / "releases/arc-ce/6.18.0/reports/ncg-ingrid-pt.yaml"
+    report.write_text(
+        report.read_text().replace("A-REX restarts lose the job queue", "A-REX restarts drop queued jobs")
+    )
+    after = ids(_build(rich.root, tmp_path / "after"))
+    old = next(i for t, i in before.items() if "A-REX restarts lose the job queue" in t)
+    assert next(i for t, i in after.items() if "A-REX restarts drop queued jobs" in t) == old
+
+
+def test_known_issues_in_testing_and_each_family_have_their_feed(rich: Repo, tmp_path: Path) -> None:
+    reports = sorted((rich.root / "releases/arc-ce/6.19.0/reports").glob("*.yaml"))
+    reports[0].write_text(
+        reports[0].read_text() + "issues:\n  - {summary: jobs stall on el9, severity: high, known_issue: true}\n"
+    )
+    site = _build(rich.root, tmp_path / "site")
+    testing = _check_atom(site / feed.TESTING_ISSUES_FEED)
+    repo = Repository(WorkTree(rich.root))
+    in_rollout = sorted(
+        issue.summary
+        for p, v, release in repo.releases()
+        if release.state.value == "rollout"
+        for report in repo.reports(p, v).values()
+        for issue in report.issues
+        if issue.known_issue
+    )
+    assert in_rollout == ["jobs stall on el9"]
+    assert sorted((e.findtext(f"{A}title") or "").split(": ", 1)[1] for e in testing.findall(f"{A}entry")) == in_rollout
+    config = repo.config()
+    assert config is not None
+    for group in config.groups:
+        family = _check_atom(site / feed.family_feed(group))
+        products = {p for p in repo.product_ids() if (record := repo.product(p)) is not None and record.group == group}
+        for entry in family.findall(f"{A}entry"):
+            link = entry.find(f"{A}link[@rel='alternate']")
+            assert link is not None and (link.get("href") or "").split("/")[1] in products
 
 
 def test_entries_carry_known_issues_and_the_override_as_escaped_html(rich: Repo, tmp_path: Path) -> None:
@@ -154,7 +234,7 @@ def test_entry_ids_do_not_depend_on_the_day_of_the_build(rich: Repo) -> None:
 def test_the_repositorys_own_feed(tmp_path: Path) -> None:
     root = _check_atom(_build(OWN, tmp_path / "site") / feed.RELEASES_FEED)
     links = sorted(e.find(f"{A}link[@rel='alternate']").get("href") for e in root.findall(f"{A}entry"))  # type: ignore[union-attr]
-    assert links == sorted(f"releases/{p}/{v}.html" for p, v in _published(OWN))
+    assert links == sorted(f"releases/{p}/{v}.html" for p, v, _, _ in _news(OWN))
     assert links
     assert root.get("{http://www.w3.org/XML/1998/namespace}base") is None  # relative to the feed itself
 
@@ -182,9 +262,9 @@ def test_a_long_history_gives_the_latest_entries_only(tmp_path: Path) -> None:
     config = repo.config()
     assert config is not None
     facts = [release_facts(repo, p, v, dt.date(2026, 11, 25), with_policy=False) for p, v, _ in repo.releases()]
-    published = [f for f in facts if f.release.state in PUBLISHED]
-    assert len(published) > feed.FEED_LIMIT  # the generator's mix: about half are released
+    news = _news(tmp_path / "big")
+    assert len(news) > feed.FEED_LIMIT  # the generator's mix: about half are released
     entries = feed.release_entries(config, facts, lambda f: "")
     assert len(entries) == feed.FEED_LIMIT
-    newest = sorted((f.last_change for f in published), reverse=True)[: feed.FEED_LIMIT]
+    newest = sorted((day for _, _, _, day in news), reverse=True)[: feed.FEED_LIMIT]
     assert [e.updated for e in entries] == newest

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import PRODUCT, RELEASE, Repo, report_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
@@ -31,6 +30,7 @@ from rollout_tool import markdown, policy
 from rollout_tool.github import messages
 from rollout_tool.repository import Repository
 from rollout_tool.sources import WorkTree
+from tests.support.repos import PRODUCT, RELEASE, Repo, report_text
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORTS = "releases/arc-ce/6.19.0/reports"

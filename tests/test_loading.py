@@ -13,7 +13,6 @@ import re
 from typing import Any
 
 import pytest
-from conftest import Repo, report_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
@@ -23,6 +22,7 @@ from rollout_tool.commands.validate import validate
 from rollout_tool.loading import MAX_BYTES, MAX_DEPTH, LoadError, load, locate
 from rollout_tool.problems import Problem
 from rollout_tool.sources import WorkTree
+from tests.support.repos import Repo, report_text
 
 
 def ruamel_load(text: str) -> Any:

@@ -207,10 +207,11 @@ def test_the_release_page_reports_matrix_and_override(rich_site: tuple[Repo, Pat
     matrix = page.locator("table.matrix")
     assert matrix.locator("thead th").all_inner_texts() == ["Team", "el9", "Status"]
     rows = matrix.locator("tbody tr")
+    # Each team with its federation.
     assert [rows.nth(i).locator("th").inner_text() for i in range(rows.count())] == [
-        "MWT2",
-        "NCG-INGRID-PT",
-        "praguelcg2",
+        "MWT2 OSG",
+        "NCG-INGRID-PT EGI",
+        "praguelcg2 EGI",
     ]
     assert rows.nth(1).locator("td").all_inner_texts() == ["accept (stale)", "stale"]
     assert page.locator(".callout").inner_text() == "override Accepted despite a rejecting report from mwt2."
