@@ -38,8 +38,8 @@ def test_applies_accept_then_release_keeping_every_other_byte(repo: Repo) -> Non
     assert result.stdout == ("moved arc-ce/6.19.0: rollout -> accepted\nmoved arc-ce/6.19.0: accepted -> released\n")
     assert (repo.root / RELEASE_PATH).read_text() == (
         EMERGENCY.replace("state: rollout\n", "state: released\n", 1)
-        + "  - {state: accepted, date: 2026-11-03, by: rollout-bot}\n"
-        + "  - {state: released, date: 2026-11-03, by: rollout-bot}\n"
+        + '  - {state: accepted, date: 2026-11-03, by: "rollout-bot[bot]"}\n'
+        + '  - {state: released, date: 2026-11-03, by: "rollout-bot[bot]"}\n'
     )
     assert repo.rollout("validate").returncode == 0
 
@@ -49,8 +49,8 @@ def test_block_style_history_and_comments_stay_as_written(repo: Repo) -> None:
     repo.commit("emergency")
     assert repo.rollout("advance", "--today", "2026-11-03").returncode == 0
     added = (
-        "  - state: accepted\n    date: 2026-11-03\n    by: rollout-bot\n"
-        "  - state: released\n    date: 2026-11-03\n    by: rollout-bot\n"
+        '  - state: accepted\n    date: 2026-11-03\n    by: "rollout-bot[bot]"\n'
+        '  - state: released\n    date: 2026-11-03\n    by: "rollout-bot[bot]"\n'
     )
     expected = BLOCK_STYLE.replace("state: rollout\nrevision", "state: released\nrevision").replace(
         "    by: carla-coord\n", "    by: carla-coord\n" + added
@@ -118,15 +118,15 @@ def test_auto_release_alone_releases_what_a_coordinator_accepted(repo: Repo) -> 
     assert result.stdout == "moved arc-ce/6.19.0: accepted -> released\n"
     assert (repo.root / RELEASE_PATH).read_text() == (
         accepted.replace("state: accepted\n", "state: released\n", 1)
-        + "  - {state: released, date: 2026-11-21, by: rollout-bot}\n"
+        + '  - {state: released, date: 2026-11-21, by: "rollout-bot[bot]"}\n'
     )
 
 
 # ---------------------------------------------------------------- any valid file can be advanced, byte for byte
 
 
-ACCEPTED_AND_RELEASED = "  - {state: accepted, date: 2026-11-03, by: rollout-bot}\n" + (
-    "  - {state: released, date: 2026-11-03, by: rollout-bot}\n"
+ACCEPTED_AND_RELEASED = '  - {state: accepted, date: 2026-11-03, by: "rollout-bot[bot]"}\n' + (
+    '  - {state: released, date: 2026-11-03, by: "rollout-bot[bot]"}\n'
 )
 
 

@@ -186,7 +186,12 @@ def test_every_edit_of_our_own_releases_touches_only_its_lines(path: Path) -> No
     assert isinstance(document, dict)
     target = next(s for s in STATES if s != document["state"])
     entry: dict[str, Scalar] = {"state": target, "date": TODAY, "by": "rollout-bot"}
-    decision: dict[str, Scalar] = {"action": "accept", "by": "carla-coord", "date": TODAY, "reason": "el9: covered; see #12"}
+    decision: dict[str, Scalar] = {
+        "action": "accept",
+        "by": "carla-coord",
+        "date": TODAY,
+        "reason": "el9: covered; see #12",
+    }
     cases: list[list[Edit]] = [
         [SetScalar("state", target), Append("history", entry)],
         [SetScalar("revision", document.get("revision", 1) + 1, after=("state",)), Append("history", entry)],

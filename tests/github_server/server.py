@@ -12,6 +12,8 @@ The whole state is plain JSON: tests seed it and read it back. Admin
 endpoints (no token; the server listens on 127.0.0.1 only):
 
     GET /_state    everything: repositories, issues, comments, labels, refs, releases, tokens
+                   (a token {"login": "github-actions[bot]", "app": "github-actions", "write": true}
+                   is an installation token: it acts as the app's account and has no user)
     PUT /_state    replace it (seed a scenario)
     GET /_log      every request: method, path, status
     POST /_faults  queue faults: [{"method": "POST", "path": "/repos/*/issues",
@@ -124,6 +126,8 @@ class Request:
     login: str
     base: str
     params: dict[str, str] = field(default_factory=dict)
+    # The GitHub App an installation token was made for ("github-actions" for a workflow's token).
+    app: str | None = None
 
 
 @dataclass
@@ -249,6 +253,9 @@ def paginate(request: Request, items: list[Json]) -> Answer:
 
 @route("GET", "/user")
 def get_authenticated_user(state: GitHubState, request: Request) -> Answer:
+    if request.app is not None:
+        # As GitHub answers an installation token: it acts as an app, not as a user.
+        raise HttpError(403, "Resource not accessible by integration")
     return Answer(200, objects.public_user(request.base, request.login, "2020-01-01T00:00:00Z"))
 
 
@@ -821,7 +828,7 @@ class GitHubHTTPServer(ThreadingHTTPServer):
             except ValueError:
                 return Answer(400, {"message": "Problems parsing JSON", "documentation_url": DOCS}, headers)
             params = {k: urllib.parse.unquote(v) for k, v in match.groupdict().items()}
-            request = Request(method, path, query, body, account["login"], self.url, params)
+            request = Request(method, path, query, body, account["login"], self.url, params, account.get("app"))
             # Handlers work on a copy: a request that fails halfway changes nothing.
             before = copy.deepcopy(self.state.data)
             try:
