@@ -627,3 +627,62 @@ def test_only_the_bot_imports_pygithub() -> None:
             if any(name == "github" or name.startswith("github.") for name in names):
                 importers.add(path.relative_to(package).parts[0])
     assert importers == {"github"}
+
+
+# ------------------------------------------------------------------ tags
+
+
+def ref_is_valid(ref: str) -> bool:
+    return subprocess.run(["git", "check-ref-format", ref], capture_output=True, check=False).returncode == 0
+
+
+HOSTILE_VERSIONS = ["1.9.1~rc1", "1..2", "a.lock", "2.0.", "1...2", "x.lock.lock", "1.0+b~1", "0-a_b", "V..lock"]
+HOSTILE_PARTS = ["@{x}", "-a", ".a", "a b", "a:b", "a^b", "a?*[b", "a\\b", "a%7Eb", "é", "a\x01", "@", "a//b"]
+
+
+@pytest.mark.parametrize("version", HOSTILE_VERSIONS + HOSTILE_PARTS)
+def test_a_tag_is_a_valid_ref_that_gives_its_version_back(version: str) -> None:
+    from urllib.parse import unquote
+
+    from rollout_tool.identifiers import tag_name
+
+    tag = tag_name("arc-ce", version)
+    assert ref_is_valid(f"refs/tags/{tag}"), tag
+    product, _, escaped = tag.partition("/")
+    assert (product, unquote(escaped)) == ("arc-ce", version)
+
+
+def test_the_repositorys_versions_keep_their_names_as_tags() -> None:
+    from rollout_tool.identifiers import tag_name
+
+    own = Path(__file__).resolve().parent.parent
+    for path in own.glob("releases/*/*/release.yaml"):
+        product, version = path.parent.parent.name, path.parent.name
+        assert tag_name(product, version) == f"{product}/{version}"
+        assert ref_is_valid(f"refs/tags/{product}/{version}")
+
+
+@pytest.mark.parametrize("products", [("a..b", "a.lock"), ("x", "x.")])
+def test_products_git_refuses_get_valid_distinct_tags(products: tuple[str, str]) -> None:
+    from rollout_tool.identifiers import tag_name
+
+    tags = {tag_name(product, "1.0") for product in products}
+    assert len(tags) == 2
+    assert all(ref_is_valid(f"refs/tags/{tag}") for tag in tags)
+
+
+def test_sync_tags_and_publishes_versions_git_would_refuse_as_names(repo: Repo, github: GitHubServer) -> None:
+    for version in HOSTILE_VERSIONS[:3]:
+        repo.write(f"releases/arc-ce/{version}/release.yaml", release_in("released").replace("6.19.0", f'"{version}"'))
+    repo.commit("three released versions with names git refuses")
+    assert repo.rollout("validate").returncode == 0
+    out = run_bot(repo, github, "sync", "--today", "2026-11-21")
+    assert "arc-ce/1.9.1~rc1: tagged arc-ce/1.9.1%7Erc1 at " in out
+    assert "arc-ce/1..2: tagged arc-ce/1.%2E2 at " in out
+    assert "arc-ce/a.lock: tagged arc-ce/a%2Elock at " in out
+    assert sorted(r["tag_name"] for r in github.repo()["releases"].values()) == [
+        "arc-ce/1.%2E2",
+        "arc-ce/1.9.1%7Erc1",
+        "arc-ce/a%2Elock",
+    ]
+    assert_rerun_changes_nothing(repo, github, "sync", "--today", "2026-11-21")

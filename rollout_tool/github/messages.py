@@ -11,7 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from rollout_tool import policy
+from rollout_tool import identifiers, policy
 from rollout_tool.records import State
 from rollout_tool.repository import Repository, report_path
 
@@ -37,7 +37,7 @@ def reminder_marker(team: str, today: dt.date) -> str:
 
 
 def release_tag(product: str, version: str) -> str:
-    return f"{product}/{version}"
+    return identifiers.tag_name(product, version)
 
 
 def release_title(product: str, version: str) -> str:

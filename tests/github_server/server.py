@@ -28,6 +28,7 @@ import datetime as dt
 import fnmatch
 import json
 import re
+import subprocess
 import threading
 import time
 import urllib.parse
@@ -218,6 +219,13 @@ def _require_string(body: Json, key: str, resource: str) -> str:
     if not isinstance(value, str) or not value:
         raise HttpError(422, "Validation Failed", [{"resource": resource, "code": "missing_field", "field": key}])
     return value
+
+
+def _require_ref_name(ref: str) -> None:
+    """GitHub refuses a ref name git refuses (`git check-ref-format`)."""
+    checked = subprocess.run(["git", "check-ref-format", ref], capture_output=True, check=False)
+    if checked.returncode != 0:
+        raise HttpError(422, f"{ref} is not a valid ref name.")
 
 
 def _label_names(body: Any) -> list[str]:
@@ -548,6 +556,7 @@ def create_release(state: GitHubState, request: Request) -> Answer:
         )
     target = body.get("target_commitish") or repo["default_branch"]
     ref = f"refs/tags/{tag}"
+    _require_ref_name(ref)
     if ref not in repo["refs"] and not body.get("draft"):
         branch = repo["refs"].get(f"refs/heads/{target}")
         sha = branch["sha"] if branch else target
@@ -639,6 +648,7 @@ def create_ref(state: GitHubState, request: Request) -> Answer:
     sha = _require_string(body, "sha", "Reference")
     if not ref.startswith("refs/") or ref.count("/") < 2:
         raise HttpError(422, "Reference name must start with 'refs/' and have at least two slashes.")
+    _require_ref_name(ref)
     if not re.fullmatch(r"[0-9a-f]{40}", sha):
         raise HttpError(422, "Object does not exist")
     if ref in repo["refs"]:
