@@ -24,6 +24,7 @@ import jsonschema  # type: ignore[import-untyped]
 import pytest
 from github import Auth, Github, GithubException
 
+from tests.act_support.tools import unavailable
 from tests.conftest import Repo
 from tests.github_server import GitHubServer, new_state
 
@@ -67,7 +68,11 @@ OTHER_OPERATIONS = {
     "GET /repos/{owner}/{repo}/pulls/{pull_number}",
 }
 
-pytestmark = pytest.mark.skipif(not DESCRIPTION.exists(), reason="run `npm ci` for GitHub's REST description")
+
+@pytest.fixture(autouse=True)
+def _description() -> None:
+    if not DESCRIPTION.exists():
+        unavailable("GitHub's REST description is missing: run `npm ci`")
 
 
 # ------------------------------------------------------------------ GitHub's description as JSON Schema

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlparse
@@ -16,12 +17,12 @@ from publishing_support import HOSTILE, build_rich_repo
 from rollout_tool import policy
 from rollout_tool.repository import Repository
 from rollout_tool.sources import WorkTree
-
-pytestmark = pytest.mark.browser
+from tests.act_support.tools import unavailable
 
 OWN = Path(__file__).resolve().parent.parent
 SCREENSHOTS = OWN / "artifacts" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
+# Debian's chromium (never a browser playwright downloads), wherever the machine has it.
+CHROMIUM = os.environ.get("ROLLOUT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -49,7 +50,7 @@ def rich_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Repo, Path]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip("Debian's chromium is not installed")
+        unavailable("Debian's chromium is not installed (or set ROLLOUT_CHROMIUM)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -106,6 +107,7 @@ def _crawl(browser: object, site: Path) -> dict[str, list[str]]:
     return seen
 
 
+@pytest.mark.browser
 def test_every_internal_link_resolves_and_every_page_is_reachable(
     rich_site: tuple[Repo, Path], browser: object
 ) -> None:
@@ -120,6 +122,7 @@ def test_every_internal_link_resolves_and_every_page_is_reachable(
         assert f"teams/{team}.html" in seen
 
 
+@pytest.mark.browser
 def test_a_state_with_more_releases_than_the_board_shows_gets_its_own_page(
     rich_site: tuple[Repo, Path], browser: object, tmp_path: Path
 ) -> None:
@@ -140,6 +143,7 @@ def test_a_state_with_more_releases_than_the_board_shows_gets_its_own_page(
     page.context.close()
 
 
+@pytest.mark.browser
 def test_the_board_shows_every_product_and_every_release_with_its_verdict(
     rich_site: tuple[Repo, Path], browser: object
 ) -> None:
@@ -170,6 +174,7 @@ def test_the_board_shows_every_product_and_every_release_with_its_verdict(
     page.context.close()
 
 
+@pytest.mark.browser
 def test_screenshots_of_the_board_and_a_release_page(rich_site: tuple[Repo, Path], browser: object) -> None:
     _, site = rich_site
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -185,6 +190,7 @@ def test_screenshots_of_the_board_and_a_release_page(rich_site: tuple[Repo, Path
         page.context.close()
 
 
+@pytest.mark.browser
 def test_user_text_is_shown_never_run(rich_site: tuple[Repo, Path], browser: object) -> None:
     _, site = rich_site
     page = _page(browser)
@@ -197,6 +203,7 @@ def test_user_text_is_shown_never_run(rich_site: tuple[Repo, Path], browser: obj
     page.context.close()
 
 
+@pytest.mark.browser
 def test_the_release_page_reports_matrix_and_override(rich_site: tuple[Repo, Path], browser: object) -> None:
     _, site = rich_site
     page = _page(browser)
@@ -214,6 +221,7 @@ def test_the_release_page_reports_matrix_and_override(rich_site: tuple[Repo, Pat
     page.context.close()
 
 
+@pytest.mark.browser
 def test_a_team_page_shows_what_it_owes_and_what_is_late(rich_site: tuple[Repo, Path], browser: object) -> None:
     repo, site = rich_site
     evaluation = policy.evaluate(Repository(WorkTree(repo.root)), "arc-ce", "6.19.0", dt.date.fromisoformat(TODAY))
@@ -231,6 +239,7 @@ def test_a_team_page_shows_what_it_owes_and_what_is_late(rich_site: tuple[Repo, 
     page.context.close()
 
 
+@pytest.mark.browser
 def test_pages_are_accessible(rich_site: tuple[Repo, Path], browser: object) -> None:
     _, site = rich_site
     page = _page(browser)
@@ -280,6 +289,7 @@ CONTRAST = """
 """
 
 
+@pytest.mark.browser
 def test_the_site_works_without_javascript(rich_site: tuple[Repo, Path], browser: object) -> None:
     _, site = rich_site
     page = _page(browser, java_script_enabled=False)
@@ -330,6 +340,7 @@ def test_an_invalid_rollout_yaml_is_refused(repo: Repo, tmp_path: Path) -> None:
     assert not (tmp_path / "site").exists()
 
 
+@pytest.mark.browser
 @pytest.mark.skipif(not (OWN / "releases").is_dir(), reason="the repository's own data set is not there")
 def test_the_repositorys_own_site(browser: object, tmp_path: Path) -> None:
     site = _build(OWN, tmp_path / "site")
