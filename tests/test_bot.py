@@ -686,3 +686,57 @@ def test_sync_tags_and_publishes_versions_git_would_refuse_as_names(repo: Repo, 
         "arc-ce/a%2Elock",
     ]
     assert_rerun_changes_nothing(repo, github, "sync", "--today", "2026-11-21")
+
+
+# ------------------------------------------------------------------ cut between any two writes
+
+
+def published_state(server: GitHubServer) -> dict[str, object]:
+    """What the bot made, without the ids and times that differ from one run to another."""
+    repo = server.repo()
+    return {
+        "issues": {
+            n: (i["title"], i["body"], i["state"], i["state_reason"], sorted(i["labels"]), i["user"])
+            for n, i in repo["issues"].items()
+        },
+        "comments": sorted((c["issue"], c["body"], c["user"]) for c in repo["comments"].values()),
+        "refs": repo["refs"],
+        "releases": sorted((r["tag_name"], r["name"], r["body"]) for r in repo["releases"].values()),
+    }
+
+
+def run_everything(repo: Repo, server: GitHubServer, **env: str) -> list[int]:
+    codes = []
+    for args in (["sync", "--today", "2026-11-30"], ["remind", "--today", "2026-11-30"]):
+        result = repo.rollout("bot", *args, env=bot_env(server, **env))
+        assert "Traceback" not in result.stderr
+        codes.append(result.returncode)
+    return codes
+
+
+def test_killed_between_any_two_writes_a_rerun_duplicates_nothing_and_loses_nothing(repo: Repo) -> None:
+    repo.write("releases/arc-ce/6.18.0/release.yaml", release_in("released").replace("6.19.0", "6.18.0"))
+    repo.commit("a released release beside the one in rollout")
+    tokens = {"bot-token": {"login": "rollout-bot[bot]", "app": "rollout-bot", "write": True}}
+
+    def fresh() -> GitHubServer:
+        return GitHubServer(new_state("egi/rollout", tokens=tokens, head_sha=SHA)).start()
+
+    clean = fresh()
+    try:
+        assert run_everything(repo, clean) == [0, 0]
+        wanted = published_state(clean)
+        writes = len(clean.writes())
+    finally:
+        clean.stop()
+    assert writes >= 4  # an issue, a tag, a GitHub Release, reminders
+    for cut in range(writes):
+        server = fresh()
+        try:
+            # The write is carried out, its answer lost, and the run dies there.
+            server.add_fault(method="WRITE", path="/repos/*", status=502, when="after", skip=cut)
+            assert 2 in run_everything(repo, server, ROLLOUT_BOT_ATTEMPTS="1"), f"cut {cut} did not cut"
+            assert run_everything(repo, server) == [0, 0]
+            assert published_state(server) == wanted, f"cut after write {cut + 1} of {writes}"
+        finally:
+            server.stop()

@@ -13,9 +13,11 @@ endpoints (no token; the server listens on 127.0.0.1 only):
 
     GET /_state    everything: repositories, issues, comments, labels, refs, releases, tokens
                    (a token {"login": "github-actions[bot]", "app": "github-actions", "write": true}
-                   is an installation token: it acts as the app's account and has no user)
+                   is an installation token: it acts as the app's account and has no user; with
+                   "permissions" it may write only what they grant, as a workflow's token)
     PUT /_state    replace it (seed a scenario)
     GET /_log      every request: method, path, status
+    POST /_tokens  add tokens: {"<token>": {"login": ..., "app": ..., "permissions": {"issues": "write"}}}
     POST /_faults  queue faults: [{"method": "POST", "path": "/repos/*/issues",
                    "status": 502, "when": "after", "times": 1}, ...]; see `Fault`
 """
@@ -65,7 +67,8 @@ def new_state(
         "tokens": tokens
         if tokens is not None
         else {
-            "bot-token": {"login": "rollout-bot", "write": True},
+            # An installation token of the bot's GitHub App, and a person's read-only one.
+            "bot-token": {"login": "rollout-bot[bot]", "app": "rollout-bot", "write": True},
             "read-token": {"login": "reader", "write": False},
         },
         "rate": {"limit": 5000, "remaining": 5000, "reset": int(time.time()) + 3600},
@@ -104,9 +107,13 @@ class Fault:
     reset_in: int = 1
     delay: float = 0.0
     times: int = 1
+    # Let this many matching requests through first: `{"method": "WRITE", "skip": 3}`
+    # fails the fourth write, whatever it is (a cut between two writes).
+    skip: int = 0
 
     def matches(self, method: str, path: str) -> bool:
-        return self.method in ("*", method) and fnmatch.fnmatchcase(path, self.path)
+        method_matches = self.method in ("*", method) or (self.method == "WRITE" and method != "GET")
+        return method_matches and fnmatch.fnmatchcase(path, self.path)
 
 
 class HttpError(Exception):
@@ -170,6 +177,9 @@ class GitHubState:
     def take_fault(self, method: str, path: str) -> Fault | None:
         for fault in self.faults:
             if fault.matches(method, path):
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    return None
                 fault.times -= 1
                 if fault.times <= 0:
                     self.faults.remove(fault)
@@ -752,6 +762,9 @@ class GitHubHTTPServer(ThreadingHTTPServer):
                 return Answer(204, None)
             if (method, path) == ("GET", "/_log"):
                 return Answer(200, self.state.log)
+            if (method, path) == ("POST", "/_tokens"):
+                self.state.data["tokens"].update(json.loads(raw))
+                return Answer(204, None)
             if (method, path) == ("POST", "/_faults"):
                 for fault in json.loads(raw):
                     self.state.faults.append(Fault(**fault))
@@ -831,7 +844,7 @@ class GitHubHTTPServer(ThreadingHTTPServer):
             matched_path = True
             if route_method != method:
                 continue
-            if method != "GET" and not account.get("write", False):
+            if method != "GET" and not (account.get("write", False) and _granted(account, method, path)):
                 return Answer(403, {"message": "Resource not accessible by integration", "documentation_url": DOCS})
             try:
                 body = json.loads(raw) if raw else {}
@@ -850,6 +863,30 @@ class GitHubHTTPServer(ThreadingHTTPServer):
             return answer
         status = 405 if matched_path else 404
         return Answer(status, {"message": "Not Found", "documentation_url": DOCS}, headers)
+
+
+# Which permission of a workflow's token (its job's `permissions:`) a write needs,
+# by the first path segment after /repos/{owner}/{repo}/. Reads of a public
+# repository need none. Comments and labels on a pull request take either.
+_SCOPES = {
+    "issues": ("issues", "pull-requests"),
+    "labels": ("issues", "pull-requests"),
+    "git": ("contents",),
+    "releases": ("contents",),
+    "pulls": ("pull-requests",),
+    "statuses": ("statuses",),
+    "check-runs": ("checks",),
+}
+
+
+def _granted(account: Json, method: str, path: str) -> bool:
+    permissions = account.get("permissions")
+    if permissions is None:
+        return True  # a token without declared permissions: a person's, or an app's with every one
+    parts = path.split("/")
+    if len(parts) < 5 or parts[1] != "repos":
+        return False
+    return any(permissions.get(scope) == "write" for scope in _SCOPES.get(parts[4], ("administration",)))
 
 
 class GitHubServer:
