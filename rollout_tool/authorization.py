@@ -3,6 +3,10 @@
 Always asked of the BASE revision of a change: a pull request cannot grant
 itself rights by editing teams/ or rollout.yaml. GitHub logins are compared
 without regard to case, as GitHub does.
+
+The bot's role goes only to an app's account (`<slug>[bot]`, such as
+`github-actions[bot]`): no person can register a login holding brackets, while
+a plain login named as the bot could belong to anyone who signs up for it.
 """
 
 from __future__ import annotations
@@ -16,6 +20,10 @@ def same_login(first: str, second: str) -> bool:
     return first.casefold() == second.casefold()
 
 
+def is_app_login(login: str) -> bool:
+    return login.endswith("[bot]")
+
+
 class Rights:
     def __init__(self, base: Repository, login: str) -> None:
         config = base.config()
@@ -24,7 +32,7 @@ class Rights:
         self.base = base
         self.login = login
         self.coordinator = any(same_login(login, c) for c in config.coordinators)
-        self.bot = same_login(login, config.bot)
+        self.bot = is_app_login(config.bot) and same_login(login, config.bot)
         self.coordinators = list(config.coordinators)
 
     def member_of(self, team: str) -> bool:

@@ -50,6 +50,40 @@ def collisions(names: list[str]) -> list[tuple[str, str]]:
     return pairs
 
 
+# Characters git refuses anywhere in a ref name (git check-ref-format), and `%`,
+# the escape itself.
+_REF_REFUSED = frozenset(" ~^:?*[\\%/\x7f")
+
+
+def tag_name(product: str, version: str) -> str:
+    r"""The git tag of a release: `<product>/<version>`, a valid ref name for every product and version.
+
+    Each part is kept as written except where git would refuse it, where the
+    character is percent-escaped (its UTF-8 bytes as `%XX`): `~ ^ : ? * [ \ /`,
+    spaces, control and non-ASCII characters, `%` itself, a `.` that starts or
+    ends a part or follows another `.`, the `.` of a trailing `.lock`, the `{`
+    of `@{`, and a leading `-`. `%` is always escaped, so percent-decoding gives
+    the product and version back: two releases never share a tag.
+    1.9.1~rc1 is tagged `1.9.1%7Erc1`, 1..2 `1.%2E2`, a.lock `a%2Elock`.
+    """
+    return f"{_ref_part(product)}/{_ref_part(version)}"
+
+
+def _ref_part(text: str) -> str:
+    out = []
+    last = len(text) - 1
+    for at, char in enumerate(text):
+        escape = (
+            char in _REF_REFUSED
+            or not " " < char < "\x7f"
+            or (char == "." and (at in (0, last) or text[at - 1] == "." or text[at:] == ".lock"))
+            or (char == "{" and at > 0 and text[at - 1] == "@")
+            or (char == "-" and at == 0)
+        )
+        out.append("".join(f"%{byte:02X}" for byte in char.encode()) if escape else char)
+    return "".join(out)
+
+
 def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
     """Sorts 6.10.0 after 6.9.0: numbers compare as numbers, the rest as text."""
     parts: list[tuple[int, int | str]] = []

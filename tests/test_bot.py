@@ -15,6 +15,7 @@ from github import GithubException
 
 from rollout_tool.github.client import Settings, classify
 from tests.github_server import GitHubServer, new_state
+from tests.support.lifecycle import RELEASE_PATH, entry, release_text, walk
 from tests.support.repos import Repo, report_text
 
 SHA = "ab" * 20
@@ -42,16 +43,23 @@ def release_in(state: str) -> str:
 @pytest.fixture
 def github() -> Iterator[GitHubServer]:
     tokens = {
-        "bot-token": {"login": "rollout-bot", "write": True},
-        "read-token": {"login": "rollout-bot", "write": False},
+        # Installation tokens of the bot's GitHub App, as actions/create-github-app-token makes them.
+        "bot-token": {"login": "rollout-bot[bot]", "app": "rollout-bot", "write": True},
+        "read-token": {"login": "rollout-bot[bot]", "app": "rollout-bot", "write": False},
+        # The workflow's own token, and a person's.
+        "workflow-token": {"login": "github-actions[bot]", "app": "github-actions", "write": True},
         "other-token": {"login": "someone-else", "write": True},
     }
     with GitHubServer(new_state("egi/rollout", tokens=tokens, head_sha=SHA)) as server:
         yield server
 
 
+BOT_ENV = {"ROLLOUT_BOT_APP": "rollout-bot"}
+
+
 def bot_env(server: GitHubServer, **extra: str) -> dict[str, str]:
     env = {
+        **BOT_ENV,
         "GITHUB_TOKEN": "bot-token",
         "GITHUB_REPOSITORY": "egi/rollout",
         "GITHUB_API_URL": server.url,
@@ -96,7 +104,7 @@ def test_sync_opens_one_tracking_issue_with_a_checklist_then_changes_nothing(rep
     [issue] = issues(github)
     assert issue["title"] == "Staged rollout: ARC CE 6.19.0"
     assert issue["labels"] == ["rollout"]
-    assert issue["user"] == "rollout-bot"
+    assert issue["user"] == "rollout-bot[bot]"
     body = str(issue["body"])
     assert body.startswith("<!-- rollout-as-code:tracking arc-ce/6.19.0 -->\n")
     assert "- [x] `ncg-ingrid-pt` (NCG-INGRID-PT): @ana-pt: accept (revision 1, 2026-11-10, el9)\n" in body
@@ -160,7 +168,7 @@ def test_sync_replaces_a_stale_release_body_and_keeps_an_existing_tag(repo: Repo
             "body": "Release notes will follow.",
             "draft": False,
             "prerelease": False,
-            "author": "rollout-bot",
+            "author": "rollout-bot[bot]",
             "created_at": "2026-11-21T10:00:00Z",
             "updated_at": "2026-11-21T10:00:00Z",
         }
@@ -410,7 +418,7 @@ def test_a_read_only_token_is_a_fatal_error_not_a_traceback(repo: Repo, github: 
         ({"GITHUB_TOKEN": ""}, "rollout: GITHUB_TOKEN is not set: the bot needs a token to talk to GitHub\n"),
         ({"GITHUB_REPOSITORY": "rollout"}, "rollout: GITHUB_REPOSITORY must be owner/name, not 'rollout'\n"),
         ({"ROLLOUT_BOT_BACKOFF": "soon"}, "rollout: ROLLOUT_BOT_BACKOFF must be a number, not 'soon'\n"),
-        ({"GITHUB_TOKEN": "wrong"}, "rollout: GitHub refused to read the repository: 401 Bad credentials\n"),
+        ({"GITHUB_TOKEN": "wrong"}, "rollout: GitHub refused to say whom the token acts as: 401 Bad credentials\n"),
     ],
     ids=["no-token", "bad-repository", "bad-backoff", "bad-token"],
 )
@@ -420,13 +428,77 @@ def test_bad_settings_are_usage_errors(repo: Repo, github: GitHubServer, env: di
     assert result.stderr == message
 
 
-def test_the_token_acting_as_another_login_is_reported(repo: Repo, github: GitHubServer) -> None:
-    result = repo.rollout("bot", "sync", "--today", "2026-11-05", env=bot_env(github, GITHUB_TOKEN="other-token"))
-    assert result.returncode == 0, result.stderr
-    assert (
-        "warning: the token acts as someone-else but rollout.yaml names the bot rollout-bot; set `bot: someone-else`"
-        in result.stdout
+@pytest.mark.parametrize("command", ["sync", "remind", "comment"])
+@pytest.mark.parametrize(
+    ("env", "acts_as"),
+    [
+        ({"GITHUB_TOKEN": "other-token", "ROLLOUT_BOT_APP": ""}, "someone-else"),
+        ({"GITHUB_TOKEN": "workflow-token", "ROLLOUT_BOT_APP": ""}, "github-actions[bot]"),
+        ({"GITHUB_TOKEN": "workflow-token", "ROLLOUT_BOT_APP": "another-app"}, "another-app[bot]"),
+    ],
+    ids=["a-person", "the-workflow-token", "another-app"],
+)
+def test_a_token_acting_as_another_login_is_refused_before_any_write(
+    repo: Repo, github: GitHubServer, pull: int, tmp_path: Path, command: str, env: dict[str, str], acts_as: str
+) -> None:
+    args = comment_args(tmp_path, pull, "hello") if command == "comment" else [command, "--today", "2026-11-30"]
+    result = repo.rollout("bot", *args, env=bot_env(github, **env))
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"rollout: the token acts as {acts_as}, but rollout.yaml names the bot rollout-bot[bot]: nothing was written"
+        f" (set `bot: {acts_as}` in rollout.yaml, or give the bot its own token)\n"
     )
+    assert [write for write in github.writes() if not write.startswith("POST /_")] == []
+
+
+def test_the_workflow_token_acts_as_github_actions(repo: Repo, github: GitHubServer) -> None:
+    repo.write(
+        "rollout.yaml", (repo.root / "rollout.yaml").read_text().replace("rollout-bot[bot]", "github-actions[bot]")
+    )
+    repo.commit("the workflow's token is the bot")
+    out = run_bot(repo, github, "sync", "--today", "2026-11-05", GITHUB_TOKEN="workflow-token", ROLLOUT_BOT_APP="")
+    assert out == "arc-ce/6.19.0: opened tracking issue #1\n"
+    assert issues(github)[0]["user"] == "github-actions[bot]"
+
+
+def test_an_app_named_for_a_persons_token_is_refused(repo: Repo, github: GitHubServer) -> None:
+    result = repo.rollout("bot", "sync", env=bot_env(github, GITHUB_TOKEN="other-token"))
+    assert (result.returncode, result.stderr) == (
+        1,
+        "rollout: ROLLOUT_BOT_APP names the app rollout-bot, but the token is someone-else's\n",
+    )
+
+
+def test_an_app_token_that_is_not_the_named_app_stops_at_its_first_write(repo: Repo, github: GitHubServer) -> None:
+    state = github.snapshot()
+    # A token of another app, passed off as the bot's: GitHub cannot say so before it writes.
+    state["tokens"]["bot-token"] = {"login": "impostor[bot]", "app": "impostor", "write": True}
+    github.state.data = {**state, "rate": github.state.data["rate"]}
+    result = repo.rollout("bot", "sync", "--today", "2026-11-05", env=bot_env(github))
+    assert result.returncode == 1
+    assert "was written as impostor[bot], not as the bot rollout-bot[bot]" in result.stderr
+    assert len(issues(github)) == 1
+
+
+@pytest.mark.parametrize(
+    ("bot", "author", "allowed"),
+    [
+        ("rollout-bot[bot]", "rollout-bot[bot]", True),
+        ("rollout-bot[bot]", "rollout-bot", False),  # a person who registered the app's name
+        ("rollout-bot", "rollout-bot", False),  # a plain login named as the bot: anyone could own it
+        ("github-actions[bot]", "github-actions[bot]", True),
+    ],
+)
+def test_check_pr_hands_the_bots_role_only_to_an_apps_account(repo: Repo, bot: str, author: str, allowed: bool) -> None:
+    config = (repo.root / "rollout.yaml").read_text().replace("bot: rollout-bot[bot]", f"bot: {bot}")
+    repo.write("rollout.yaml", config)
+    repo.write(RELEASE_PATH, release_text("rollout", walk("candidate", "rollout"), release_type="emergency"))
+    base = repo.commit("an emergency release in rollout")
+    accepted = walk("candidate", "rollout") + entry("accepted", f'"{author}"')
+    repo.write(RELEASE_PATH, release_text("accepted", accepted, release_type="emergency"))
+    repo.commit("accepted")
+    result = repo.rollout("check-pr", "--base", base, "--author", author, "--today", "2026-11-20", "--format", "json")
+    assert result.returncode == (0 if allowed else 1), result.stdout
 
 
 def test_a_rejected_release_closes_its_issue_as_not_planned(repo: Repo, github: GitHubServer) -> None:
@@ -453,6 +525,7 @@ def test_sync_asks_for_the_same_few_listings_however_many_releases_are_published
     before = len(github.requests())
     assert run_bot(repo, github, "sync", "--today", "2026-11-21") == "nothing to change\n"
     assert [f"{r['method']} {r['path']}" for r in github.requests()[before:]] == [
+        "GET /user",
         "GET /repos/egi/rollout",
         "GET /repos/egi/rollout/issues",
         "GET /repos/egi/rollout/git/matching-refs/tags%2F",
@@ -513,7 +586,9 @@ def test_a_run_that_fails_halfway_says_what_it_did_and_a_rerun_finishes_the_rest
     assert_rerun_changes_nothing(repo, github, "sync", "--today", "2026-11-21")
 
 
-def test_the_repositorys_own_data_set_is_synced_and_reminded_once(tmp_path: Path, github: GitHubServer) -> None:
+def test_the_repositorys_own_data_set_is_synced_and_reminded_once(
+    tmp_path: Path, github: GitHubServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Every state, many teams and products: a first run acts, a second one changes nothing."""
     own = Path(__file__).resolve().parent.parent
     archive = subprocess.run(
@@ -527,6 +602,9 @@ def test_the_repositorys_own_data_set_is_synced_and_reminded_once(tmp_path: Path
     released = sum("\nstate: released\n" in f"\n{p.read_text()}" for p in root.glob("releases/*/*/release.yaml"))
     assert in_rollout and released
 
+    # rollout.yaml names the identity the workflows act as: the workflow's own token.
+    github.state.data["tokens"]["bot-token"] = {"login": "github-actions[bot]", "app": "github-actions", "write": True}
+    monkeypatch.setitem(BOT_ENV, "ROLLOUT_BOT_APP", "")
     out = run_bot(data, github, "sync", "--today", "2026-11-25").splitlines()
     assert sum(": opened tracking issue #" in line for line in out) == in_rollout
     assert sum(": published GitHub Release " in line for line in out) == released
@@ -549,3 +627,116 @@ def test_only_the_bot_imports_pygithub() -> None:
             if any(name == "github" or name.startswith("github.") for name in names):
                 importers.add(path.relative_to(package).parts[0])
     assert importers == {"github"}
+
+
+# ------------------------------------------------------------------ tags
+
+
+def ref_is_valid(ref: str) -> bool:
+    return subprocess.run(["git", "check-ref-format", ref], capture_output=True, check=False).returncode == 0
+
+
+HOSTILE_VERSIONS = ["1.9.1~rc1", "1..2", "a.lock", "2.0.", "1...2", "x.lock.lock", "1.0+b~1", "0-a_b", "V..lock"]
+HOSTILE_PARTS = ["@{x}", "-a", ".a", "a b", "a:b", "a^b", "a?*[b", "a\\b", "a%7Eb", "é", "a\x01", "@", "a//b"]
+
+
+@pytest.mark.parametrize("version", HOSTILE_VERSIONS + HOSTILE_PARTS)
+def test_a_tag_is_a_valid_ref_that_gives_its_version_back(version: str) -> None:
+    from urllib.parse import unquote
+
+    from rollout_tool.identifiers import tag_name
+
+    tag = tag_name("arc-ce", version)
+    assert ref_is_valid(f"refs/tags/{tag}"), tag
+    product, _, escaped = tag.partition("/")
+    assert (product, unquote(escaped)) == ("arc-ce", version)
+
+
+def test_the_repositorys_versions_keep_their_names_as_tags() -> None:
+    from rollout_tool.identifiers import tag_name
+
+    own = Path(__file__).resolve().parent.parent
+    for path in own.glob("releases/*/*/release.yaml"):
+        product, version = path.parent.parent.name, path.parent.name
+        assert tag_name(product, version) == f"{product}/{version}"
+        assert ref_is_valid(f"refs/tags/{product}/{version}")
+
+
+@pytest.mark.parametrize("products", [("a..b", "a.lock"), ("x", "x.")])
+def test_products_git_refuses_get_valid_distinct_tags(products: tuple[str, str]) -> None:
+    from rollout_tool.identifiers import tag_name
+
+    tags = {tag_name(product, "1.0") for product in products}
+    assert len(tags) == 2
+    assert all(ref_is_valid(f"refs/tags/{tag}") for tag in tags)
+
+
+def test_sync_tags_and_publishes_versions_git_would_refuse_as_names(repo: Repo, github: GitHubServer) -> None:
+    for version in HOSTILE_VERSIONS[:3]:
+        repo.write(f"releases/arc-ce/{version}/release.yaml", release_in("released").replace("6.19.0", f'"{version}"'))
+    repo.commit("three released versions with names git refuses")
+    assert repo.rollout("validate").returncode == 0
+    out = run_bot(repo, github, "sync", "--today", "2026-11-21")
+    assert "arc-ce/1.9.1~rc1: tagged arc-ce/1.9.1%7Erc1 at " in out
+    assert "arc-ce/1..2: tagged arc-ce/1.%2E2 at " in out
+    assert "arc-ce/a.lock: tagged arc-ce/a%2Elock at " in out
+    assert sorted(r["tag_name"] for r in github.repo()["releases"].values()) == [
+        "arc-ce/1.%2E2",
+        "arc-ce/1.9.1%7Erc1",
+        "arc-ce/a%2Elock",
+    ]
+    assert_rerun_changes_nothing(repo, github, "sync", "--today", "2026-11-21")
+
+
+# ------------------------------------------------------------------ cut between any two writes
+
+
+def published_state(server: GitHubServer) -> dict[str, object]:
+    """What the bot made, without the ids and times that differ from one run to another."""
+    repo = server.repo()
+    return {
+        "issues": {
+            n: (i["title"], i["body"], i["state"], i["state_reason"], sorted(i["labels"]), i["user"])
+            for n, i in repo["issues"].items()
+        },
+        "comments": sorted((c["issue"], c["body"], c["user"]) for c in repo["comments"].values()),
+        "refs": repo["refs"],
+        "releases": sorted((r["tag_name"], r["name"], r["body"]) for r in repo["releases"].values()),
+    }
+
+
+def run_everything(repo: Repo, server: GitHubServer, **env: str) -> list[int]:
+    codes = []
+    for args in (["sync", "--today", "2026-11-30"], ["remind", "--today", "2026-11-30"]):
+        result = repo.rollout("bot", *args, env=bot_env(server, **env))
+        assert "Traceback" not in result.stderr
+        codes.append(result.returncode)
+    return codes
+
+
+def test_killed_between_any_two_writes_a_rerun_duplicates_nothing_and_loses_nothing(repo: Repo) -> None:
+    repo.write("releases/arc-ce/6.18.0/release.yaml", release_in("released").replace("6.19.0", "6.18.0"))
+    repo.commit("a released release beside the one in rollout")
+    tokens = {"bot-token": {"login": "rollout-bot[bot]", "app": "rollout-bot", "write": True}}
+
+    def fresh() -> GitHubServer:
+        return GitHubServer(new_state("egi/rollout", tokens=tokens, head_sha=SHA)).start()
+
+    clean = fresh()
+    try:
+        assert run_everything(repo, clean) == [0, 0]
+        wanted = published_state(clean)
+        writes = len(clean.writes())
+    finally:
+        clean.stop()
+    assert writes >= 4  # an issue, a tag, a GitHub Release, reminders
+    for cut in range(writes):
+        server = fresh()
+        try:
+            # The write is carried out, its answer lost, and the run dies there.
+            server.add_fault(method="WRITE", path="/repos/*", status=502, when="after", skip=cut)
+            assert 2 in run_everything(repo, server, ROLLOUT_BOT_ATTEMPTS="1"), f"cut {cut} did not cut"
+            assert run_everything(repo, server) == [0, 0]
+            assert published_state(server) == wanted, f"cut after write {cut + 1} of {writes}"
+        finally:
+            server.stop()

@@ -412,10 +412,10 @@ def test_the_bot_may_accept_only_where_the_policy_hands_it_over(repo: Repo) -> N
     emergency = release_text("rollout", walk("candidate", "rollout"), release_type="emergency")
     repo.write(RELEASE_PATH, emergency)
     base = repo.commit("an emergency release")
-    history = walk("candidate", "rollout") + entry("accepted", "rollout-bot")
+    history = walk("candidate", "rollout") + entry("accepted", '"rollout-bot[bot]"')
     repo.write(RELEASE_PATH, release_text("accepted", history, release_type="emergency"))
     repo.commit("bot accepts")
-    code, payload = check_pr(repo, base, "rollout-bot")
+    code, payload = check_pr(repo, base, "rollout-bot[bot]")
     assert code == 0, payload
     # The default policy does not: the bot is refused on a minor release.
     minor_base = base_of(repo)
@@ -425,18 +425,20 @@ def test_the_bot_may_accept_only_where_the_policy_hands_it_over(repo: Repo) -> N
     minor_base = repo.commit("minor with quorum")
     repo.write(RELEASE_PATH, release_text("accepted", history))
     repo.commit("bot accepts")
-    assert messages(check_pr(repo, minor_base, "rollout-bot")[1]) == [
-        "rollout -> accepted is for coordinators or the bot where the policy sets auto_accept; rollout-bot may not make it"
+    assert messages(check_pr(repo, minor_base, "rollout-bot[bot]")[1]) == [
+        "rollout -> accepted is for coordinators or the bot where the policy sets auto_accept; rollout-bot[bot] may not make it"
     ]
 
 
 def test_the_bot_may_not_change_anything_else_with_its_transition(repo: Repo) -> None:
     repo.write(RELEASE_PATH, release_text("rollout", walk("candidate", "rollout"), release_type="emergency"))
     base = repo.commit()
-    history = walk("candidate", "rollout") + entry("accepted", "rollout-bot")
+    history = walk("candidate", "rollout") + entry("accepted", '"rollout-bot[bot]"')
     repo.write(RELEASE_PATH, release_text("accepted", history, release_type="emergency", teams="[ncg-ingrid-pt]"))
     repo.commit()
-    assert messages(check_pr(repo, base, "rollout-bot")[1]) == ["the bot may change only a release's state and history"]
+    assert messages(check_pr(repo, base, "rollout-bot[bot]")[1]) == [
+        "the bot may change only a release's state and history"
+    ]
 
 
 def test_lowering_the_quorum_in_the_same_change_grants_nothing(repo: Repo) -> None:
@@ -561,13 +563,13 @@ def test_what_advance_commits_passes_check_pr_as_the_bot(repo: Repo) -> None:
     base = repo.commit("an emergency release")
     assert repo.rollout("advance", "--today", "2026-11-20").returncode == 0
     repo.commit("advanced by the bot")
-    code, payload = check_pr(repo, base, "rollout-bot")
+    code, payload = check_pr(repo, base, "rollout-bot[bot]")
     assert code == 0, payload
     assert summaries(payload) == ["arc-ce/6.19.0: rollout -> accepted -> released"]
     # The same commit from anyone but the bot is refused: the history names the bot.
     assert messages(check_pr(repo, base, "carla-coord")[1]) == [
-        "the new history entry says by rollout-bot, but the change is by carla-coord",
-        "the new history entry says by rollout-bot, but the change is by carla-coord",
+        "the new history entry says by rollout-bot[bot], but the change is by carla-coord",
+        "the new history entry says by rollout-bot[bot], but the change is by carla-coord",
     ]
 
 

@@ -24,6 +24,7 @@ import jsonschema  # type: ignore[import-untyped]
 import pytest
 from github import Auth, Github, GithubException
 
+from tests.act_support.tools import unavailable
 from tests.github_server import GitHubServer, new_state
 from tests.support.repos import Repo
 
@@ -67,7 +68,11 @@ OTHER_OPERATIONS = {
     "GET /repos/{owner}/{repo}/pulls/{pull_number}",
 }
 
-pytestmark = pytest.mark.skipif(not DESCRIPTION.exists(), reason="run `npm ci` for GitHub's REST description")
+
+@pytest.fixture(autouse=True)
+def _description() -> None:
+    if not DESCRIPTION.exists():
+        unavailable("GitHub's REST description is missing: run `npm ci`")
 
 
 # ------------------------------------------------------------------ GitHub's description as JSON Schema
@@ -166,7 +171,11 @@ def check_log(server: GitHubServer) -> set[str]:
 
 @pytest.fixture
 def github() -> Iterator[GitHubServer]:
-    tokens = {"bot-token": {"login": "rollout-bot", "write": True}, "read-token": {"login": "reader", "write": False}}
+    tokens = {
+        "bot-token": {"login": "rollout-bot[bot]", "app": "rollout-bot", "write": True},
+        "read-token": {"login": "reader", "write": False},
+        "person-token": {"login": "ana-pt", "write": True},
+    }
     with GitHubServer(new_state("egi/rollout", tokens=tokens, head_sha=SHA)) as server:
         server.state.keep_bodies = True
         yield server
@@ -212,6 +221,7 @@ def test_answers_during_the_bot_runs_match_githubs_description(
         "GITHUB_SHA": SHA,
         "ROLLOUT_BOT_BACKOFF": "0.01",
         "ROLLOUT_BOT_WRITE_INTERVAL": "0",
+        "ROLLOUT_BOT_APP": "rollout-bot",
     }
     pull = github.add_pull("Report of praguelcg2", "jan-cz")
     body = tmp_path / "comment.md"
@@ -248,7 +258,10 @@ def test_answers_during_the_bot_runs_match_githubs_description(
 
 def test_every_other_answer_matches_githubs_description(github: GitHubServer) -> None:
     gh = client(github)
-    assert gh.get_user().login == "rollout-bot"
+    assert client(github, "person-token").get_user().login == "ana-pt"
+    # An installation token acts as its app's account and has no user, as on GitHub.
+    status, _, answer = http(github, "GET", "/user")
+    assert (status, answer["message"]) == (403, "Resource not accessible by integration")
     assert gh.get_user("ana-pt").login == "ana-pt"
     assert gh.get_rate_limit().resources.core.limit == 5000
     repo = gh.get_repo("egi/rollout")

@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlparse
@@ -17,14 +18,14 @@ from rollout_tool import policy
 from rollout_tool.cli import main
 from rollout_tool.repository import Repository
 from rollout_tool.sources import WorkTree
+from tests.act_support.tools import unavailable
 from tests.support.publishing import HOSTILE, build_rich_repo
 from tests.support.repos import Repo, report_text, run_rollout
 
-pytestmark = pytest.mark.browser
-
 OWN = Path(__file__).resolve().parent.parent
 SCREENSHOTS = OWN / "artifacts" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
+# Debian's chromium (never a browser playwright downloads), wherever the machine has it.
+CHROMIUM = os.environ.get("ROLLOUT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -52,7 +53,7 @@ def rich_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Repo, Path]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip("Debian's chromium is not installed")
+        unavailable("Debian's chromium is not installed (or set ROLLOUT_CHROMIUM)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -109,6 +110,7 @@ def _crawl(browser: object, site: Path) -> dict[str, list[str]]:
     return seen
 
 
+@pytest.mark.browser
 def test_every_internal_link_resolves_and_every_page_is_reachable(
     rich_site: tuple[Repo, Path], browser: object
 ) -> None:
@@ -123,6 +125,7 @@ def test_every_internal_link_resolves_and_every_page_is_reachable(
         assert f"teams/{team}.html" in seen
 
 
+@pytest.mark.browser
 def test_a_state_with_more_releases_than_the_board_shows_gets_its_own_page(
     rich_site: tuple[Repo, Path], browser: object, tmp_path: Path
 ) -> None:
@@ -143,6 +146,7 @@ def test_a_state_with_more_releases_than_the_board_shows_gets_its_own_page(
     page.context.close()
 
 
+@pytest.mark.browser
 def test_the_board_shows_every_product_and_every_release_with_its_verdict(
     rich_site: tuple[Repo, Path], browser: object
 ) -> None:
@@ -173,6 +177,7 @@ def test_the_board_shows_every_product_and_every_release_with_its_verdict(
     page.context.close()
 
 
+@pytest.mark.browser
 def test_screenshots_of_the_board_and_a_release_page(rich_site: tuple[Repo, Path], browser: object) -> None:
     _, site = rich_site
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -188,6 +193,7 @@ def test_screenshots_of_the_board_and_a_release_page(rich_site: tuple[Repo, Path
         page.context.close()
 
 
+@pytest.mark.browser
 def test_user_text_is_shown_never_run(rich_site: tuple[Repo, Path], browser: object) -> None:
     _, site = rich_site
     page = _page(browser)
@@ -200,6 +206,7 @@ def test_user_text_is_shown_never_run(rich_site: tuple[Repo, Path], browser: obj
     page.context.close()
 
 
+@pytest.mark.browser
 def test_the_release_page_reports_matrix_and_override(rich_site: tuple[Repo, Path], browser: object) -> None:
     _, site = rich_site
     page = _page(browser)
@@ -218,6 +225,7 @@ def test_the_release_page_reports_matrix_and_override(rich_site: tuple[Repo, Pat
     page.context.close()
 
 
+@pytest.mark.browser
 def test_a_team_page_shows_what_it_owes_and_what_is_late(rich_site: tuple[Repo, Path], browser: object) -> None:
     repo, site = rich_site
     evaluation = policy.evaluate(Repository(WorkTree(repo.root)), "arc-ce", "6.19.0", dt.date.fromisoformat(TODAY))
@@ -235,6 +243,7 @@ def test_a_team_page_shows_what_it_owes_and_what_is_late(rich_site: tuple[Repo, 
     page.context.close()
 
 
+@pytest.mark.browser
 def test_pages_are_accessible(rich_site: tuple[Repo, Path], browser: object) -> None:
     _, site = rich_site
     page = _page(browser)
@@ -284,6 +293,7 @@ CONTRAST = """
 """
 
 
+@pytest.mark.browser
 def test_the_site_works_without_javascript(rich_site: tuple[Repo, Path], browser: object) -> None:
     _, site = rich_site
     page = _page(browser, java_script_enabled=False)
@@ -351,6 +361,7 @@ def test_an_invalid_rollout_yaml_is_refused(repo: Repo, tmp_path: Path) -> None:
     assert not (tmp_path / "site").exists()
 
 
+@pytest.mark.browser
 @pytest.mark.skipif(not (OWN / "releases").is_dir(), reason="the repository's own data set is not there")
 def test_the_repositorys_own_site(browser: object, tmp_path: Path) -> None:
     site = _build(OWN, tmp_path / "site")
@@ -480,6 +491,7 @@ VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, 
 
 
 @pytest.mark.parametrize("width", list(VIEWPORTS))
+@pytest.mark.browser
 def test_the_board_opens_on_what_needs_attention_oldest_first(
     attention_site: tuple[Repo, Path], browser: object, width: str
 ) -> None:
@@ -505,6 +517,7 @@ def test_the_board_opens_on_what_needs_attention_oldest_first(
 
 
 @pytest.mark.parametrize("width", list(VIEWPORTS))
+@pytest.mark.browser
 def test_nothing_in_the_release_matrix_or_the_team_tables_is_clipped(
     attention_site: tuple[Repo, Path], browser: object, width: str
 ) -> None:
@@ -561,6 +574,7 @@ def test_excuses_json_gives_every_release_its_blockers_who_acts_and_when(attenti
 # ---------------------------------------------------------------- metrics page
 
 
+@pytest.mark.browser
 def test_the_metrics_page_draws_each_measure_with_its_numbers(
     attention_site: tuple[Repo, Path], browser: object
 ) -> None:
@@ -596,6 +610,7 @@ def test_the_metrics_page_draws_each_measure_with_its_numbers(
 
 
 @pytest.mark.skipif(not (OWN / "releases").is_dir(), reason="the repository's own data set is not there")
+@pytest.mark.browser
 def test_on_a_phone_no_release_matrix_of_our_own_data_is_clipped(browser: object, tmp_path: Path) -> None:
     # Our releases ship for up to four platforms: wider matrices than the test repositories'.
     site = _build(OWN, tmp_path / "site")

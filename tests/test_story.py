@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.act_support import payloads
-from tests.act_support.runner import Run, Runner
+from tests.act_support.runner import WORKFLOW_LOGIN, Run, Runner
 from tests.github_server import GitHubServer, new_state
 from tests.support.repos import Repo, build_repo, report_text, run_rollout
 
@@ -178,6 +178,9 @@ def copy_project(target: Path) -> None:
 @pytest.fixture
 def story(tmp_path: Path) -> Iterator[Story]:
     repo = build_repo(tmp_path / "work")
+    # The bot is the identity the workflows act as: their token's.
+    config = (repo.root / "rollout.yaml").read_text()
+    repo.write("rollout.yaml", re.sub(r"(?m)^bot: .*$", f"bot: {WORKFLOW_LOGIN}", config))
     repo.git("rm", "-q", REPORT_PATH)
     repo.write(RELEASE_PATH, CANDIDATE)
     copy_project(repo.root)
@@ -261,7 +264,7 @@ def test_a_release_goes_from_rollout_to_a_github_release(story: Story) -> None:
     commented = story.run_comment(checked, pull)
     assert_succeeded(commented)
     [comment] = story.comments_on(number)
-    assert comment["user"] == "rollout-bot"
+    assert comment["user"] == WORKFLOW_LOGIN
     assert "### Rollout check: allowed ✅" in comment["body"]
     assert "- new report by team `ncg-ingrid-pt` on arc-ce/6.19.0: accept on revision 1" in comment["body"]
     assert "**arc-ce/6.19.0** with this change: rollout, verdict **ready** (policy emergency)" in comment["body"]
@@ -278,8 +281,9 @@ def test_a_release_goes_from_rollout_to_a_github_release(story: Story) -> None:
     release_text = story.origin_file(RELEASE_PATH)
     assert "state: released" in release_text
     assert release_text.startswith(IN_ROLLOUT.replace("state: rollout", "state: released").split("history:")[0])
-    assert "{state: accepted, date: 2026-11-20, by: rollout-bot" in release_text.replace("'", "")
-    assert "{state: released, date: 2026-11-20, by: rollout-bot" in release_text.replace("'", "")
+    unquoted = release_text.replace('"', "")
+    assert f"{{state: accepted, date: 2026-11-20, by: {WORKFLOW_LOGIN}}}" in unquoted
+    assert f"{{state: released, date: 2026-11-20, by: {WORKFLOW_LOGIN}}}" in unquoted
     bot_head = story.main_sha()
     assert bot_head != merged
 
@@ -316,8 +320,68 @@ def test_a_release_goes_from_rollout_to_a_github_release(story: Story) -> None:
         story.run_push(started, merged, "carla-coord"),
     ):
         assert_succeeded(rerun)
-    assert differences(before, server.snapshot()) == []
+    after = server.snapshot()
+    # Each run gets a token of its own, as on GitHub: the only thing a re-run adds.
+    before.pop("tokens"), after.pop("tokens")
+    assert differences(before, after) == []
     assert story.main_sha() == bot_head
+
+
+RACE_HOOK = """\
+#!/bin/sh
+# The bot's first push loses a race: a coordinator's commit lands on main first.
+if [ ! -e "$GIT_DIR/raced" ]; then
+  touch "$GIT_DIR/raced"
+  env -u GIT_QUARANTINE_PATH git update-ref refs/heads/main refs/race/next
+  echo "main moved" >&2
+  exit 1
+fi
+"""
+
+
+def test_a_push_that_loses_the_race_is_worked_out_again_from_the_new_tip(story: Story) -> None:
+    repo = story.repo
+    first = repo.git("rev-parse", "HEAD")
+    repo.write(RELEASE_PATH, IN_ROLLOUT)
+    repo.write(REPORT_PATH, report_text("ncg-ingrid-pt", platform="el9", date="2026-11-19"))
+    repo.commit("In rollout with an accepting report: the bot may accept and release")
+    due = story.push_main()
+    # While the bot works, a coordinator rejects the release on main.
+    rejected = IN_ROLLOUT.replace("state: rollout", "state: rejected") + (
+        "  - {state: rejected, date: 2026-11-20, by: carla-coord}\n"
+    )
+    repo.write(RELEASE_PATH, rejected)
+    racer = repo.commit("Reject arc-ce 6.19.0")
+    repo.git("push", "-q", "origin", f"{racer}:refs/race/next")
+    repo.git("reset", "-q", "--hard", due)
+    hook = story.origin / "hooks" / "pre-receive"
+    hook.write_text(RACE_HOOK)
+    hook.chmod(0o755)
+
+    run = story.run_push(first, due, "carla-coord")
+    assert_succeeded(run)
+    assert "main moved: working the transitions out again from its new tip" in run.output
+    # The reject stands: the bot accepted nothing past it, and pushed nothing over it.
+    assert story.main_sha() == racer
+    assert story.origin_file(RELEASE_PATH) == rejected
+    assert story.server.repo(FULL_NAME)["releases"] == {}
+
+
+def test_a_job_gets_only_the_permissions_it_declares(story: Story) -> None:
+    story.repo.write(RELEASE_PATH, IN_ROLLOUT)
+    story.repo.commit("Start the rollout of arc-ce 6.19.0")
+    first = story.push_main()
+    assert_succeeded(story.run_push(first, first, "carla-coord"))
+    [tracking] = story.issues()
+    # The reminders job without `issues: write`: GitHub refuses its comments, and so does the server.
+    workflow = story.repo.root / ".github" / "workflows" / "reminders.yml"
+    workflow.write_text(workflow.read_text().replace("      issues: write", "      issues: read"))
+    story.repo.commit("reminders without issues: write")
+    story.push_main()
+    run = story.run_reminders(TODAY, scheduled=True)
+    assert run.returncode != 0
+    assert "403 Resource not accessible by integration" in run.output
+    assert story.comments_on(tracking) == []
 
 
 def test_an_outsiders_report_is_refused_with_the_reason_in_the_comment(story: Story) -> None:

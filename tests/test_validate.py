@@ -396,7 +396,7 @@ CASES: list[tuple[str, dict[str, str], tuple[str, ...], str]] = [
     (
         "team-references",
         {
-            "teams/mwt2.yaml": "name: MWT2\nsite: MWT2\nfederation: OSG\nmembers: [bob-osg, rollout-bot]\n"
+            "teams/mwt2.yaml": 'name: MWT2\nsite: MWT2\nfederation: OSG\nmembers: [bob-osg, "rollout-bot[bot]"]\n'
             "groups: [arcc]\nproducts: [dcache]\nplatforms: [el99]\n"
         },
         (),
@@ -446,7 +446,7 @@ CASES: list[tuple[str, dict[str, str], tuple[str, ...], str]] = [
         "config-references",
         {
             "rollout.yaml": CONFIG.replace("emergency: emergency", "emergency: emergncy\n  security: critical").replace(
-                "[carla-coord, dmitri-coord]", "[carla-coord, rollout-bot]"
+                "[carla-coord, dmitri-coord]", '[carla-coord, "rollout-bot[bot]"]'
             )
         },
         ("rollout.yaml",),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 
 from rollout_tool.loading import LoadError, load
+from tests.act_support.tools import require_tool
 from tests.github_server import GitHubServer, new_state
 from tests.support.repos import Repo, report_text
 
@@ -34,10 +34,7 @@ def workflow(path: Path) -> dict[str, Any]:
 
 
 def tool(name: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        pytest.fail(f"{name} is not installed (see pyproject.toml's test extra)")
-    return found
+    return require_tool(name, "see pyproject.toml's test extra")
 
 
 def actionlint(folder: Path) -> subprocess.CompletedProcess[str]:
@@ -293,7 +290,10 @@ def post(repo: Repo, server: GitHubServer, artifact: Path, head_sha: str) -> sub
         "GITHUB_API_URL": server.url,
         "GITHUB_REPOSITORY": "egi/rollout",
         "GITHUB_TOKEN": "bot-token",
+        "ROLLOUT_BOT_APP": "rollout-bot",
         "ROLLOUT_BOT_WRITE_INTERVAL": "0",
+        # The script runs `rollout`: this environment's, never another on the machine's PATH.
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "ROLLOUT_TODAY": TODAY,
     }
     return subprocess.run(

@@ -1,10 +1,11 @@
 """`rollout advance`: make the transitions the policy hands to the bot, and nothing twice.
 
 The plan is worked out on the records first (the same table and
-preconditions `check-pr` applies to a person's change), then each step is
-one in-place edit of release.yaml that keeps its comments and layout: the
-state, and one history entry by the bot dated today. A second run finds
-nothing left to do.
+preconditions `check-pr` applies to a person's change), then each release's
+steps are one in-place edit of its release.yaml (`editing`): the state line,
+and one history entry by the bot dated today per step; every other byte stays.
+A release whose files are not valid is skipped and reported, and the others
+go on; a second run finds nothing left to do.
 """
 
 from __future__ import annotations
@@ -12,16 +13,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from pydantic import ValidationError
 
+from rollout_tool.editing import Append, EditError, SetScalar, apply
 from rollout_tool.lifecycle import TRANSITIONS, Role, Situation, allowed_transitions
+from rollout_tool.loading import load
 from rollout_tool.policy import effective_policy
-from rollout_tool.records import Policy, Release, Report, State, Transition
+from rollout_tool.records import Config, Policy, Release, Report, State, Transition
 from rollout_tool.repository import Repository, release_path, report_path
 from rollout_tool.sources import WorkTree
-from rollout_tool.writing import edit_yaml
+from rollout_tool.writing import atomic_write
 
 
 @dataclass(frozen=True)
@@ -44,27 +46,39 @@ def plan(repo: Repository, today: dt.date) -> Advance:
     if config is None:
         result.skipped.append("rollout.yaml is not valid: nothing is advanced")
         return result
-    for product, version, release in repo.releases():
-        _, policy = effective_policy(config, repo.product(product), release)
-        if not (policy.auto_accept or policy.auto_release):
-            continue
-        broken = [
-            team
-            for team in repo.report_teams(product, version)
-            if (doc := repo.document(report_path(product, version, team))) is not None and doc.record is None
-        ]
-        if broken:
-            # An unreadable report could be a rejection: never accept past it.
-            result.skipped.append(f"{product}/{version}: fix the reports of {', '.join(broken)} first")
-            continue
-        reports = repo.reports(product, version)
-        while True:
-            step = _next_step(repo, product, version, release, reports, policy, config.bot, today)
-            if step is None:
-                break
-            result.steps.append(Step(product, version, release.state, step.state))
-            release = step
+    for product in repo.product_ids():
+        for version in repo.versions(product):
+            release = repo.release(product, version)
+            if release is None:
+                if repo.has_release(product, version):
+                    result.skipped.append(f"{release_path(product, version)} is not valid: run `rollout validate`")
+                continue
+            _plan_release(repo, result, product, version, release, config, today)
     return result
+
+
+def _plan_release(
+    repo: Repository, result: Advance, product: str, version: str, release: Release, config: Config, today: dt.date
+) -> None:
+    _, policy = effective_policy(config, repo.product(product), release)
+    if not (policy.auto_accept or policy.auto_release):
+        return
+    broken = [
+        team
+        for team in repo.report_teams(product, version)
+        if (doc := repo.document(report_path(product, version, team))) is not None and doc.record is None
+    ]
+    if broken:
+        # An unreadable report could be a rejection: never accept past it.
+        result.skipped.append(f"{product}/{version}: fix the reports of {', '.join(broken)} first")
+        return
+    reports = repo.reports(product, version)
+    while True:
+        step = _next_step(repo, product, version, release, reports, policy, config.bot, today)
+        if step is None:
+            break
+        result.steps.append(Step(product, version, release.state, step.state))
+        release = step
 
 
 def _next_step(
@@ -89,18 +103,13 @@ def _next_step(
     return None
 
 
-def _apply(path: Path, target: State, today: dt.date, bot: str) -> None:
-    def change(document: Any) -> None:
-        document["state"] = target.value
-        history = document["history"]
-        entry = CommentedMap([("state", target.value), ("date", today), ("by", bot)])
-        # Written like the entries already there: flow style `- {state: ...}` or block style.
-        last = history[-1] if isinstance(history, CommentedSeq) and len(history) else None
-        if isinstance(last, CommentedMap) and last.fa.flow_style():
-            entry.fa.set_flow_style()
-        history.append(entry)
-
-    edit_yaml(path, change)
+def _apply(root: Path, name: str, steps: list[Step], today: dt.date, bot: str) -> None:
+    path = root / name
+    edits: list[SetScalar | Append] = [SetScalar("state", steps[-1].target.value)]
+    edits += [Append("history", {"state": step.target.value, "date": today, "by": bot}) for step in steps]
+    updated = apply(path.read_bytes(), edits, name=name)
+    Release.model_validate(load(updated))  # what is written is a valid release, or nothing is
+    atomic_write(path, updated)
 
 
 def advance(root: Path, today: dt.date, *, dry_run: bool = False) -> Advance:
@@ -109,6 +118,13 @@ def advance(root: Path, today: dt.date, *, dry_run: bool = False) -> Advance:
     config = repo.config()
     if dry_run or config is None:
         return result
+    by_release: dict[tuple[str, str], list[Step]] = {}
     for step in result.steps:
-        _apply(root / release_path(step.product, step.version), step.target, today, config.bot)
+        by_release.setdefault((step.product, step.version), []).append(step)
+    for (product, version), steps in by_release.items():
+        try:
+            _apply(root, release_path(product, version), steps, today, config.bot)
+        except (EditError, ValidationError) as exc:
+            result.skipped.append(f"{product}/{version}: {exc}")
+            result.steps = [step for step in result.steps if step not in steps]
     return result

@@ -16,9 +16,10 @@ from typing import Any
 from github import UnknownObjectException
 
 from rollout_tool import notes, policy
+from rollout_tool.authorization import same_login
 from rollout_tool.errors import FatalError, UsageError
 from rollout_tool.github import messages
-from rollout_tool.github.client import Client
+from rollout_tool.github.client import Client, IdentityError
 from rollout_tool.records import State
 from rollout_tool.repository import Repository
 
@@ -31,18 +32,28 @@ def _ours(items: Iterable[Any], login: str, marker: str) -> list[Any]:
     )
 
 
-def _bot_login(repo: Repository) -> str:
+def _bot_login(client: Client, repo: Repository) -> str:
+    """The login the token acts as, once it is the bot rollout.yaml names; refused before any write otherwise."""
     config = repo.config()
     if config is None:
         raise FatalError("rollout.yaml is not valid: run `rollout validate`")
-    return config.bot
+    actual = client.identity()
+    if not same_login(actual, config.bot):
+        raise IdentityError(
+            f"the token acts as {actual}, but rollout.yaml names the bot {config.bot}: nothing was written"
+            f" (set `bot: {actual}` in rollout.yaml, or give the bot its own token)"
+        )
+    return actual
 
 
 def _check_author(login: str, created: Any) -> list[str]:
-    # Finding our own texts again relies on knowing the bot's login.
+    # An installation token of another app than the one named cannot be told
+    # apart before it writes: stop at its first write rather than go on.
     actual = created.user.login
     if actual != login:
-        return [f"warning: the token acts as {actual} but rollout.yaml names the bot {login}; set `bot: {actual}`"]
+        raise IdentityError(
+            f"{created.html_url} was written as {actual}, not as the bot {login}: set ROLLOUT_BOT_APP to the app's slug"
+        )
     return []
 
 
@@ -51,7 +62,7 @@ def _check_author(login: str, created: Any) -> list[str]:
 
 def comment(client: Client, repo: Repository, number: int, body: str, labels: list[str]) -> Iterator[str]:
     """Post or update the one sticky comment on pull request `number` and set the check's labels."""
-    login = _bot_login(repo)
+    login = _bot_login(client, repo)
     client.connect()
     issue = client.call(lambda: client.repo.get_issue(number), f"read pull request #{number}")
     if issue.pull_request is None:
@@ -235,7 +246,7 @@ def _publish(
 
 def sync(client: Client, repo: Repository, today: dt.date, sha: str | None) -> Iterator[str]:
     """Tracking issues for releases in rollout, closed when they leave it; tags and Releases when released."""
-    login = _bot_login(repo)
+    login = _bot_login(client, repo)
     client.connect()
     tracking = _tracking_issues(client, login)
     in_rollout: set[tuple[str, str]] = set()
@@ -289,7 +300,7 @@ def _remind_on(
 
 def remind(client: Client, repo: Repository, today: dt.date) -> Iterator[str]:
     """One comment per late team per day on the release's tracking issue; coordinators when escalated."""
-    login = _bot_login(repo)
+    login = _bot_login(client, repo)
     client.connect()
     tracking: dict[tuple[str, str], Any] | None = None
     for product, version, release in sorted(repo.releases(), key=lambda r: (r[0], r[1])):

@@ -8,6 +8,13 @@ replayed; a create is never replayed blindly. `Client.ensure` looks for the
 thing again before each new attempt, so a create whose answer was lost is
 found instead of made twice.
 
+The bot's identity comes from its token, never from the records alone
+(`Client.identity`): a user's token says whose it is (GET /user); an
+installation token cannot say (GitHub answers that endpoint with 403), and acts
+as `github-actions[bot]` when it is the workflow's own token, or as
+`<slug>[bot]` when the workflow made it for its GitHub App and names the app's
+slug in ROLLOUT_BOT_APP (the `app-slug` output of actions/create-github-app-token).
+
 Rate limits are waited out as GitHub documents them: `Retry-After` when the
 answer carries it, else until `x-ratelimit-reset` when `x-ratelimit-remaining`
 is 0 (the primary limit), else at least a minute (a secondary limit).
@@ -17,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -26,10 +34,19 @@ from typing import Any, TypeVar
 import requests
 from github import Auth, Github, GithubException
 
-from rollout_tool.errors import FatalError, UsageError
+from rollout_tool.errors import EXIT_PROBLEMS, FatalError, RolloutError, UsageError
 
 T = TypeVar("T")
 DEFAULT_API_URL = "https://api.github.com"
+# The login of the workflow's own token (GITHUB_TOKEN), an installation token of GitHub's Actions app.
+WORKFLOW_LOGIN = "github-actions[bot]"
+_APP_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,33}$")
+
+
+class IdentityError(RolloutError):
+    """The token acts as someone other than the bot the records name."""
+
+    exit_code = EXIT_PROBLEMS
 
 
 @dataclass(frozen=True)
@@ -39,6 +56,8 @@ class Settings:
     api_url: str = DEFAULT_API_URL
     sha: str | None = None
     event_path: Path | None = None
+    # The slug of the GitHub App the token was made for (ROLLOUT_BOT_APP), None for the workflow's token.
+    app: str | None = None
     # The first retry waits `backoff` seconds, each next one twice as long.
     backoff: float = 1.0
     attempts: int = 6
@@ -58,12 +77,16 @@ class Settings:
         if repository.count("/") != 1 or not all(repository.split("/")):
             raise UsageError(f"GITHUB_REPOSITORY must be owner/name, not {repository!r}")
         event = env.get("GITHUB_EVENT_PATH")
+        app = env.get("ROLLOUT_BOT_APP") or None
+        if app is not None and not _APP_SLUG.match(app):
+            raise UsageError(f"ROLLOUT_BOT_APP must be a GitHub App's slug (such as rollout-bot), not {app!r}")
         return cls(
             token=token,
             repository=repository,
             api_url=(env.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/"),
             sha=env.get("GITHUB_SHA") or None,
             event_path=Path(event) if event else None,
+            app=app,
             backoff=_number(env, "ROLLOUT_BOT_BACKOFF", cls.backoff),
             attempts=max(1, int(_number(env, "ROLLOUT_BOT_ATTEMPTS", cls.attempts))),
             timeout=_number(env, "ROLLOUT_BOT_TIMEOUT", cls.timeout),
@@ -166,6 +189,25 @@ class Client:
         """The PyGithub repository (its attributes answer without requests)."""
         self.connect()
         return self._repo
+
+    def identity(self) -> str:
+        """The login the token acts as, as GitHub spells it."""
+
+        def ask() -> str | None:
+            try:
+                return str(self.github.get_user().login)
+            except GithubException as exc:
+                message = exc.data.get("message", "") if isinstance(exc.data, dict) else ""
+                if exc.status == 403 and "integration" in str(message):
+                    return None  # an installation token: it has no user
+                raise
+
+        login = self.call(ask, "say whom the token acts as")
+        if login is None:
+            return f"{self.settings.app}[bot]" if self.settings.app else WORKFLOW_LOGIN
+        if self.settings.app is not None:
+            raise IdentityError(f"ROLLOUT_BOT_APP names the app {self.settings.app}, but the token is {login}'s")
+        return login
 
     def _backoff(self, attempt: int) -> float:
         return float(self.settings.backoff * 2**attempt)

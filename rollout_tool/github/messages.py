@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from rollout_tool import markdown, policy
+from rollout_tool import identifiers, markdown, policy
 from rollout_tool.records import State
 from rollout_tool.repository import Repository, report_path
 
@@ -39,7 +39,7 @@ def reminder_marker(team: str, today: dt.date) -> str:
 
 
 def release_tag(product: str, version: str) -> str:
-    return f"{product}/{version}"
+    return identifiers.tag_name(product, version)
 
 
 def release_title(product: str, version: str) -> str:

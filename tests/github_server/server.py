@@ -12,8 +12,12 @@ The whole state is plain JSON: tests seed it and read it back. Admin
 endpoints (no token; the server listens on 127.0.0.1 only):
 
     GET /_state    everything: repositories, issues, comments, labels, refs, releases, tokens
+                   (a token {"login": "github-actions[bot]", "app": "github-actions", "write": true}
+                   is an installation token: it acts as the app's account and has no user; with
+                   "permissions" it may write only what they grant, as a workflow's token)
     PUT /_state    replace it (seed a scenario)
     GET /_log      every request: method, path, status
+    POST /_tokens  add tokens: {"<token>": {"login": ..., "app": ..., "permissions": {"issues": "write"}}}
     POST /_faults  queue faults: [{"method": "POST", "path": "/repos/*/issues",
                    "status": 502, "when": "after", "times": 1}, ...]; see `Fault`
 """
@@ -26,6 +30,7 @@ import datetime as dt
 import fnmatch
 import json
 import re
+import subprocess
 import threading
 import time
 import urllib.parse
@@ -62,7 +67,8 @@ def new_state(
         "tokens": tokens
         if tokens is not None
         else {
-            "bot-token": {"login": "rollout-bot", "write": True},
+            # An installation token of the bot's GitHub App, and a person's read-only one.
+            "bot-token": {"login": "rollout-bot[bot]", "app": "rollout-bot", "write": True},
             "read-token": {"login": "reader", "write": False},
         },
         "rate": {"limit": 5000, "remaining": 5000, "reset": int(time.time()) + 3600},
@@ -101,9 +107,13 @@ class Fault:
     reset_in: int = 1
     delay: float = 0.0
     times: int = 1
+    # Let this many matching requests through first: `{"method": "WRITE", "skip": 3}`
+    # fails the fourth write, whatever it is (a cut between two writes).
+    skip: int = 0
 
     def matches(self, method: str, path: str) -> bool:
-        return self.method in ("*", method) and fnmatch.fnmatchcase(path, self.path)
+        method_matches = self.method in ("*", method) or (self.method == "WRITE" and method != "GET")
+        return method_matches and fnmatch.fnmatchcase(path, self.path)
 
 
 class HttpError(Exception):
@@ -124,6 +134,8 @@ class Request:
     login: str
     base: str
     params: dict[str, str] = field(default_factory=dict)
+    # The GitHub App an installation token was made for ("github-actions" for a workflow's token).
+    app: str | None = None
 
 
 @dataclass
@@ -165,6 +177,9 @@ class GitHubState:
     def take_fault(self, method: str, path: str) -> Fault | None:
         for fault in self.faults:
             if fault.matches(method, path):
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    return None
                 fault.times -= 1
                 if fault.times <= 0:
                     self.faults.remove(fault)
@@ -216,6 +231,13 @@ def _require_string(body: Json, key: str, resource: str) -> str:
     return value
 
 
+def _require_ref_name(ref: str) -> None:
+    """GitHub refuses a ref name git refuses (`git check-ref-format`)."""
+    checked = subprocess.run(["git", "check-ref-format", ref], capture_output=True, check=False)
+    if checked.returncode != 0:
+        raise HttpError(422, f"{ref} is not a valid ref name.")
+
+
 def _label_names(body: Any) -> list[str]:
     names = body.get("labels", []) if isinstance(body, dict) else body
     if not isinstance(names, list):
@@ -249,6 +271,9 @@ def paginate(request: Request, items: list[Json]) -> Answer:
 
 @route("GET", "/user")
 def get_authenticated_user(state: GitHubState, request: Request) -> Answer:
+    if request.app is not None:
+        # As GitHub answers an installation token: it acts as an app, not as a user.
+        raise HttpError(403, "Resource not accessible by integration")
     return Answer(200, objects.public_user(request.base, request.login, "2020-01-01T00:00:00Z"))
 
 
@@ -541,6 +566,7 @@ def create_release(state: GitHubState, request: Request) -> Answer:
         )
     target = body.get("target_commitish") or repo["default_branch"]
     ref = f"refs/tags/{tag}"
+    _require_ref_name(ref)
     if ref not in repo["refs"] and not body.get("draft"):
         branch = repo["refs"].get(f"refs/heads/{target}")
         sha = branch["sha"] if branch else target
@@ -632,6 +658,7 @@ def create_ref(state: GitHubState, request: Request) -> Answer:
     sha = _require_string(body, "sha", "Reference")
     if not ref.startswith("refs/") or ref.count("/") < 2:
         raise HttpError(422, "Reference name must start with 'refs/' and have at least two slashes.")
+    _require_ref_name(ref)
     if not re.fullmatch(r"[0-9a-f]{40}", sha):
         raise HttpError(422, "Object does not exist")
     if ref in repo["refs"]:
@@ -735,6 +762,9 @@ class GitHubHTTPServer(ThreadingHTTPServer):
                 return Answer(204, None)
             if (method, path) == ("GET", "/_log"):
                 return Answer(200, self.state.log)
+            if (method, path) == ("POST", "/_tokens"):
+                self.state.data["tokens"].update(json.loads(raw))
+                return Answer(204, None)
             if (method, path) == ("POST", "/_faults"):
                 for fault in json.loads(raw):
                     self.state.faults.append(Fault(**fault))
@@ -814,14 +844,14 @@ class GitHubHTTPServer(ThreadingHTTPServer):
             matched_path = True
             if route_method != method:
                 continue
-            if method != "GET" and not account.get("write", False):
+            if method != "GET" and not (account.get("write", False) and _granted(account, method, path)):
                 return Answer(403, {"message": "Resource not accessible by integration", "documentation_url": DOCS})
             try:
                 body = json.loads(raw) if raw else {}
             except ValueError:
                 return Answer(400, {"message": "Problems parsing JSON", "documentation_url": DOCS}, headers)
             params = {k: urllib.parse.unquote(v) for k, v in match.groupdict().items()}
-            request = Request(method, path, query, body, account["login"], self.url, params)
+            request = Request(method, path, query, body, account["login"], self.url, params, account.get("app"))
             # Handlers work on a copy: a request that fails halfway changes nothing.
             before = copy.deepcopy(self.state.data)
             try:
@@ -833,6 +863,30 @@ class GitHubHTTPServer(ThreadingHTTPServer):
             return answer
         status = 405 if matched_path else 404
         return Answer(status, {"message": "Not Found", "documentation_url": DOCS}, headers)
+
+
+# Which permission of a workflow's token (its job's `permissions:`) a write needs,
+# by the first path segment after /repos/{owner}/{repo}/. Reads of a public
+# repository need none. Comments and labels on a pull request take either.
+_SCOPES = {
+    "issues": ("issues", "pull-requests"),
+    "labels": ("issues", "pull-requests"),
+    "git": ("contents",),
+    "releases": ("contents",),
+    "pulls": ("pull-requests",),
+    "statuses": ("statuses",),
+    "check-runs": ("checks",),
+}
+
+
+def _granted(account: Json, method: str, path: str) -> bool:
+    permissions = account.get("permissions")
+    if permissions is None:
+        return True  # a token without declared permissions: a person's, or an app's with every one
+    parts = path.split("/")
+    if len(parts) < 5 or parts[1] != "repos":
+        return False
+    return any(permissions.get(scope) == "write" for scope in _SCOPES.get(parts[4], ("administration",)))
 
 
 class GitHubServer:

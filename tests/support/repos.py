@@ -21,7 +21,7 @@ CONFIG = """\
 # yaml-language-server: $schema=schema/rollout.schema.json
 name: Test infrastructure
 coordinators: [carla-coord, dmitri-coord]
-bot: rollout-bot
+bot: rollout-bot[bot]
 platforms:
   el8: {name: Enterprise Linux 8, arches: [x86_64]}
   el9: {name: Enterprise Linux 9, arches: [x86_64, aarch64]}
