@@ -128,6 +128,10 @@ def assess(
     stale = {team: r for team, r in reports.items() if r.revision != release.revision}
     accepting = {team: r for team, r in sorted(current.items()) if r.verdict is ReportVerdict.accept}
     rejecting = sorted(team for team, r in current.items() if r.verdict is ReportVerdict.reject)
+    # A new build does not clear a reject by itself: it blocks until its team reports on the new revision.
+    still_rejecting = sorted(
+        team for team, r in stale.items() if r.verdict is ReportVerdict.reject and r.revision < release.revision
+    )
 
     blocking: list[str] = []
     decision = release.decision
@@ -135,14 +139,22 @@ def assess(
     if decision is not None and decision.action in _DECIDED:
         # Decided already: what is left is the transition itself, not more reports.
         blocking.append(f"a coordinator decided to {decision.action} it: set state {_DECIDED[decision.action]}")
-    elif rejecting and not overridden:
+    elif (rejecting or still_rejecting) and not overridden:
         if decision is not None and decision.action == "accept":
-            blocking.append(f"the decision to accept despite the rejection by {_teams(rejecting)} needs a reason")
+            blocking.append(
+                f"the decision to accept despite the rejection by {_teams(sorted(rejecting + still_rejecting))}"
+                " needs a reason"
+            )
         else:
             for team in rejecting:
                 blocking.append(
                     f"team `{team}` rejects revision {release.revision}: a coordinator must decide"
                     " (reject the release, or accept it with a reason)"
+                )
+            for team in still_rejecting:
+                blocking.append(
+                    f"team `{team}` rejected revision {stale[team].revision} and has not reported on revision"
+                    f" {release.revision}: a coordinator must decide (reject the release, or accept it with a reason)"
                 )
 
     missing: list[str] = []

@@ -191,10 +191,13 @@ class Product(Record):
 
 
 class Transition(Record):
+    """A history entry: a transition to `state`, or (with `revision`) a new build in the same state."""
+
     state: State
     date: Date
     by: Login
     note: Text | None = None
+    revision: Annotated[StrictInt, Field(ge=1, le=1000)] | None = None
 
 
 class Decision(Record):
