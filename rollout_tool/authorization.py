@@ -121,9 +121,7 @@ def authorize(
 
 
 class _Judge:
-    def __init__(
-        self, before: Repository, after: Repository, author: str, today: dt.date, opened: dt.date
-    ) -> None:
+    def __init__(self, before: Repository, after: Repository, author: str, today: dt.date, opened: dt.date) -> None:
         self.before = before
         self.after = after
         self.author = author
@@ -271,7 +269,9 @@ class _Judge:
         # The provider says what kind of release it is; how it is judged is not theirs to pick.
         self.restricted(path, None, after, ("policy", "type"))
         if after.state is not State.candidate:
-            self.refuse(path, "illegal-transition", f"a new release starts as candidate, not {after.state.value}", ("state",))
+            self.refuse(
+                path, "illegal-transition", f"a new release starts as candidate, not {after.state.value}", ("state",)
+            )
         elif len(after.history) != 1:
             self.refuse(
                 path,
@@ -283,7 +283,9 @@ class _Judge:
         else:
             self.entry(path, 0, after.history[0])
         if after.decisions:
-            self.refuse(path, "decision", "a new release has no decisions: coordinators record them later", ("decisions",))
+            self.refuse(
+                path, "decision", "a new release has no decisions: coordinators record them later", ("decisions",)
+            )
 
     def transition(
         self, path: str, product: str, version: str, before: Release, after: Release, steps: list[State]
@@ -334,7 +336,9 @@ class _Judge:
                 (*at, "date"),
             )
         elif not same_login(by, self.author):
-            self.refuse(path, "history", f"the new {what} says by {by}, but the change is by {self.author}", (*at, "by"))
+            self.refuse(
+                path, "history", f"the new {what} says by {by}, but the change is by {self.author}", (*at, "by")
+            )
 
     def history(self, path: str, before: Release, after: Release) -> list[State] | None:
         """The states the new history entries record, in order, or None when the history cannot be read as steps.

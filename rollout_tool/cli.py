@@ -14,7 +14,6 @@ import click
 from rollout_tool import reporting, schemas
 from rollout_tool.errors import EXIT_FATAL, EXIT_OK, EXIT_PROBLEMS, RolloutError, UsageError
 from rollout_tool.policy import today_from
-from rollout_tool.problems import has_errors
 from rollout_tool.records import ReleaseType, Verdict
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -103,17 +102,7 @@ def validate(paths: tuple[Path, ...], repo: Path | None, rev: str | None, output
     else:  # paths name files of the commit, from the repository's top
         given = [path.as_posix() for path in paths] or None
     result = validate(open_source(root, rev), given)
-    chosen = output_format or reporting.default_format()
-    if chosen == "json":
-        click.echo(reporting.as_json(result.problems, files=result.files), nl=False)
-    else:
-        click.echo(reporting.PROBLEM_REPORTERS[chosen](result.problems), nl=False)
-        if chosen == "text":
-            errors = sum(1 for p in result.problems if p.level.value == "error")
-            click.echo(
-                f"{result.files} files checked, {errors} errors, {len(result.problems) - errors} warnings", err=True
-            )
-    sys.exit(EXIT_PROBLEMS if has_errors(result.problems) else EXIT_OK)
+    reporting.report(reporting.Problems(result.files, result.problems), output_format)
 
 
 @main.command()
@@ -266,23 +255,65 @@ def new_report(release: str, repo: Path | None, from_version: str | None, today:
 
 
 @main.command("check-pr")
-@click.option("--base", required=True, help="The revision the change is merged into (its rights apply).")
-@click.option("--head", default="HEAD", show_default=True, help="The revision holding the change.")
-@click.option("--author", required=True, help="The GitHub login of the change's author.")
+@click.option("--base", required=True, help="The tip of the target branch: the change is judged merged into it.")
+@click.option(
+    "--head",
+    default="HEAD",
+    show_default=True,
+    help="The revision holding the change (a pull request's head, its refs/pull/N/merge, or a merge group's commit).",
+)
+@click.option("--author", default=None, help="The GitHub login of the change's author.")
+@click.option(
+    "--opened",
+    default=None,
+    metavar="YYYY-MM-DD",
+    help="The day the pull request was opened: entries the change adds are dated from then to today (default: today).",
+)
+@click.option(
+    "--queue",
+    "queue",
+    multiple=True,
+    metavar="HEAD:AUTHOR",
+    help="A pull request of the merge group --head, in queue order (repeatable); replaces --author.",
+)
 @today_option
 @repo_option
-@format_option()
+@format_option(reporting.CHECK_FORMATS)
 @handles_errors
 def check_pr(
-    base: str, head: str, author: str, today: str | None, repo: Path | None, output_format: str | None
+    base: str,
+    head: str,
+    author: str | None,
+    opened: str | None,
+    queue: tuple[str, ...],
+    today: str | None,
+    repo: Path | None,
+    output_format: str | None,
 ) -> None:
-    """Say what a change does, and refuse it when it is illegal or not authorised."""
+    """Say what merging a change does, and refuse it when it is illegal or not authorised."""
     from rollout_tool.commands.check_pr import check_pr as run_check
-    from rollout_tool.commands.check_pr import render
 
-    result = run_check(repo_root(repo), base, head, author, today_from(today))
-    click.echo(render(result, output_format or reporting.default_format()), nl=False)
-    sys.exit(EXIT_OK if result.allowed else EXIT_PROBLEMS)
+    if queue and author is not None:
+        raise UsageError("--author names the author of one pull request; a merge group's authors come with --queue")
+    if not queue and author is None:
+        raise UsageError("missing --author LOGIN (or --queue HEAD:AUTHOR for each pull request of a merge group)")
+    entries = []
+    for item in queue:
+        pr_head, colon, login = item.rpartition(":")
+        if not colon or not pr_head or not login:
+            raise UsageError(f"--queue {item}: write the pull request's head and its author as HEAD:AUTHOR")
+        entries.append((pr_head, login))
+    day = today_from(today)
+    result = run_check(
+        repo_root(repo),
+        base,
+        head,
+        author or "",
+        day,
+        opened=today_from(opened) if opened else None,
+        queue=entries,
+    )
+    reporting.report(result, output_format)
 
 
 @main.command()
@@ -296,13 +327,13 @@ def status(
     release: str | None, today: str | None, repo: Path | None, rev: str | None, output_format: str | None
 ) -> None:
     """Show every release (or those of PRODUCT[/VERSION]) with its verdict and reasons."""
-    from rollout_tool.commands.status import render
+    from rollout_tool.commands.status import StatusReport
     from rollout_tool.commands.status import status as run_status
     from rollout_tool.sources import open_source
 
     day = today_from(today)
     found = run_status(open_source(repo_root(repo), rev), release, day)
-    click.echo(render(found, output_format or "text", day), nl=False)
+    reporting.report(StatusReport(found, day), output_format or "text")
 
 
 @main.command()

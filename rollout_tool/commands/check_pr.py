@@ -21,7 +21,7 @@ from pathlib import Path
 from rollout_tool.authorization import Authorization, authorize
 from rollout_tool.changes import FileChange, Status, changed_files, commit_of, merge, queue_steps, tree_of
 from rollout_tool.commands.validate import validate_paths
-from rollout_tool.errors import UsageError
+from rollout_tool.errors import EXIT_OK, EXIT_PROBLEMS, UsageError
 from rollout_tool.policy import Evaluation, evaluate
 from rollout_tool.problems import Level, Problem, has_errors
 from rollout_tool.records import Release, Report
@@ -88,6 +88,23 @@ class PullRequestCheck:
                 if label is not None and label not in labels:
                     labels.append(label)
         return labels
+
+    markdown_template = "pr_comment.md.j2"
+
+    def lines(self) -> list[str]:
+        return [f"{c.summary} ({c.path})" for c in self.changes] or ["no changes"]
+
+    def notices(self) -> list[tuple[str, str]]:
+        return [("change", c.summary) for c in self.changes]
+
+    def closing(self) -> tuple[str, bool]:
+        if self.allowed:
+            return "allowed", False
+        errors = sum(1 for p in self.problems if p.level is Level.error)
+        return f"refused: {errors} problem{'s' if errors != 1 else ''}", False
+
+    def exit_code(self) -> int:
+        return EXIT_OK if self.allowed else EXIT_PROBLEMS
 
     def as_dict(self) -> dict[str, object]:
         payload: dict[str, object] = {
@@ -219,7 +236,9 @@ def affected(tip: Repository, merged: Repository, files: list[FileChange]) -> li
         exists = change.status is not Status.modified  # added or deleted: its name is what others refer to
         if place.kind == "release":
             product, version = place.ids
-            wanted.update(dict.fromkeys(report_path(product, version, t) for t in merged.report_teams(product, version)))
+            wanted.update(
+                dict.fromkeys(report_path(product, version, t) for t in merged.report_teams(product, version))
+            )
             before, after = tip.release(product, version), merged.release(product, version)
             if exists or before is None or after is None or before.state is not after.state:
                 wanted.update(dict.fromkeys(_distribution_paths(merged)))
@@ -341,22 +360,3 @@ def _evaluations(merged: Repository, files: list[FileChange], today: dt.date) ->
         except UsageError:
             continue
     return found
-
-
-
-def render(result: PullRequestCheck, output_format: str) -> str:
-    import json
-
-    from rollout_tool import reporting
-
-    if output_format == "json":
-        return json.dumps(result.as_dict(), indent=2) + "\n"
-    lines = [f"{c.summary} ({c.path})\n" for c in result.changes] or ["no changes\n"]
-    if output_format == "github":
-        body = "".join(f"::notice title=change::{reporting._escape_data(c.summary)}\n" for c in result.changes)
-        body += reporting.github(result.problems)
-    else:
-        body = "".join(lines) + reporting.text(result.problems)
-    errors = sum(1 for p in result.problems if p.level is Level.error)
-    verdict = "allowed" if result.allowed else f"refused: {errors} problem{'s' if errors != 1 else ''}"
-    return body + verdict + "\n"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 
-from rollout_tool.errors import UsageError
+from rollout_tool import reporting
+from rollout_tool.errors import EXIT_OK, UsageError
 from rollout_tool.identifiers import version_key
 from rollout_tool.policy import Evaluation, evaluate
+from rollout_tool.problems import Problem
 from rollout_tool.repository import Repository
 from rollout_tool.sources import Source
 
@@ -36,17 +37,41 @@ def status(source: Source, selection: str | None, today: dt.date) -> Status:
     return Status(found, invalid)
 
 
-def render(found: Status, output_format: str, today: dt.date) -> str:
-    if output_format == "json":
-        payload = {
-            "today": today.isoformat(),
-            "releases": [e.as_dict() for e in found.releases],
-            "invalid": found.invalid,
+@dataclass(frozen=True)
+class StatusReport:
+    """`rollout status`'s result for the reporters: the releases as of `today`."""
+
+    found: Status
+    today: dt.date
+
+    @property
+    def problems(self) -> list[Problem]:
+        return []
+
+    def lines(self) -> list[str]:
+        lines = []
+        for e in self.found.releases:
+            lines.append(f"{e.product}/{e.version}: {e.state.value}, {e.verdict.value} (policy {e.policy_name})")
+            lines.extend(f"  - {reason}" for reason in e.reasons)
+        lines.extend(f"{name}: not valid; run `rollout validate`" for name in self.found.invalid)
+        return lines or ["no releases"]
+
+    def notices(self) -> list[tuple[str, str]]:
+        return [("status", line) for line in self.lines()]
+
+    def closing(self) -> tuple[str, bool]:
+        return "", False
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "today": self.today.isoformat(),
+            "releases": [e.as_dict() for e in self.found.releases],
+            "invalid": self.found.invalid,
         }
-        return json.dumps(payload, indent=2) + "\n"
-    lines = []
-    for e in found.releases:
-        lines.append(f"{e.product}/{e.version}: {e.state.value}, {e.verdict.value} (policy {e.policy_name})\n")
-        lines.extend(f"  - {reason}\n" for reason in e.reasons)
-    lines.extend(f"{name}: not valid; run `rollout validate`\n" for name in found.invalid)
-    return "".join(lines) or "no releases\n"
+
+    def exit_code(self) -> int:
+        return EXIT_OK
+
+
+def render(found: Status, output_format: str, today: dt.date) -> str:
+    return reporting.render(StatusReport(found, today), output_format)
