@@ -22,6 +22,7 @@ from rollout_tool.records import Config, Decision, Product, Release, Report, Sta
 from rollout_tool.repository import Repository, place_of
 
 _R = TypeVar("_R", Release, Report, Team, Product)
+_Owned = TypeVar("_Owned", Team, Product)
 
 # The rules themselves: whoever changes them changes every judgement. `rollout codeowners` asks the same people.
 COORDINATOR_PATHS = ("rollout.yaml", "schema/", ".github/", "rollout_tool/")
@@ -480,52 +481,60 @@ class _Judge:
                 self.refuse(path, "unauthorized", f"only coordinators set a release's {name}", (name,))
 
     def team(self, change: FileChange, team: str) -> None:
-        if self.rights.coordinator:
-            return
-        if change.status is not Status.modified:
-            self.coordinators_only(change.path, f"{'add' if change.status is Status.added else 'delete'} teams")
-            return
-        if not self.rights.member_of(team):
-            self.refuse(
-                change.path,
-                "unauthorized",
-                f"only members of team `{team}` (or coordinators) may edit it; {self.author} is not one",
+        guarded = {
+            name: (
+                f"only coordinators change a team's members; ask one to add or remove members of `{team}`"
+                if name == "members"
+                else f"only coordinators change a team's {name}: it decides what `{team}` is asked to test;"
+                f" members edit its {', '.join(TEAM_MEMBER_FIELDS)}"
             )
-            return
-        before, after = _record(self.before, change.path, Team), _record(self.after, change.path, Team)
-        if before is None or after is None:
-            return
-        for name in Team.model_fields:
-            if name in TEAM_MEMBER_FIELDS or getattr(before, name) == getattr(after, name):
-                continue
-            if name == "members":
-                message = f"only coordinators change a team's members; ask one to add or remove members of `{team}`"
-            else:
-                message = (
-                    f"only coordinators change a team's {name}: it decides what `{team}` is asked to test;"
-                    f" members edit its {', '.join(TEAM_MEMBER_FIELDS)}"
-                )
-            self.refuse(change.path, "unauthorized", message, (name,))
+            for name in Team.model_fields
+            if name not in TEAM_MEMBER_FIELDS
+        }
+        self.owned(
+            change,
+            Team,
+            plural="teams",
+            owner=self.rights.member_of(team),
+            not_owner=f"only members of team `{team}` (or coordinators) may edit it; {self.author} is not one",
+            guarded=guarded,
+        )
 
     def product(self, change: FileChange, product: str) -> None:
+        self.owned(
+            change,
+            Product,
+            plural="products",
+            owner=self.rights.maintainer_of(product),
+            not_owner=f"only the maintainers of {product} (or coordinators) may edit it; {self.author} is not one",
+            guarded={name: f"only coordinators change the {name} of {product}" for name in PRODUCT_COORDINATOR_FIELDS},
+        )
+
+    def owned(
+        self,
+        change: FileChange,
+        model: type[_Owned],
+        *,
+        plural: str,
+        owner: bool,
+        not_owner: str,
+        guarded: dict[str, str],
+    ) -> None:
+        """A team or product file: coordinators add and delete; its owners edit all but the guarded fields."""
         if self.rights.coordinator:
             return
         if change.status is not Status.modified:
-            self.coordinators_only(change.path, f"{'add' if change.status is Status.added else 'delete'} products")
+            self.coordinators_only(change.path, f"{'add' if change.status is Status.added else 'delete'} {plural}")
             return
-        if not self.rights.maintainer_of(product):
-            self.refuse(
-                change.path,
-                "unauthorized",
-                f"only the maintainers of {product} (or coordinators) may edit it; {self.author} is not one",
-            )
+        if not owner:
+            self.refuse(change.path, "unauthorized", not_owner)
             return
-        before, after = _record(self.before, change.path, Product), _record(self.after, change.path, Product)
+        before, after = _record(self.before, change.path, model), _record(self.after, change.path, model)
         if before is None or after is None:
             return
-        for name in PRODUCT_COORDINATOR_FIELDS:
+        for name, message in guarded.items():
             if getattr(before, name) != getattr(after, name):
-                self.refuse(change.path, "unauthorized", f"only coordinators change the {name} of {product}", (name,))
+                self.refuse(change.path, "unauthorized", message, (name,))
 
 
 def _record(repo: Repository, path: str, model: type[_R]) -> _R | None:
