@@ -252,7 +252,7 @@ class _Judge:
                 f" {before.revision + 1}",
                 ("revision",),
             )
-        if steps is not None and after.state is not before.state:
+        if steps:
             self.transition(change.path, product, version, before, after, steps)
         else:
             self.edit(change.path, product, before, after)

@@ -246,3 +246,17 @@ def test_a_report_is_on_the_current_revision_dated_in_the_rollout_on_a_platform_
     assert messages(check_pr(repo, base, "ana-pt")[1]) == [
         "team `ncg-ingrid-pt` does not run el8: its team file lists el9"
     ]
+
+
+def test_a_round_trip_through_other_states_is_judged_step_by_step(repo: Repo) -> None:
+    base = repo.git("rev-parse", "HEAD")
+    round_trip = entry("accepted", "carla-coord") + entry("rollout", "carla-coord")
+    repo.write(RELEASE_PATH, release_text("rollout", walk("candidate", "rollout") + round_trip))
+    repo.commit("the soak starts again today")
+    assert messages(check_pr(repo, base, "carla-coord")[1]) == [
+        "accepted -> rollout is not a transition; from accepted a release goes to released",
+        "arc-ce/6.19.0 cannot become accepted: needs 1 more accepting report",
+        "arc-ce/6.19.0 cannot become accepted: none yet on el8",
+        # Judged on the release as the change leaves it, whose last rollout entry is today's.
+        "arc-ce/6.19.0 cannot become accepted: soaks until 2026-11-27",
+    ]
