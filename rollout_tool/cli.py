@@ -340,40 +340,47 @@ def status(
 @click.option("--dry-run", is_flag=True, help="Say what would change; write nothing.")
 @today_option
 @repo_option
+@format_option(("text", "json"))
 @handles_errors
-def advance(dry_run: bool, today: str | None, repo: Path | None) -> None:
+def advance(dry_run: bool, today: str | None, repo: Path | None, output_format: str | None) -> None:
     """Apply the transitions the policy hands to the bot."""
     from rollout_tool.commands.advance import advance as run_advance
 
     result = run_advance(repo_root(repo), today_from(today), dry_run=dry_run)
     verb = "would move" if dry_run else "moved"
-    for step in result.steps:
-        click.echo(f"{verb} {step.product}/{step.version}: {step.source.value} -> {step.target.value}")
-    for reason in result.skipped:
-        click.echo(f"skipped {reason}", err=True)
-    if not result.steps:
-        click.echo("nothing to advance")
+    steps = [(f"{s.product}/{s.version}", s.source.value, s.target.value) for s in result.steps]
+    said = [f"{verb} {name}: {source} -> {target}" for name, source, target in steps] or ["nothing to advance"]
+    payload = {
+        "dry_run": dry_run,
+        "steps": [{"release": name, "from": source, "to": target} for name, source, target in steps],
+        "skipped": list(result.skipped),
+    }
+    notes = [f"skipped {reason}" for reason in result.skipped]
+    reporting.report(reporting.Lines(said, payload, notes), output_format or "text")
 
 
 @main.command()
 @click.option("--check", is_flag=True, help="Fail when .github/CODEOWNERS is not what the records say.")
 @repo_option
+@format_option(("text", "json"))
 @handles_errors
-def codeowners(check: bool, repo: Path | None) -> None:
+def codeowners(check: bool, repo: Path | None, output_format: str | None) -> None:
     """Write .github/CODEOWNERS from rollout.yaml, teams/ and the products."""
     from rollout_tool.commands.codeowners import CODEOWNERS_PATH, render, write
 
     root = repo_root(repo)
     if check:
         current = root / CODEOWNERS_PATH
-        wanted = render(root)
-        if not current.is_file() or current.is_symlink() or current.read_bytes() != wanted:
-            click.echo(f"{CODEOWNERS_PATH}: stale; run `rollout codeowners` and commit the result", err=True)
-            sys.exit(EXIT_PROBLEMS)
-        click.echo(f"{CODEOWNERS_PATH} is up to date")
-        return
+        stale = not current.is_file() or current.is_symlink() or current.read_bytes() != render(root)
+        said = [] if stale else [f"{CODEOWNERS_PATH} is up to date"]
+        notes = [f"{CODEOWNERS_PATH}: stale; run `rollout codeowners` and commit the result"] if stale else []
+        payload = {"path": CODEOWNERS_PATH, "stale": stale}
+        reporting.report(
+            reporting.Lines(said, payload, notes, EXIT_PROBLEMS if stale else EXIT_OK), output_format or "text"
+        )
     changed = write(root)
-    click.echo(f"{'wrote' if changed else 'unchanged:'} {CODEOWNERS_PATH}")
+    said = [f"{'wrote' if changed else 'unchanged:'} {CODEOWNERS_PATH}"]
+    reporting.report(reporting.Lines(said, {"path": CODEOWNERS_PATH, "changed": changed}), output_format or "text")
 
 
 # ---- end section: lifecycle ----

@@ -16,7 +16,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import click
@@ -74,6 +74,35 @@ class Problems:
 
     def exit_code(self) -> int:
         return EXIT_PROBLEMS if has_errors(self.problems) else EXIT_OK
+
+
+@dataclass(frozen=True)
+class Lines:
+    """A result told in a few lines for people and a payload for machines: what `advance` or `codeowners` did."""
+
+    said: list[str]
+    payload: dict[str, object]
+    notes: list[str] = field(default_factory=list)  # for a person at a terminal: on stderr, and not in JSON
+    code: int = EXIT_OK
+
+    @property
+    def problems(self) -> list[Problem]:
+        return []
+
+    def lines(self) -> list[str]:
+        return self.said
+
+    def notices(self) -> list[tuple[str, str]]:
+        return [("rollout", line) for line in [*self.said, *self.notes]]
+
+    def closing(self) -> tuple[str, bool]:
+        return "\n".join(self.notes), True
+
+    def as_dict(self) -> dict[str, object]:
+        return self.payload
+
+    def exit_code(self) -> int:
+        return self.code
 
 
 def default_format() -> str:

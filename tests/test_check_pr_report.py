@@ -80,3 +80,18 @@ def test_validate_and_status_print_through_the_same_reporters(repo: Repo) -> Non
     assert json.loads(status.stdout)["releases"][0]["verdict"] == "waiting"
     validate = repo.rollout("validate", "--format", "json")
     assert json.loads(validate.stdout) == {"files": 7, "problems": []}
+
+
+def test_advance_and_codeowners_print_json_too(repo: Repo) -> None:
+    advance = repo.rollout("advance", "--dry-run", "--today", "2026-11-20", "--format", "json")
+    assert advance.returncode == 0
+    assert json.loads(advance.stdout) == {"dry_run": True, "steps": [], "skipped": []}
+    stale = repo.rollout("codeowners", "--check", "--format", "json")
+    assert (stale.returncode, json.loads(stale.stdout)) == (1, {"path": ".github/CODEOWNERS", "stale": True})
+    text = repo.rollout("codeowners", "--check")
+    assert (text.returncode, text.stdout) == (1, "")
+    assert text.stderr == ".github/CODEOWNERS: stale; run `rollout codeowners` and commit the result\n"
+    wrote = repo.rollout("codeowners", "--format", "json")
+    assert json.loads(wrote.stdout) == {"path": ".github/CODEOWNERS", "changed": True}
+    fresh = repo.rollout("codeowners", "--check")
+    assert (fresh.returncode, fresh.stdout) == (0, ".github/CODEOWNERS is up to date\n")
