@@ -57,15 +57,16 @@ def dump(root: Path, path: str, data: Any) -> None:
 
 # ---------------------------------------------------------------- changes a pull request may make
 
-Edit = Callable[[Path, st.DrawFn, str], None]
+Draw = Callable[..., Any]  # hypothesis' data.draw
+Edit = Callable[[Path, Draw, str], None]
 
 
-def honest(draw: st.DrawFn) -> bool:
+def honest(draw: Draw) -> bool:
     """Most changes are what their author may make: an attack needs ordinary changes around it."""
-    return draw(st.sampled_from([True, True, False]))
+    return bool(draw(st.sampled_from([True, True, False])))
 
 
-def write_report(root: Path, draw: st.DrawFn, author: str) -> None:
+def write_report(root: Path, draw: Draw, author: str) -> None:
     release = load(root, RELEASE)
     own = [team for team, (_, _, members, _) in TEAMS.items() if author in members]
     if honest(draw) and own:
@@ -87,13 +88,13 @@ def write_report(root: Path, draw: st.DrawFn, author: str) -> None:
     dump(root, f"{REPORTS}/{team}.yaml", report)
 
 
-def delete_report(root: Path, draw: st.DrawFn, author: str) -> None:
+def delete_report(root: Path, draw: Draw, author: str) -> None:
     reports = sorted((root / REPORTS).glob("*.yaml")) if (root / REPORTS).is_dir() else []
     if reports:
         draw(st.sampled_from(reports)).unlink()
 
 
-def edit_release(root: Path, draw: st.DrawFn, author: str) -> None:
+def edit_release(root: Path, draw: Draw, author: str) -> None:
     release = load(root, RELEASE)
     what = draw(st.sampled_from(["platforms", "revision", "type", "policy", "teams", "repository", "decision"]))
     if what == "platforms":
@@ -128,7 +129,7 @@ def edit_release(root: Path, draw: st.DrawFn, author: str) -> None:
     dump(root, RELEASE, release)
 
 
-def transition(root: Path, draw: st.DrawFn, author: str) -> None:
+def transition(root: Path, draw: Draw, author: str) -> None:
     release = load(root, RELEASE)
     fair = honest(draw)
     if fair:
@@ -156,7 +157,7 @@ def transition(root: Path, draw: st.DrawFn, author: str) -> None:
     dump(root, RELEASE, release)
 
 
-def edit_team(root: Path, draw: st.DrawFn, author: str) -> None:
+def edit_team(root: Path, draw: Draw, author: str) -> None:
     team = draw(st.sampled_from(sorted(TEAMS)))
     path = f"teams/{team}.yaml"
     if draw(st.integers(0, 9)) == 0:
@@ -175,7 +176,7 @@ def edit_team(root: Path, draw: st.DrawFn, author: str) -> None:
     dump(root, path, record)
 
 
-def new_release(root: Path, draw: st.DrawFn, author: str) -> None:
+def new_release(root: Path, draw: Draw, author: str) -> None:
     fair = honest(draw)
     version = "6.20.0" if fair else draw(st.sampled_from(["6.20.0", "6-19-0", "6.19.0-1"]))
     entries = [{"state": "candidate", "date": "2026-11-20" if fair else draw(st.sampled_from(DATES)), "by": author}]
@@ -195,7 +196,7 @@ def new_release(root: Path, draw: st.DrawFn, author: str) -> None:
     dump(root, f"releases/arc-ce/{version}/release.yaml", release)
 
 
-def edit_config(root: Path, draw: st.DrawFn, author: str) -> None:
+def edit_config(root: Path, draw: Draw, author: str) -> None:
     config = load(root, "rollout.yaml")
     what = draw(st.sampled_from(["quorum", "coordinator", "platform"]))
     if what == "quorum":
@@ -207,7 +208,7 @@ def edit_config(root: Path, draw: st.DrawFn, author: str) -> None:
     dump(root, "rollout.yaml", config)
 
 
-def edit_product(root: Path, draw: st.DrawFn, author: str) -> None:
+def edit_product(root: Path, draw: Draw, author: str) -> None:
     path = "releases/arc-ce/product.yaml"
     product = load(root, path)
     what = draw(st.sampled_from(["policy", "group", "description", "maintainers"]))
@@ -256,11 +257,11 @@ def check_gates(before: Repository, after: Repository, author: str) -> None:
         assert config_before == config_after
         assert before.team_ids() == after.team_ids()
         for team in before.team_ids():
-            old, new = before.team(team), after.team(team)
-            assert isinstance(old, Team) and isinstance(new, Team)
+            old_team, new_team = before.team(team), after.team(team)
+            assert isinstance(old_team, Team) and isinstance(new_team, Team)
             for name in Team.model_fields:
                 if name not in TEAM_MEMBER_FIELDS:
-                    assert getattr(old, name) == getattr(new, name), name
+                    assert getattr(old_team, name) == getattr(new_team, name), name
         old_product, new_product = before.product("arc-ce"), after.product("arc-ce")
         assert old_product is not None and new_product is not None
         assert (old_product.maintainers, old_product.policy, old_product.group) == (
@@ -282,8 +283,8 @@ def check_gates(before: Repository, after: Repository, author: str) -> None:
         assert new.decisions[: len(old.decisions)] == old.decisions
         assert new.revision >= old.revision
         added = new.history[len(old.history) :]
-        for item in [*added, *new.decisions[len(old.decisions) :]]:
-            assert item.by == author and item.date == TODAY
+        signed = [(e.by, e.date) for e in added] + [(d.by, d.date) for d in new.decisions[len(old.decisions) :]]
+        assert all(signed_by == (author, TODAY) for signed_by in signed)
         if new.revision > old.revision:
             assert any(item.revision == new.revision and item.note for item in added)
         if new.state is not old.state:
