@@ -139,10 +139,6 @@ def github(problems: Sequence[Problem]) -> str:
     return "".join(lines)
 
 
-def as_json(problems: Sequence[Problem], **extra: object) -> str:
-    return json.dumps({**extra, "problems": [p.as_dict() for p in problems]}, indent=2, sort_keys=False) + "\n"
-
-
 # ---------------------------------------------------------------- one reporter per format
 
 
