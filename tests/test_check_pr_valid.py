@@ -94,3 +94,18 @@ def test_what_check_pr_allows_leaves_validate_clean(repo: Repo) -> None:
     repo.commit("prague reports")
     assert check_pr(repo, base, "jan-cz")[0] == 0
     assert repo.rollout("validate").returncode == 0
+
+
+def test_a_change_to_rollout_yaml_validates_the_records_naming_what_it_changed(repo: Repo) -> None:
+    # A report already broken on main shows which records a change to rollout.yaml reads again.
+    repo.write(NCG_REPORT, report_text("ncg-ingrid-pt").replace("arch: x86_64", "arch: ppc64le"))
+    base = repo.commit("a broken report slipped in")
+    config = (repo.root / "rollout.yaml").read_text()
+    repo.write("rollout.yaml", config.replace("soak_days: 7", "soak_days: 10"))
+    longer = repo.commit("a longer soak: no record names it")
+    assert check_pr(repo, base, "carla-coord", head=longer)[0] == 0
+    repo.write("rollout.yaml", config.replace("arches: [x86_64]}", "arches: [x86_64, aarch64]}"))
+    repo.commit("el8 on arm too: every report names a platform")
+    code, payload = check_pr(repo, base, "carla-coord")
+    assert code == 1
+    assert [p["path"] for p in payload["problems"]] == [NCG_REPORT]

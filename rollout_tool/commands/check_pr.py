@@ -8,8 +8,9 @@ after any allowed merge. A merge group (a merge queue's commit) is judged
 one pull request at a time, in queue order, each by its own author.
 
 Only the changed files and the records that depend on them are read, so the
-cost follows the size of the change, not of the repository (a change to
-rollout.yaml affects everything, and reads everything).
+cost follows the size of the change and its dependents, not of the
+repository (a change to rollout.yaml's platforms affects every team, release
+and report, and reads them all).
 """
 
 from __future__ import annotations
@@ -221,7 +222,8 @@ def affected(tip: Repository, merged: Repository, files: list[FileChange]) -> li
     What depends on what mirrors the cross-file rules: a release's reports and
     the distributions shipping it depend on the release; a team's reports and
     the releases assigning it on the team's existence; a product's releases and
-    the teams naming it on the product's existence; everything on rollout.yaml.
+    the teams naming it on the product's existence; the records naming what a
+    change to rollout.yaml changes (its platforms, groups, policies or bot).
     """
     wanted: dict[str, None] = {}
     present = [c for c in files if c.status is not Status.deleted]
@@ -232,7 +234,8 @@ def affected(tip: Repository, merged: Repository, files: list[FileChange]) -> li
         if place is None:
             continue
         if place.kind == "rollout":
-            return [CONFIG_PATH, *(name for name in DATA_FOLDERS if merged.source.kind(name) is not None)]
+            wanted.update(dict.fromkeys(_config_dependents(tip, merged)))
+            continue
         exists = change.status is not Status.modified  # added or deleted: its name is what others refer to
         if place.kind == "release":
             product, version = place.ids
@@ -256,6 +259,29 @@ def affected(tip: Repository, merged: Repository, files: list[FileChange]) -> li
             wanted.update(dict.fromkeys(release_path(product, v) for v in merged.versions(product)))
             wanted.update(dict.fromkeys(f"teams/{t}.yaml" for t in merged.team_ids()))
     return [path for path in wanted if merged.kind(path) is not None]
+
+
+def _config_dependents(tip: Repository, merged: Repository) -> list[str]:
+    """The records whose validity depends on what a change to rollout.yaml changed.
+
+    Teams, products, releases and reports refer to its platforms (and their
+    arches), groups, policies and bot; its coordinators and the numbers of
+    its policies are referred to by no record, so changing only those
+    validates rollout.yaml alone.
+    """
+    before, after = tip.config(), merged.config()
+    if before is None or after is None:
+        return []  # an invalid rollout.yaml is refused by its own validation
+    folders: set[str] = set()
+    if before.platforms != after.platforms:
+        folders |= {"teams", "releases"}
+    if before.groups != after.groups:
+        folders |= {"teams", "releases"}  # products name a group
+    if before.policies.keys() != after.policies.keys():
+        folders.add("releases")
+    if before.bot != after.bot:
+        folders.add("teams")
+    return [name for name in DATA_FOLDERS if name in folders and merged.source.kind(name) is not None]
 
 
 def _distribution_paths(repo: Repository) -> list[str]:
