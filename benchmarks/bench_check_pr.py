@@ -7,8 +7,10 @@ release) in real git, and on each a branch adding one EA report (by a
 member of its team, on the release's current revision, on a platform both
 the release and the team have). Times the real command (median of several
 runs) and the check itself in-process, at both sizes, and prints the ratio
-large / small (goal: at most 2). Then times a change to rollout.yaml in the
-large repository, which every record depends on: check-pr validates them all.
+large / small (goal: at most 2). Then times two changes to rollout.yaml in
+the large repository: a policy setting no record names (rollout.yaml alone is
+validated again) and a platform's arches, which every team, release and report
+names (check-pr validates them all).
 """
 
 from __future__ import annotations
@@ -73,14 +75,28 @@ def add_report(root: Path) -> str:
     raise SystemExit("the synthetic repository has no release in rollout missing a report")
 
 
-def change_config(root: Path) -> str:
-    """A coordinator's edit of rollout.yaml: a longer soak."""
+def longer_soak(root: Path) -> str:
+    """A coordinator's edit of rollout.yaml that no record refers to: a longer soak."""
 
     def soak(document: Any) -> None:
         document["policy"]["soak_days"] = document["policy"].get("soak_days", 7) + 1
 
     edit_yaml(root / "rollout.yaml", soak)
     return AUTHOR
+
+
+def another_arch(root: Path) -> str:
+    """A coordinator's edit of rollout.yaml's platforms, which every team, release and report names."""
+
+    def arch(document: Any) -> None:
+        first = next(iter(document["platforms"].values()))
+        first["arches"].append("riscv64")
+
+    edit_yaml(root / "rollout.yaml", arch)
+    return AUTHOR
+
+
+CONFIG_CHANGES = {"a rollout.yaml policy setting": longer_soak, "rollout.yaml's platforms": another_arch}
 
 
 def build(root: Path, reports: int) -> tuple[str, dict[str, tuple[str, str]], float]:
@@ -91,9 +107,9 @@ def build(root: Path, reports: int) -> tuple[str, dict[str, tuple[str, str]], fl
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "synthetic repository")
     base = git(root, "rev-parse", "HEAD")
-    branches = {}
-    for name, change in (("report", add_report), ("config", change_config)):
-        git(root, "checkout", "-q", "-b", name, base)
+    branches: dict[str, tuple[str, str]] = {}
+    for name, change in (("report", add_report), *CONFIG_CHANGES.items()):
+        git(root, "checkout", "-q", "-b", f"change-{len(branches)}", base)
         author = change(root)
         git(root, "add", "-A")
         git(root, "commit", "-q", "--allow-empty", "-m", name)
@@ -165,16 +181,15 @@ def main(argv: list[str] | None = None) -> int:
         ratio_command = statistics.median(commands[large]) / statistics.median(commands[small])
         ratio_function = statistics.median(functions[large]) / statistics.median(functions[small])
         print(f"ratio {large} / {small}: {ratio_command:.2f} (command), {ratio_function:.2f} (in-process); goal <= 2")
-        if args.config_runs:
-            root, base, branches = built[large]
-            head, author = branches["config"]
+        root, base, branches = built[large]
+        for name in CONFIG_CHANGES if args.config_runs else ():
+            head, author = branches[name]
             timed = []
             for _ in range(args.config_runs):
                 elapsed, payload = run_command(command_for(root, base, head, author))
                 timed.append(elapsed)
             print(
-                f"{large:>7} reports: check-pr of a rollout.yaml change {statistics.median(timed):.1f} s"
-                f" (command, median of {args.config_runs}; validates every record);"
+                f"{large:>7} reports: check-pr of a change to {name}: {statistics.median(timed):.1f} s (command, median of {args.config_runs});"
                 f" allowed={payload['allowed']} problems={len(payload['problems'])}"
             )
         return 0
