@@ -273,8 +273,9 @@ def new_report(release: str, repo: Path | None, from_version: str | None, today:
     "--queue",
     "queue",
     multiple=True,
-    metavar="HEAD:AUTHOR",
-    help="A pull request of the merge group --head, in queue order (repeatable); replaces --author.",
+    metavar="HEAD:AUTHOR[:OPENED]",
+    help="A pull request of the merge group --head, in queue order, with the day it was opened (repeatable);"
+    " replaces --author and --opened.",
 )
 @today_option
 @repo_option
@@ -292,26 +293,20 @@ def check_pr(
 ) -> None:
     """Say what merging a change does, and refuse it when it is illegal or not authorised."""
     from rollout_tool.commands.check_pr import check_pr as run_check
+    from rollout_tool.commands.check_pr import parse_queue
 
     if queue and author is not None:
         raise UsageError("--author names the author of one pull request; a merge group's authors come with --queue")
     if not queue and author is None:
         raise UsageError("missing --author LOGIN (or --queue HEAD:AUTHOR for each pull request of a merge group)")
-    entries = []
-    for item in queue:
-        pr_head, colon, login = item.rpartition(":")
-        if not colon or not pr_head or not login:
-            raise UsageError(f"--queue {item}: write the pull request's head and its author as HEAD:AUTHOR")
-        entries.append((pr_head, login))
-    day = today_from(today)
     result = run_check(
         repo_root(repo),
         base,
         head,
         author or "",
-        day,
+        today_from(today),
         opened=today_from(opened) if opened else None,
-        queue=entries,
+        queue=parse_queue(queue),
     )
     reporting.report(result, output_format)
 

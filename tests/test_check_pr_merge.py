@@ -150,8 +150,9 @@ def queue(repo: Repo) -> tuple[str, str, str]:
     repo.write(PRAGUE_REPORT, report_text("praguelcg2", platform="el8"))
     repo.commit("prague accepts")
     repo.git("checkout", "-q", "-b", "pr2", tip)
-    repo.write(RELEASE_PATH, release_text("accepted", walk("candidate", "rollout") + entry("accepted", "carla-coord")))
-    repo.commit("accept")
+    accepted = walk("candidate", "rollout") + entry("accepted", "carla-coord", "2026-11-18")
+    repo.write(RELEASE_PATH, release_text("accepted", accepted))
+    repo.commit("accept, in a pull request opened on 2026-11-18")
     repo.git("checkout", "-q", "-b", "gh-readonly-queue/main/pr-2", tip)
     repo.git("merge", "-q", "--no-ff", "pr1", "-m", "merge group: #1")
     repo.git("merge", "-q", "--no-ff", "pr2", "-m", "merge group: #2")
@@ -161,8 +162,8 @@ def queue(repo: Repo) -> tuple[str, str, str]:
 def test_a_merge_group_is_judged_in_queue_order_each_by_its_author(repo: Repo) -> None:
     tip, pr1, pr2 = queue(repo)
     # Alone, the accept lacks prague's report; after it in the queue, it has it.
-    assert check_pr(repo, tip, "carla-coord", head="pr2")[0] == 1
-    code, payload = check_queue(repo, tip, f"{pr1}:jan-cz", f"{pr2}:carla-coord")
+    assert check_pr(repo, tip, "carla-coord", "--opened", "2026-11-18", head="pr2")[0] == 1
+    code, payload = check_queue(repo, tip, f"{pr1}:jan-cz", f"{pr2}:carla-coord:2026-11-18")
     assert code == 0, payload
     assert [c["kind"] for c in payload["changes"]] == ["report-added", "transition"]
     assert payload["queue"] == [
@@ -170,13 +171,18 @@ def test_a_merge_group_is_judged_in_queue_order_each_by_its_author(repo: Repo) -
         {"head": pr2, "author": "carla-coord", "allowed": True},
     ]
     # Each pull request is judged as its own author's: a coordinator may write the report, jan-cz may not accept.
-    code, payload = check_queue(repo, tip, f"{pr1}:carla-coord", f"{pr2}:jan-cz")
+    code, payload = check_queue(repo, tip, f"{pr1}:carla-coord", f"{pr2}:jan-cz:2026-11-18")
     assert code == 1
     assert messages(payload) == [
         "rollout -> accepted is for coordinators or the bot where the policy sets auto_accept; jan-cz may not make it",
         "the new history entry says by carla-coord, but the change is by jan-cz",
     ]
     assert [q["allowed"] for q in payload["queue"]] == [True, False]
+    # Each pull request's own opening day: the accept's entry is older than a pull request opened today.
+    code, payload = check_queue(repo, tip, f"{pr1}:jan-cz", f"{pr2}:carla-coord")
+    assert messages(payload) == [
+        "the new history entry is dated 2026-11-18, before the pull request was opened (2026-11-20)"
+    ]
 
 
 def test_a_merge_group_must_be_the_merges_of_the_queued_heads(repo: Repo) -> None:
@@ -202,6 +208,11 @@ def test_queue_and_author_are_usage_errors_together_or_malformed(repo: Repo) -> 
     assert "a merge group's authors come with --queue" in result.stderr
     result = repo.rollout("check-pr", "--base", "HEAD", "--queue", "HEAD")
     assert result.returncode == 2
-    assert result.stderr == "rollout: --queue HEAD: write the pull request's head and its author as HEAD:AUTHOR\n"
+    assert result.stderr == (
+        "rollout: --queue HEAD: name each pull request of the group as HEAD:AUTHOR, or HEAD:AUTHOR:OPENED"
+        " with the day it was opened (YYYY-MM-DD)\n"
+    )
+    result = repo.rollout("check-pr", "--base", "HEAD", "--queue", "HEAD:y:2026-13-01")
+    assert (result.returncode, result.stderr) == (2, "rollout: '2026-13-01' is not a date: write YYYY-MM-DD\n")
     result = repo.rollout("check-pr", "--base", "HEAD")
     assert result.returncode == 2

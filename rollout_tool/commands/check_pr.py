@@ -23,7 +23,7 @@ from rollout_tool.authorization import Authorization, authorize
 from rollout_tool.changes import FileChange, Status, changed_files, commit_of, merge, queue_steps, tree_of
 from rollout_tool.commands.validate import validate_paths
 from rollout_tool.errors import EXIT_OK, EXIT_PROBLEMS, UsageError
-from rollout_tool.policy import Evaluation, evaluate
+from rollout_tool.policy import Evaluation, evaluate, today_from
 from rollout_tool.problems import Level, Problem, has_errors
 from rollout_tool.records import Release, Report
 from rollout_tool.repository import (
@@ -50,6 +50,29 @@ class Change:
 
     def as_dict(self) -> dict[str, str]:
         return {"kind": self.kind, "path": self.path, "summary": self.summary, **dict(self.extra)}
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A pull request of a merge group, as the workflow names it: its head, its author, the day it was opened."""
+
+    head: str
+    author: str
+    opened: dt.date | None = None
+
+
+def parse_queue(items: list[str] | tuple[str, ...]) -> list[Queued]:
+    """`--queue HEAD:AUTHOR[:YYYY-MM-DD]` options (no git ref and no login holds a colon)."""
+    queued = []
+    for item in items:
+        parts = item.split(":")
+        if len(parts) not in (2, 3) or not all(parts):
+            raise UsageError(
+                f"--queue {item}: name each pull request of the group as HEAD:AUTHOR, or HEAD:AUTHOR:OPENED"
+                " with the day it was opened (YYYY-MM-DD)"
+            )
+        queued.append(Queued(parts[0], parts[1], today_from(parts[2]) if len(parts) == 3 else None))
+    return queued
 
 
 @dataclass(frozen=True)
@@ -128,7 +151,7 @@ def check_pr(
     today: dt.date,
     *,
     opened: dt.date | None = None,
-    queue: list[tuple[str, str]] | None = None,
+    queue: list[Queued] | None = None,
 ) -> PullRequestCheck:
     """Judge merging `head` into `base` (the tip of the target branch) by `author`.
 
@@ -138,19 +161,19 @@ def check_pr(
     tip = commit_of(root, base, "--base")
     target = commit_of(root, head, "--head")
     if queue:
-        heads = [(commit_of(root, pr_head, "--queue"), login) for pr_head, login in queue]
+        heads = [(commit_of(root, item.head, "--queue"), item.author) for item in queue]
         steps = queue_steps(root, tip, target, heads)
         if isinstance(steps, str):
             return _refused(Problem(".", 1, 1, "merge-group", steps))
         result = PullRequestCheck()
-        for step, (pr_head, _) in zip(steps, queue, strict=True):
-            part = judge(root, step.before, step.after, step.author, today, opened)
+        for step, item in zip(steps, queue, strict=True):
+            part = judge(root, step.before, step.after, step.author, today, item.opened or opened)
             result.changes.extend(part.changes)
             result.problems.extend(part.problems)
             result.invalid = result.invalid or part.invalid
             result.releases = [e for e in result.releases if (e.product, e.version) not in _keys(part)]
             result.releases.extend(part.releases)
-            result.queue.append(QueuedChange(pr_head, step.author, part.allowed))
+            result.queue.append(QueuedChange(item.head, step.author, part.allowed))
         return result
     merged = merge(root, tip, target)
     if merged.tree is None:
