@@ -186,12 +186,13 @@ class _Judge:
             )
             return
         if change.status is not Status.deleted:
-            self.report_content(change.path, name, team, tip_release)
+            self.report_content(change.path, product, version, team, tip_release)
 
-    def report_content(self, path: str, name: str, team: str, tip_release: Release) -> None:
+    def report_content(self, path: str, product: str, version: str, team: str, tip_release: Release) -> None:
         """A report written now is about the build under test now, by a team that runs what it tested."""
+        name = f"{product}/{version}"
         report = _record(self.after, path, Report)
-        release = self.after.release(*name.split("/", 1))
+        release = self.after.release(product, version)
         if report is None or release is None:
             return  # validation says what is wrong with it
         if report.revision < release.revision:

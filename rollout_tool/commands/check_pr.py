@@ -20,8 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rollout_tool.authorization import Authorization, authorize
-from rollout_tool.changes import FileChange, Status, changed_files, commit_of, merge, queue_steps, tree_of
-from rollout_tool.commands.validate import validate_paths
+from rollout_tool.changes import (
+    FileChange,
+    Status,
+    changed_files,
+    commit_of,
+    exported,
+    merge,
+    queue_steps,
+    tree_of,
+)
+from rollout_tool.commands.validate import validate_paths, validate_repository
 from rollout_tool.errors import EXIT_OK, EXIT_PROBLEMS, UsageError
 from rollout_tool.policy import Evaluation, evaluate, today_from
 from rollout_tool.problems import Level, Problem, has_errors
@@ -35,7 +44,7 @@ from rollout_tool.repository import (
     release_path,
     report_path,
 )
-from rollout_tool.sources import GitRevision
+from rollout_tool.sources import GitRevision, WorkTree
 
 ALLOWED, REFUSED, INVALID = "rollout: allowed", "rollout: refused", "rollout: invalid"
 VERDICT_LABELS = {v: f"verdict: {v}" for v in ("ready", "waiting", "blocked")}
@@ -215,7 +224,7 @@ def judge(
         result = PullRequestCheck(changes=[describe(tip, merged, change) for change in files])
         authorization = authorize(tip, merged, files, author, today, opened)
         result.problems.extend(_located(merged, authorization))
-        validation = _validate(tip, merged, files)
+        validation = _validate(root, after, tip, merged, files)
         result.invalid = has_errors(validation)
         result.problems.extend(validation)
         result.problems = sorted(set(result.problems))
@@ -311,13 +320,20 @@ def _distribution_paths(repo: Repository) -> list[str]:
     return [distribution_path(d, v) for d in repo.distribution_ids() for v in repo.distribution_versions(d)]
 
 
-def _validate(tip: Repository, merged: Repository, files: list[FileChange]) -> list[Problem]:
+def _validate(root: Path, tree: str, tip: Repository, merged: Repository, files: list[FileChange]) -> list[Problem]:
     paths = affected(tip, merged, files)
     if not paths:
         return []
+    if "releases" in paths:
+        # Every release and report: the whole tree, read from files written at once and validated as
+        # `rollout validate` does, letting each report go once it is checked.
+        with exported(root, tree) as folder:
+            found = validate_repository(Repository(WorkTree(folder))).problems
+    else:
+        found = validate_paths(merged, paths).problems
     changed = {c.path for c in files}
     problems = []
-    for problem in validate_paths(merged, paths).problems:
+    for problem in found:
         if problem.rule == "identifier-collision":
             continue  # judged below: the name the change adds is the one refused
         # A record the change does not touch matters only where the change breaks it.
