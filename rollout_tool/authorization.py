@@ -171,18 +171,13 @@ class _Judge:
                 f" {self.author} is not a member of `{team}` at the base revision",
             )
         tip_release = self.before.release(product, version)
-        if tip_release is None:
+        if tip_release is None or tip_release.state is not State.rollout:
             self.refuse(
                 change.path,
                 "report-closed",
-                f"{name} is not in rollout at the base revision: reports come after a coordinator starts its rollout",
-            )
-            return
-        if tip_release.state is not State.rollout:
-            self.refuse(
-                change.path,
-                "report-closed",
-                f"{name} is {tip_release.state.value}: reports change only while a release is in rollout",
+                f"{name} is not in rollout at the base revision: reports come after a coordinator starts its rollout"
+                if tip_release is None
+                else f"{name} is {tip_release.state.value}: reports change only while a release is in rollout",
             )
             return
         if change.status is not Status.deleted:
