@@ -14,7 +14,6 @@ import click
 from rollout_tool import reporting, schemas
 from rollout_tool.errors import EXIT_FATAL, EXIT_OK, EXIT_PROBLEMS, RolloutError, UsageError
 from rollout_tool.policy import today_from
-from rollout_tool.problems import has_errors
 from rollout_tool.records import ReleaseType, Verdict
 from rollout_tool.repository import CONFIG_PATH, release_path, report_path, team_path
 
@@ -104,17 +103,7 @@ def validate(paths: tuple[Path, ...], repo: Path | None, rev: str | None, output
     else:  # paths name files of the commit, from the repository's top
         given = [path.as_posix() for path in paths] or None
     result = validate(open_source(root, rev), given)
-    chosen = output_format or reporting.default_format()
-    if chosen == "json":
-        click.echo(reporting.as_json(result.problems, files=result.files), nl=False)
-    else:
-        click.echo(reporting.PROBLEM_REPORTERS[chosen](result.problems), nl=False)
-        if chosen == "text":
-            errors = sum(1 for p in result.problems if p.level.value == "error")
-            click.echo(
-                f"{result.files} files checked, {errors} errors, {len(result.problems) - errors} warnings", err=True
-            )
-    sys.exit(EXIT_PROBLEMS if has_errors(result.problems) else EXIT_OK)
+    reporting.report(reporting.Problems(result.files, result.problems), output_format)
 
 
 @main.command()
@@ -283,23 +272,60 @@ def new_report(
 
 
 @main.command("check-pr")
-@click.option("--base", required=True, help="The revision the change is merged into (its rights apply).")
-@click.option("--head", default="HEAD", show_default=True, help="The revision holding the change.")
-@click.option("--author", required=True, help="The GitHub login of the change's author.")
+@click.option("--base", required=True, help="The tip of the target branch: the change is judged merged into it.")
+@click.option(
+    "--head",
+    default="HEAD",
+    show_default=True,
+    help="The revision holding the change (a pull request's head, its refs/pull/N/merge, or a merge group's commit).",
+)
+@click.option("--author", default=None, help="The GitHub login of the change's author.")
+@click.option(
+    "--opened",
+    default=None,
+    metavar="YYYY-MM-DD",
+    help="The day the pull request was opened: entries the change adds are dated from then to today (default: today).",
+)
+@click.option(
+    "--queue",
+    "queue",
+    multiple=True,
+    metavar="HEAD:AUTHOR[:OPENED]",
+    help="A pull request of the merge group --head, in queue order, with the day it was opened (repeatable);"
+    " replaces --author and --opened.",
+)
 @today_option
 @repo_option
-@format_option()
+@format_option(reporting.CHECK_FORMATS)
 @handles_errors
 def check_pr(
-    base: str, head: str, author: str, today: str | None, repo: Path | None, output_format: str | None
+    base: str,
+    head: str,
+    author: str | None,
+    opened: str | None,
+    queue: tuple[str, ...],
+    today: str | None,
+    repo: Path | None,
+    output_format: str | None,
 ) -> None:
-    """Say what a change does, and refuse it when it is illegal or not authorised."""
+    """Say what merging a change does, and refuse it when it is illegal or not authorised."""
     from rollout_tool.commands.check_pr import check_pr as run_check
-    from rollout_tool.commands.check_pr import render
+    from rollout_tool.commands.check_pr import parse_queue
 
-    result = run_check(repo_root(repo), base, head, author, today_from(today))
-    click.echo(render(result, output_format or reporting.default_format()), nl=False)
-    sys.exit(EXIT_OK if result.allowed else EXIT_PROBLEMS)
+    if queue and author is not None:
+        raise UsageError("--author names the author of one pull request; a merge group's authors come with --queue")
+    if not queue and author is None:
+        raise UsageError("missing --author LOGIN (or --queue HEAD:AUTHOR for each pull request of a merge group)")
+    result = run_check(
+        repo_root(repo),
+        base,
+        head,
+        author or "",
+        today_from(today),
+        opened=today_from(opened) if opened else None,
+        queue=parse_queue(queue),
+    )
+    reporting.report(result, output_format)
 
 
 @main.command()
@@ -319,7 +345,7 @@ def status(
     output_format: str | None,
 ) -> None:
     """Show every release (or those of PRODUCT[/VERSION]) with its verdict, reasons and who acts next."""
-    from rollout_tool.commands.status import owed, render, render_owed
+    from rollout_tool.commands.status import StatusReport, owed, owed_report
     from rollout_tool.commands.status import status as run_status
     from rollout_tool.sources import open_source
 
@@ -328,50 +354,56 @@ def status(
         if release is not None:
             raise UsageError("--team lists a team's reports across releases: give no PRODUCT[/VERSION] with it")
         found_owed = owed(open_source(repo_root(repo), rev), team, day)
-        click.echo(render_owed(team, found_owed, output_format or "text", day), nl=False)
-        return
+        reporting.report(owed_report(team, found_owed, day), output_format or "text")
     found = run_status(open_source(repo_root(repo), rev), release, day)
-    click.echo(render(found, output_format or "text", day), nl=False)
+    reporting.report(StatusReport(found, day), output_format or "text")
 
 
 @main.command()
 @click.option("--dry-run", is_flag=True, help="Say what would change; write nothing.")
 @today_option
 @repo_option
+@format_option(("text", "json"))
 @handles_errors
-def advance(dry_run: bool, today: str | None, repo: Path | None) -> None:
+def advance(dry_run: bool, today: str | None, repo: Path | None, output_format: str | None) -> None:
     """Apply the transitions the policy hands to the bot."""
     from rollout_tool.commands.advance import advance as run_advance
 
     result = run_advance(repo_root(repo), today_from(today), dry_run=dry_run)
     verb = "would move" if dry_run else "moved"
-    for step in result.steps:
-        click.echo(f"{verb} {step.product}/{step.version}: {step.source.value} -> {step.target.value}")
-    for reason in result.skipped:
-        click.echo(f"skipped {reason}", err=True)
-    if not result.steps:
-        click.echo("nothing to advance")
+    steps = [(f"{s.product}/{s.version}", s.source.value, s.target.value) for s in result.steps]
+    said = [f"{verb} {name}: {source} -> {target}" for name, source, target in steps] or ["nothing to advance"]
+    payload = {
+        "dry_run": dry_run,
+        "steps": [{"release": name, "from": source, "to": target} for name, source, target in steps],
+        "skipped": list(result.skipped),
+    }
+    notes = [f"skipped {reason}" for reason in result.skipped]
+    reporting.report(reporting.Lines(said, payload, notes), output_format or "text")
 
 
 @main.command()
 @click.option("--check", is_flag=True, help="Fail when .github/CODEOWNERS is not what the records say.")
 @repo_option
+@format_option(("text", "json"))
 @handles_errors
-def codeowners(check: bool, repo: Path | None) -> None:
+def codeowners(check: bool, repo: Path | None, output_format: str | None) -> None:
     """Write .github/CODEOWNERS from rollout.yaml, teams/ and the products."""
     from rollout_tool.commands.codeowners import CODEOWNERS_PATH, render, write
 
     root = repo_root(repo)
     if check:
         current = root / CODEOWNERS_PATH
-        wanted = render(root)
-        if not current.is_file() or current.is_symlink() or current.read_bytes() != wanted:
-            click.echo(f"{CODEOWNERS_PATH}: stale; run `rollout codeowners` and commit the result", err=True)
-            sys.exit(EXIT_PROBLEMS)
-        click.echo(f"{CODEOWNERS_PATH} is up to date")
-        return
+        stale = not current.is_file() or current.is_symlink() or current.read_bytes() != render(root)
+        said = [] if stale else [f"{CODEOWNERS_PATH} is up to date"]
+        notes = [f"{CODEOWNERS_PATH}: stale; run `rollout codeowners` and commit the result"] if stale else []
+        payload = {"path": CODEOWNERS_PATH, "stale": stale}
+        reporting.report(
+            reporting.Lines(said, payload, notes, EXIT_PROBLEMS if stale else EXIT_OK), output_format or "text"
+        )
     changed = write(root)
-    click.echo(f"{'wrote' if changed else 'unchanged:'} {CODEOWNERS_PATH}")
+    said = [f"{'wrote' if changed else 'unchanged:'} {CODEOWNERS_PATH}"]
+    reporting.report(reporting.Lines(said, {"path": CODEOWNERS_PATH, "changed": changed}), output_format or "text")
 
 
 @main.command()
@@ -648,6 +680,7 @@ def init(
 ) -> None:
     """Start a rollout repository in FOLDER: rollout.yaml, schemas, workflows, CODEOWNERS and a README."""
     from rollout_tool.commands.init import init as run_init
+    from rollout_tool.problems import has_errors
 
     result = run_init(
         folder,

@@ -244,6 +244,10 @@ def assess(
     current, stale = split_reports(release, reports)
     accepting = {team: r for team, r in sorted(current.items()) if r.verdict is ReportVerdict.accept}
     rejecting = sorted(team for team, r in current.items() if r.verdict is ReportVerdict.reject)
+    # A new build does not clear a reject by itself: it blocks until its team reports on the new revision.
+    still_rejecting = sorted(
+        team for team, r in stale.items() if r.verdict is ReportVerdict.reject and r.revision < release.revision
+    )
 
     blocking: list[str] = []
     decision = release.decision
@@ -252,14 +256,22 @@ def assess(
         # Decided already: what is left is the transition itself, not more reports.
         target = DECISION_STATES[decision.action].value
         blocking.append(f"a coordinator decided to {decision.action} it: set state {target}")
-    elif rejecting and not overridden:
+    elif (rejecting or still_rejecting) and not overridden:
         if decision is not None and decision.action == "accept":
-            blocking.append(f"the decision to accept despite the rejection by {_teams(rejecting)} needs a reason")
+            blocking.append(
+                f"the decision to accept despite the rejection by {_teams(sorted(rejecting + still_rejecting))}"
+                " needs a reason"
+            )
         else:
             for team in rejecting:
                 blocking.append(
                     f"team `{team}` rejects revision {release.revision}: a coordinator must decide"
                     " (reject the release, or accept it with a reason)"
+                )
+            for team in still_rejecting:
+                blocking.append(
+                    f"team `{team}` rejected revision {stale[team].revision} and has not reported on revision"
+                    f" {release.revision}: a coordinator must decide (reject the release, or accept it with a reason)"
                 )
 
     missing: list[str] = []

@@ -220,7 +220,7 @@ class Product(Record):
 
 
 class Transition(Record):
-    """A history entry: a change of state, or (with `revision`) a new revision in the same state."""
+    """A history entry: a transition to `state`, or (with `revision`) a new build in the same state."""
 
     state: State
     date: Date

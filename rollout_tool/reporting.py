@@ -1,14 +1,108 @@
-"""Reporters: the same problems as text, GitHub workflow annotations, or JSON."""
+"""Reporters: one table turning any command's result and a format name into output and an exit code.
+
+A command returns a result; it never prints. Every result offers the same
+few things (its problems, the lines that say what it found, a closing line,
+a JSON payload, an exit code), and each reporter lays those out one way:
+`text` (`path:line:col: [level] message (rule)`, one problem a line),
+`github` (workflow annotations), `json`, and `markdown` (the pull-request
+comment, from a template shipped with the package). The escaping each
+format needs lives here, once.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
 
-from rollout_tool.problems import Level, Problem
+import click
+
+from rollout_tool import layout
+from rollout_tool.errors import EXIT_OK, EXIT_PROBLEMS
+from rollout_tool.problems import Level, Problem, has_errors
 
 FORMATS = ("text", "github", "json")
+CHECK_FORMATS = (*FORMATS, "markdown")
+
+
+class Result(Protocol):
+    """What every command's result offers its reporters."""
+
+    @property
+    def problems(self) -> list[Problem]: ...
+
+    def lines(self) -> list[str]:
+        """What the command found, in plain text, one line each, before any problem."""
+        ...
+
+    def notices(self) -> list[tuple[str, str]]:
+        """What the command found as GitHub notices: (title, message)."""
+        ...
+
+    def closing(self) -> tuple[str, bool]:
+        """The line that sums the result up, and whether it is for a person at a terminal only (stderr)."""
+        ...
+
+    def as_dict(self) -> dict[str, object]: ...
+
+    def exit_code(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Problems:
+    """A result that is a list of problems over some files: `rollout validate`'s."""
+
+    files: int
+    problems: list[Problem]
+
+    def lines(self) -> list[str]:
+        return []
+
+    def notices(self) -> list[tuple[str, str]]:
+        return []
+
+    def closing(self) -> tuple[str, bool]:
+        errors = sum(1 for p in self.problems if p.level is Level.error)
+        return f"{self.files} files checked, {errors} errors, {len(self.problems) - errors} warnings", True
+
+    def as_dict(self) -> dict[str, object]:
+        return {"files": self.files, "problems": [p.as_dict() for p in self.problems]}
+
+    def exit_code(self) -> int:
+        return EXIT_PROBLEMS if has_errors(self.problems) else EXIT_OK
+
+
+@dataclass(frozen=True)
+class Lines:
+    """A result told in a few lines for people and a payload for machines: what `advance` or `codeowners` did."""
+
+    said: list[str]
+    payload: dict[str, object]
+    notes: list[str] = field(default_factory=list)  # for a person at a terminal: on stderr, and not in JSON
+    code: int = EXIT_OK
+
+    @property
+    def problems(self) -> list[Problem]:
+        return []
+
+    def lines(self) -> list[str]:
+        return self.said
+
+    def notices(self) -> list[tuple[str, str]]:
+        return [("rollout", line) for line in [*self.said, *self.notes]]
+
+    def closing(self) -> tuple[str, bool]:
+        return "\n".join(self.notes), True
+
+    def as_dict(self) -> dict[str, object]:
+        return self.payload
+
+    def exit_code(self) -> int:
+        return self.code
 
 
 def default_format() -> str:
@@ -67,8 +161,62 @@ def github(problems: Sequence[Problem]) -> str:
     return "".join(lines)
 
 
-def as_json(problems: Sequence[Problem], **extra: object) -> str:
-    return json.dumps({**extra, "problems": [p.as_dict() for p in problems]}, indent=2, sort_keys=False) + "\n"
+# ---------------------------------------------------------------- one reporter per format
 
 
-PROBLEM_REPORTERS: dict[str, Callable[[Sequence[Problem]], str]] = {"text": text, "github": github}
+def _text(result: Result) -> tuple[str, str]:
+    closing, terminal = result.closing()
+    body = "".join(f"{visible(line)}\n" for line in result.lines()) + text(result.problems)
+    closing = f"{closing}\n" if closing else ""
+    return (body, closing) if terminal else (body + closing, "")
+
+
+def _github(result: Result) -> tuple[str, str]:
+    closing, terminal = result.closing()
+    body = "".join(
+        f"::notice title={_escape_property(title)}::{escape_data(message)}\n" for title, message in result.notices()
+    )
+    body += github(result.problems)
+    return body + (f"{closing}\n" if closing and not terminal else ""), ""
+
+
+def _json(result: Result) -> tuple[str, str]:
+    return json.dumps(result.as_dict(), indent=2) + "\n", ""
+
+
+def markdown(template: str, **context: object) -> str:
+    """A Markdown document from a template of the package (never of the repository judged)."""
+    env = layout.environment(None, html=False)
+    rendered = env.get_template(template).render(**context)
+    # Optional sections leave runs of blank lines.
+    return re.sub(r"\n{3,}", "\n\n", rendered).strip() + "\n"
+
+
+def _markdown(result: Result) -> tuple[str, str]:
+    template = getattr(result, "markdown_template", None)
+    if not isinstance(template, str):
+        raise click.UsageError("this command has no markdown output")
+    return markdown(template, result=result), ""
+
+
+REPORTER_BY_NAME: dict[str, Callable[[Result], tuple[str, str]]] = {
+    "text": _text,
+    "github": _github,
+    "json": _json,
+    "markdown": _markdown,
+}
+
+
+def render(result: Result, output_format: str) -> str:
+    """What the reporter prints on stdout (and, after it, on stderr) for `result`."""
+    out, err = REPORTER_BY_NAME[output_format](result)
+    return out + err
+
+
+def report(result: Result, output_format: str | None) -> None:
+    """Print `result` in `output_format` (the default for where it runs when None) and exit with its code."""
+    out, err = REPORTER_BY_NAME[output_format or default_format()](result)
+    click.echo(out, nl=False)
+    if err:
+        click.echo(err, nl=False, err=True)
+    sys.exit(result.exit_code())

@@ -222,14 +222,15 @@ def test_a_maintainer_may_submit_a_candidate_and_others_may_not(repo: Repo) -> N
     base = base_of(repo)
     repo.write(
         "releases/arc-ce/6.20.0/release.yaml",
-        release_text("candidate", walk("candidate"), version="6.20.0"),
+        release_text("candidate", entry("candidate", "nordu-maint"), version="6.20.0"),
     )
     repo.commit("candidate")
     code, payload = check_pr(repo, base, "nordu-maint")
     assert code == 0, payload
     assert summaries(payload) == ["new release arc-ce/6.20.0 (candidate)"]
     assert messages(check_pr(repo, base, "jan-cz")[1]) == [
-        "only the maintainers of arc-ce (or coordinators) may submit its releases; jan-cz is not one at the base revision"
+        "only the maintainers of arc-ce (or coordinators) may submit its releases; jan-cz is not one at the base revision",
+        "the new history entry says by nordu-maint, but the change is by jan-cz",
     ]
 
 
@@ -396,6 +397,7 @@ def test_a_maintainer_may_withdraw_with_a_reason_but_not_edit_a_released_release
     assert check_pr(repo, base, "nordu-maint")[0] == 0
     assert messages(check_pr(repo, base, "jan-cz")[1]) == [
         "rollout -> withdrawn is for coordinators or the product's maintainers; jan-cz may not make it",
+        "the new decision says by nordu-maint, but the change is by jan-cz",
         "the new history entry says by nordu-maint, but the change is by jan-cz",
     ]
     released = release_text("released", walk("candidate", "rollout", "accepted", "released"))
@@ -490,13 +492,19 @@ def test_bad_revisions_are_usage_errors(repo: Repo) -> None:
 def test_an_empty_change_is_allowed(repo: Repo) -> None:
     result = repo.rollout("check-pr", "--base", "HEAD", "--author", "anyone", "--format", "json")
     assert result.returncode == 0
-    assert json.loads(result.stdout) == {"allowed": True, "changes": [], "problems": []}
+    assert json.loads(result.stdout) == {
+        "allowed": True,
+        "changes": [],
+        "problems": [],
+        "releases": [],
+        "labels": ["rollout: allowed"],
+    }
 
 
 def test_a_maintainer_may_not_pick_how_a_release_is_judged(repo: Repo) -> None:
     base = base_of(repo)
     rollout = walk("candidate", "rollout")
-    bump = "  - {state: rollout, revision: 2, date: 2026-11-20, by: nordu-maint, note: rebuilt with the fix}\n"
+    bump = "  - {state: rollout, date: 2026-11-20, by: nordu-maint, revision: 2, note: rebuilt with the fix}\n"
     repo.write(RELEASE_PATH, release_text("rollout", rollout + bump, revision=2))
     revision = repo.commit("new revision")
     assert check_pr(repo, base, "nordu-maint", head=revision)[0] == 0
@@ -505,7 +513,7 @@ def test_a_maintainer_may_not_pick_how_a_release_is_judged(repo: Repo) -> None:
     code, payload = check_pr(repo, base, "nordu-maint")
     assert code == 1
     assert [(p["line"], p["message"]) for p in payload["problems"]] == [
-        (3, "only coordinators set a release's type"),
+        (3, "only coordinators give a release a type that selects a policy: type emergency selects policy emergency"),
         (9, "only coordinators set a release's policy"),
     ]
     assert check_pr(repo, base, "carla-coord")[0] == 0
@@ -513,10 +521,10 @@ def test_a_maintainer_may_not_pick_how_a_release_is_judged(repo: Repo) -> None:
 
 def test_a_maintainer_may_not_choose_the_policy_of_a_new_release_or_product(repo: Repo) -> None:
     base = base_of(repo)
-    candidate = release_text("candidate", walk("candidate"), version="6.20.0", release_type="emergency")
+    candidate = release_text("candidate", entry("candidate", "nordu-maint"), version="6.20.0", release_type="major")
     repo.write("releases/arc-ce/6.20.0/release.yaml", candidate)
-    emergency_type = repo.commit("an emergency candidate")
-    assert check_pr(repo, base, "nordu-maint", head=emergency_type)[0] == 0
+    major = repo.commit("a major candidate: a type that selects no policy")
+    assert check_pr(repo, base, "nordu-maint", head=major)[0] == 0
     repo.write("releases/arc-ce/6.20.0/release.yaml", candidate.replace("history:", "policy: emergency\nhistory:"))
     product = (repo.root / "releases/arc-ce/product.yaml").read_text()
     repo.write("releases/arc-ce/product.yaml", product + "policy: emergency\n")

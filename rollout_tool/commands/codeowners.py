@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rollout_tool.authorization import COORDINATOR_PATHS
 from rollout_tool.errors import FatalError
 from rollout_tool.repository import Repository
 from rollout_tool.sources import WorkTree
 from rollout_tool.writing import atomic_write
 
 CODEOWNERS_PATH = ".github/CODEOWNERS"
-COORDINATOR_PATHS = ("/rollout.yaml", "/schema/", "/.github/", "/rollout_tool/")
 
 
 def _owners(logins: list[str], coordinators: list[str]) -> str:
@@ -55,7 +55,7 @@ def render(root: Path) -> bytes:
         lines.append(f"/releases/*/*/reports/{team}.yaml {owners}")
         lines.append(f"/teams/{team}.yaml {owners}")
     lines += ["", "# The rules themselves: coordinators only."]
-    lines += [f"{path} {everyone}" for path in COORDINATOR_PATHS]
+    lines += [f"/{path} {everyone}" for path in COORDINATOR_PATHS]
     return ("\n".join(lines) + "\n").encode()
 
 

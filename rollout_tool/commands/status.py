@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 
-from rollout_tool.errors import UsageError
+from rollout_tool import reporting
+from rollout_tool.errors import EXIT_OK, UsageError
 from rollout_tool.identifiers import version_key
 from rollout_tool.policy import Evaluation, due_date, effective_policy, evaluate
+from rollout_tool.problems import Problem
 from rollout_tool.records import State
 from rollout_tool.repository import Repository
 from rollout_tool.sources import Source
@@ -80,34 +81,55 @@ def owed(source: Source, team: str, today: dt.date) -> list[Owed]:
     return sorted(found, key=lambda o: (o.due or dt.date.max, o.release))
 
 
-def render_owed(team: str, found: list[Owed], output_format: str, today: dt.date) -> str:
-    if output_format == "json":
-        return (
-            json.dumps({"today": today.isoformat(), "team": team, "owes": [o.as_dict() for o in found]}, indent=2)
-            + "\n"
-        )
+def owed_report(team: str, found: list[Owed], today: dt.date) -> reporting.Lines:
+    """What a team owes, for the reporters."""
     lines = []
     for o in found:
         when = f"due {o.due.isoformat()}" if o.due else "no due date"
         late = f", {o.days_late} day{'s' if o.days_late != 1 else ''} late" if o.days_late else ""
         stale = f"; its report on revision {o.stale} is stale" if o.stale is not None else ""
-        lines.append(f"{o.release}: a report on revision {o.revision}, {when}{late}{stale}\n")
-    return "".join(lines) or f"team `{team}` owes no report\n"
+        lines.append(f"{o.release}: a report on revision {o.revision}, {when}{late}{stale}")
+    payload: dict[str, object] = {"today": today.isoformat(), "team": team, "owes": [o.as_dict() for o in found]}
+    return reporting.Lines(lines or [f"team `{team}` owes no report"], payload)
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """`rollout status`'s result for the reporters: the releases as of `today`."""
+
+    found: Status
+    today: dt.date
+
+    @property
+    def problems(self) -> list[Problem]:
+        return []
+
+    def lines(self) -> list[str]:
+        lines = []
+        for e in self.found.releases:
+            lines.append(f"{e.product}/{e.version}: {e.state.value}, {e.verdict.value} (policy {e.policy_name})")
+            lines.extend(f"  - {reason}" for reason in e.reasons)
+            if e.next is not None:
+                lines.append(f"  next, {e.next.who}: {e.next.what}")
+        lines.extend(f"{name}: not valid; run `rollout validate`" for name in self.found.invalid)
+        return lines or ["no releases"]
+
+    def notices(self) -> list[tuple[str, str]]:
+        return [("status", line) for line in self.lines()]
+
+    def closing(self) -> tuple[str, bool]:
+        return "", False
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "today": self.today.isoformat(),
+            "releases": [e.as_dict() for e in self.found.releases],
+            "invalid": self.found.invalid,
+        }
+
+    def exit_code(self) -> int:
+        return EXIT_OK
 
 
 def render(found: Status, output_format: str, today: dt.date) -> str:
-    if output_format == "json":
-        payload = {
-            "today": today.isoformat(),
-            "releases": [e.as_dict() for e in found.releases],
-            "invalid": found.invalid,
-        }
-        return json.dumps(payload, indent=2) + "\n"
-    lines = []
-    for e in found.releases:
-        lines.append(f"{e.product}/{e.version}: {e.state.value}, {e.verdict.value} (policy {e.policy_name})\n")
-        lines.extend(f"  - {reason}\n" for reason in e.reasons)
-        if e.next is not None:
-            lines.append(f"  next, {e.next.who}: {e.next.what}\n")
-    lines.extend(f"{name}: not valid; run `rollout validate`\n" for name in found.invalid)
-    return "".join(lines) or "no releases\n"
+    return reporting.render(StatusReport(found, today), output_format)

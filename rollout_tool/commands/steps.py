@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rollout_tool.assignment import why_not_assignable
+from rollout_tool.authorization import authorize
 from rollout_tool.changes import FileChange, Status
-from rollout_tool.commands.check_pr import _Checker
+from rollout_tool.commands.check_pr import affected, located
 from rollout_tool.commands.new import Overlay, split_release
 from rollout_tool.commands.validate import validate_paths
 from rollout_tool.editing import Append, Edit, ReplaceList, SetScalar, apply
@@ -238,20 +239,14 @@ def _overrides(repo: Repository, plan: _Plan, today: dt.date) -> str | None:
 
 
 def _judge(root: Path, updated: Mapping[str, bytes], login: str, today: dt.date) -> list[Problem]:
-    """What check-pr says of these files changed by `login` today, and what validation says of them."""
-    base = Repository(WorkTree(root))
-    head = Repository(Overlay(WorkTree(root), updated))
-    checker = _Checker(base, base, head, login, today)
-    for path in updated:
-        checker.check(FileChange(path, Status.modified))
-    paths = list(updated)
-    for path in updated:
-        # A release's reports depend on it: a dropped platform or a lower revision breaks them.
-        folder = path.rsplit("/", 1)[0]
-        product, version = folder.split("/")[1:3]
-        paths += [f"{folder}/reports/{team}.yaml" for team in head.report_teams(product, version)]
-    problems = [*checker.result.problems, *validate_paths(head, paths).problems]
-    return sorted(set(problems))
+    """What check-pr says of these files changed by `login` today: its authorization and its validation
+    of every record the change affects."""
+    tip = Repository(WorkTree(root))
+    merged = Repository(Overlay(WorkTree(root), updated))
+    files = [FileChange(path, Status.modified) for path in updated]
+    authorization = authorize(tip, merged, files, login, today)
+    validation = validate_paths(merged, affected(tip, merged, files)).problems
+    return sorted({*located(merged, authorization), *(p for p in validation if p.level.value == "error")})
 
 
 def run_step(
