@@ -208,6 +208,20 @@ def test_remind_posts_once_per_late_team_per_day_and_escalates_late_enough(repo:
     assert_rerun_changes_nothing(repo, github, "remind", "--today", "2026-11-25")
 
 
+def test_remind_mentions_the_federation_s_and_the_family_s_contacts(repo: Repo, github: GitHubServer) -> None:
+    config = (repo.root / "rollout.yaml").read_text()
+    config = config.replace(
+        "  arc: {name: ARC, contacts: [early-adopters-arc@example.org]}",
+        "  arc: {name: ARC, contacts: [early-adopters-arc@example.org], mention: [arc-leads]}",
+    )
+    config += "federations:\n  EGI: {name: EGI Federation, mention: [egi-ops]}\n  OSG: {name: OSG Consortium}\n"
+    repo.write("rollout.yaml", config)
+    repo.commit("contacts")
+    run_bot(repo, github, "remind", "--today", "2026-11-18")
+    [reminder] = comments_on(github, 1)
+    assert reminder.endswith("\n\n@egi-ops @arc-leads: for your federation or product family, a team is late.\n")
+
+
 def test_remind_opens_the_tracking_issue_when_sync_has_not(repo: Repo, github: GitHubServer) -> None:
     out = run_bot(repo, github, "remind", "--today", "2026-11-18")
     assert out.splitlines() == [

@@ -130,3 +130,15 @@ def test_the_dashboard_has_a_page_per_federation_without_javascript(repo: Repo, 
     assert 'href="federations/EGI.html">EGI</a>' in index and 'href="federations/OSG.html">OSG</a>' in index
     release = (tmp_path / "site/releases/arc-ce/6.19.0.html").read_text()
     assert 'MWT2</a> <span class="muted">OSG</span>' in release
+
+
+def test_start_names_the_teams_that_would_complete_the_federation_coverage(repo: Repo) -> None:
+    with_policy(repo)
+    candidate = release_text("candidate", walk("candidate"), version="6.20.0", extra="policy: wlcg\n")
+    repo.write("releases/arc-ce/6.20.0/release.yaml", candidate)
+    result = repo.rollout("start", "arc-ce/6.20.0", "--by", "carla-coord")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "rollout: name the teams that take part with --team TEAM;"
+        " suggested: --team mwt2 --team ncg-ingrid-pt --team praguelcg2; its policy needs a site of OSG: mwt2\n"
+    )

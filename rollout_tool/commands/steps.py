@@ -29,7 +29,7 @@ from rollout_tool.commands.validate import validate_paths
 from rollout_tool.editing import Append, Edit, ReplaceList, SetScalar, apply
 from rollout_tool.errors import UsageError
 from rollout_tool.identifiers import version_key
-from rollout_tool.policy import evaluate
+from rollout_tool.policy import effective_policy, evaluate
 from rollout_tool.problems import Problem, has_errors
 from rollout_tool.records import LOGIN_PATTERN, Release, State
 from rollout_tool.repository import Repository, release_path, team_path
@@ -132,11 +132,32 @@ def suggested_teams(repo: Repository, product: str, release: Release) -> list[st
     return found
 
 
+def _coverage_hint(repo: Repository, plan: _Plan) -> str:
+    """Which teams could give the federations the release's policy asks for."""
+    config = repo.config()
+    if config is None:
+        return ""
+    _, policy = effective_policy(config, repo.product(plan.product), plan.release)
+    if not isinstance(policy.cover_federations, list):
+        return ""
+    hints = []
+    for federation in policy.cover_federations:
+        able = [
+            t
+            for t in repo.team_ids()
+            if (team := repo.team(t)) is not None
+            and team.federation == federation
+            and why_not_assignable(t, team, plan.release) is None
+        ]
+        hints.append(f"; its policy needs a site of {federation}: {', '.join(able) or 'no active team can take part'}")
+    return "".join(hints)
+
+
 def _teams(repo: Repository, plan: _Plan, teams: Sequence[str]) -> list[str]:
     if not teams:
         suggested = suggested_teams(repo, plan.product, plan.release)
         hint = f"; suggested: {' '.join(f'--team {t}' for t in suggested)}" if suggested else ""
-        raise UsageError(f"name the teams that take part with --team TEAM{hint}")
+        raise UsageError(f"name the teams that take part with --team TEAM{hint}{_coverage_hint(repo, plan)}")
     unknown = [t for t in teams if repo.team(t) is None and not repo.has_team(t)]
     if unknown:
         raise UsageError(f"no team {unknown[0]!r} under teams/ ({team_path(unknown[0])})")

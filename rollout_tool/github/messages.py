@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from rollout_tool import identifiers, markdown, policy
-from rollout_tool.records import State
+from rollout_tool.records import Config, Product, State, Team
 from rollout_tool.repository import Repository, report_path
 
 MARK = "rollout-as-code"
@@ -118,9 +118,23 @@ def reminder(repo: Repository, product: str, version: str, late: policy.LateTeam
         f" {markdown.text(version)} was due on {late.due.isoformat()} and is {days} late. Please install it"
         f" and open a pull request adding {markdown.code(report_path(product, version, late.team))}.",
     ]
+    if config is not None:
+        contacts = _contacts(config, team, record)
+        if contacts:
+            lines += ["", f"{_mentions(contacts)}: for your federation or product family, a team is late."]
     if late.escalate and config is not None:
         lines += ["", f"{_mentions(list(config.coordinators))}: escalated to the coordinators ({days} late)."]
     return "\n".join(lines) + "\n"
+
+
+def _contacts(config: Config, team: Team | None, product: Product | None) -> list[str]:
+    """Whom rollout.yaml names to hear of a late team: its federation's and the product family's logins."""
+    found: list[str] = []
+    if team is not None and team.federation in config.federations:
+        found += config.federations[team.federation].mention
+    if product is not None and product.group in config.groups:
+        found += config.groups[product.group].mention
+    return list(dict.fromkeys(found))
 
 
 def pull_request_comment(body: str, labels: list[str]) -> str:
