@@ -111,18 +111,23 @@ def validate(paths: tuple[Path, ...], repo: Path | None, rev: str | None, output
 @repo_option
 @handles_errors
 def schema(check: bool, repo: Path | None) -> None:
-    """Write the JSON Schemas of the records to schema/."""
+    """Write the JSON Schemas of the records to schema/, listing rollout.yaml's platforms, groups,
+    federations and workflows so that editors complete them."""
+    from rollout_tool.repository import Repository
+    from rollout_tool.sources import WorkTree
     from rollout_tool.writing import atomic_write
 
     root = repo_root(repo)
+    config = Repository(WorkTree(root)).config()
     if check:
-        stale = schemas.stale(root)
+        stale = schemas.stale(root, config)
         for name in stale:
             click.echo(f"{schemas.SCHEMA_FOLDER}/{name}: stale; run `rollout schema` and commit the result", err=True)
         sys.exit(EXIT_PROBLEMS if stale else EXIT_OK)
-    for name, text in schemas.rendered().items():
+    written = schemas.rendered(config)
+    for name, text in written.items():
         atomic_write(root / schemas.SCHEMA_FOLDER / name, text.encode())
-    click.echo(f"wrote {len(schemas.rendered())} schemas to {schemas.SCHEMA_FOLDER}/")
+    click.echo(f"wrote {len(written)} schemas to {schemas.SCHEMA_FOLDER}/")
 
 
 # ---- section: new (scaffolding) ----

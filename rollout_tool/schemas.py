@@ -3,9 +3,39 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from rollout_tool.records import KINDS
+from rollout_tool.records import KINDS, Config
+
+# Where each schema names a value of a vocabulary that rollout.yaml declares:
+# (kind, path of keys into the schema, vocabulary). With a repository's
+# rollout.yaml the schema lists its values, so editors complete them and flag
+# what `rollout validate` would refuse.
+VOCABULARY_PLACES: list[tuple[str, tuple[str, ...], str]] = [
+    ("team", ("properties", "platforms", "items"), "platforms"),
+    ("team", ("properties", "groups", "items"), "groups"),
+    ("team", ("properties", "federation"), "federations"),
+    ("product", ("properties", "group"), "groups"),
+    ("release", ("properties", "platforms", "items"), "platforms"),
+    ("report", ("$defs", "Environment", "properties", "platform"), "platforms"),
+    ("report", ("$defs", "Environment", "properties", "workflows", "items"), "workflows"),
+]
+
+
+def vocabularies(config: Config | None) -> dict[str, list[str]]:
+    """The names rollout.yaml declares, by vocabulary; a vocabulary left undeclared names nothing."""
+    if config is None:
+        return {}
+    found = {
+        "platforms": sorted(config.platforms),
+        "groups": sorted(config.groups),
+        "federations": sorted(config.federations),
+        "workflows": sorted(config.workflows),
+    }
+    return {name: values for name, values in found.items() if values}
+
 
 SCHEMA_FOLDER = "schema"
 SCHEMA_BASE = "https://rollout-as-code.invalid/schema/"
@@ -15,8 +45,14 @@ def schema_name(kind: str) -> str:
     return f"{kind}.schema.json"
 
 
-def schema_for(kind: str) -> dict[str, object]:
+def schema_for(kind: str, names: Mapping[str, list[str]] | None = None) -> dict[str, object]:
     schema = KINDS[kind].model_json_schema()
+    for place_kind, path, vocabulary in VOCABULARY_PLACES:
+        if place_kind == kind and names and vocabulary in names:
+            node: Any = schema
+            for key in path:
+                node = node[key]
+            node["enum"] = list(names[vocabulary])
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_BASE + schema_name(kind),
@@ -24,9 +60,10 @@ def schema_for(kind: str) -> dict[str, object]:
     }
 
 
-def rendered() -> dict[str, str]:
-    """Each schema file's name and exact text."""
-    return {schema_name(kind): json.dumps(schema_for(kind), indent=2, sort_keys=True) + "\n" for kind in KINDS}
+def rendered(config: Config | None = None) -> dict[str, str]:
+    """Each schema file's name and exact text; with a repository's rollout.yaml, its vocabularies listed."""
+    names = vocabularies(config)
+    return {schema_name(kind): json.dumps(schema_for(kind, names), indent=2, sort_keys=True) + "\n" for kind in KINDS}
 
 
 def modeline(kind: str, path: str) -> str:
@@ -35,10 +72,10 @@ def modeline(kind: str, path: str) -> str:
     return f"# yaml-language-server: $schema={'../' * depth}{SCHEMA_FOLDER}/{schema_name(kind)}\n"
 
 
-def stale(root: Path) -> list[str]:
+def stale(root: Path, config: Config | None = None) -> list[str]:
     folder = root / SCHEMA_FOLDER
     problems = []
-    expected = rendered()
+    expected = rendered(config)
     for name, text in expected.items():
         path = folder / name
         if not path.is_file() or path.read_text(encoding="utf-8") != text:

@@ -12,7 +12,8 @@ from jsonschema import Draft202012Validator
 
 from rollout_tool import schemas
 from rollout_tool.loading import LoadError, load
-from rollout_tool.repository import place_of
+from rollout_tool.repository import Repository, place_of
+from rollout_tool.sources import WorkTree
 from tests.support.repos import Repo, report_text, run_rollout
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -36,7 +37,8 @@ def test_schema_writes_one_file_per_kind(repo: Repo) -> None:
     assert (result.returncode, result.stdout) == (0, "wrote 6 schemas to schema/\n")
     written = sorted(path.name for path in (repo.root / "schema").iterdir())
     assert written == [f"{kind}.schema.json" for kind in KINDS]
-    for name, text in schemas.rendered().items():
+    config = Repository(WorkTree(repo.root)).config()
+    for name, text in schemas.rendered(config).items():
         assert (repo.root / "schema" / name).read_text() == text
     document = json.loads((repo.root / "schema" / "report.schema.json").read_text())
     assert document["$schema"] == "https://json-schema.org/draft/2020-12/schema"
@@ -133,6 +135,27 @@ def test_report_schema_rejects(repo: Repo, change: Any, message: str) -> None:
 
 
 def test_the_projects_committed_schemas_are_current() -> None:
-    assert schemas.stale(PROJECT) == []
+    assert schemas.stale(PROJECT, Repository(WorkTree(PROJECT)).config()) == []
     result = run_rollout("schema", "--check", "--repo", str(PROJECT), cwd=PROJECT)
     assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_the_schemas_list_the_repository_s_vocabularies_for_editors(repo: Repo) -> None:
+    config = (repo.root / "rollout.yaml").read_text() + "federations:\n  EGI: {name: EGI}\n  OSG: {name: OSG}\n"
+    repo.write("rollout.yaml", config + "workflows:\n  ATLAS: {name: ATLAS}\n  CMS: {name: CMS}\n")
+    assert repo.rollout("schema").returncode == 0
+    team = json.loads((repo.root / "schema/team.schema.json").read_text())
+    assert team["properties"]["federation"]["enum"] == ["EGI", "OSG"]
+    assert team["properties"]["platforms"]["items"]["enum"] == ["el8", "el9"]
+    report = json.loads((repo.root / "schema/report.schema.json").read_text())
+    environment = report["$defs"]["Environment"]["properties"]
+    assert environment["workflows"]["items"]["enum"] == ["ATLAS", "CMS"]
+    # A misspelt workflow is refused by the schema as by `rollout validate`.
+    misspelt = load(report_text("mwt2").replace("arch: x86_64", "arch: x86_64\n  workflows: [Atlas]").encode())
+    assert [e.message for e in validator(repo.root, "report").iter_errors(misspelt)] == [
+        "'Atlas' is not one of ['ATLAS', 'CMS']"
+    ]
+    # A new federation in rollout.yaml makes the committed schemas stale until written again.
+    repo.write("rollout.yaml", config.replace("  OSG: {name: OSG}\n", "  OSG: {name: OSG}\n  NDGF: {name: NDGF}\n"))
+    check = repo.rollout("schema", "--check")
+    assert check.returncode == 1 and "schema/team.schema.json: stale" in check.stderr

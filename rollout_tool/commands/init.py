@@ -20,7 +20,8 @@ from rollout_tool.commands.new import scaffold
 from rollout_tool.errors import RefusedError, UsageError
 from rollout_tool.placement import KEEP
 from rollout_tool.problems import Problem, has_errors
-from rollout_tool.repository import CONFIG_PATH
+from rollout_tool.repository import CONFIG_PATH, Repository
+from rollout_tool.sources import WorkTree
 from rollout_tool.writing import atomic_write
 
 PACKAGE = "rollout-as-code"
@@ -73,7 +74,9 @@ def init(
         result.problems = made.problems
         return result
     result.written.append(CONFIG_PATH)
-    files: dict[str, bytes] = {f"{schemas.SCHEMA_FOLDER}/{n}": t.encode() for n, t in schemas.rendered().items()}
+    config = Repository(WorkTree(root)).config()
+    rendered = schemas.rendered(config)
+    files: dict[str, bytes] = {f"{schemas.SCHEMA_FOLDER}/{n}": t.encode() for n, t in rendered.items()}
     for workflow in WORKFLOWS:
         files[f".github/workflows/{workflow}"] = _filled(template(f"workflows/{workflow}"), name)
     files["README.md"] = _filled(template("README.md"), name)
