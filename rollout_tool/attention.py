@@ -17,8 +17,7 @@ from dataclasses import dataclass
 
 from rollout_tool.notes import ReleaseFacts
 from rollout_tool.policy import Verdict
-from rollout_tool.records import Config, State, Team
-from rollout_tool.records import Verdict as ReportVerdict
+from rollout_tool.records import Config, ReportVerdict, State, Team
 
 # Same age: what blocks others first.
 KIND_ORDER = {"blocked": 0, "late": 1, "ready": 2, "releasable": 3}

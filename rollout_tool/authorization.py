@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from rollout_tool.assignment import why_not_assignable
-from rollout_tool.changes import FileChange, Status
+from rollout_tool.changes import ChangeKind, FileChange
 from rollout_tool.errors import FatalError
 from rollout_tool.lifecycle import Role, Situation, illegal, transition
 from rollout_tool.policy import effective_policy, rollout_started
-from rollout_tool.records import Config, Decision, Product, Release, Report, State, Team, Transition
+from rollout_tool.records import Config, Decision, HistoryEntry, Product, Release, Report, State, Team
 from rollout_tool.repository import Repository, place_of
 
 _R = TypeVar("_R", Release, Report, Team, Product)
@@ -170,7 +170,7 @@ class _Judge:
 
     def report(self, change: FileChange, product: str, version: str, team: str) -> None:
         name = f"{product}/{version}"
-        if change.status is Status.deleted:
+        if change.status is ChangeKind.deleted:
             self.coordinators_only(change.path, "delete a report")
         elif not (self.rights.coordinator or self.rights.member_of(team)):
             self.refuse(
@@ -189,7 +189,7 @@ class _Judge:
                 else f"{name} is {tip_release.state.value}: reports change only while a release is in rollout",
             )
             return
-        if change.status is not Status.deleted:
+        if change.status is not ChangeKind.deleted:
             self.report_content(change.path, product, version, team, tip_release)
 
     def report_content(self, path: str, product: str, version: str, team: str, tip_release: Release) -> None:
@@ -231,11 +231,11 @@ class _Judge:
 
     def release(self, change: FileChange, product: str, version: str) -> None:
         name = f"{product}/{version}"
-        if change.status is Status.deleted:
+        if change.status is ChangeKind.deleted:
             self.coordinators_only(change.path, "delete a release")
             return
         after = _record(self.after, change.path, Release)
-        if change.status is Status.added:
+        if change.status is ChangeKind.added:
             self.new_release(change.path, product, after)
             return
         before = _record(self.before, change.path, Release)
@@ -338,7 +338,7 @@ class _Judge:
                 self.refuse(path, "precondition", f"{name} cannot become {target.value}: {reason}", ("state",))
             source = target
 
-    def entry(self, path: str, index: int, item: Transition) -> None:
+    def entry(self, path: str, index: int, item: HistoryEntry) -> None:
         """A history entry the change adds: by its author, dated between the opening of the change and today."""
         self.dated(path, "history entry", item.date, item.by, ("history", index))
 
@@ -541,8 +541,8 @@ class _Judge:
         """A team or product file: coordinators add and delete; its owners edit all but the guarded fields."""
         if self.rights.coordinator:
             return
-        if change.status is not Status.modified:
-            self.coordinators_only(change.path, f"{'add' if change.status is Status.added else 'delete'} {plural}")
+        if change.status is not ChangeKind.modified:
+            self.coordinators_only(change.path, f"{'add' if change.status is ChangeKind.added else 'delete'} {plural}")
             return
         if not owner:
             self.refuse(change.path, "unauthorized", not_owner)

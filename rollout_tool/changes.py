@@ -26,7 +26,7 @@ from pathlib import Path
 from rollout_tool.errors import FatalError, UsageError
 
 
-class Status(StrEnum):
+class ChangeKind(StrEnum):
     added = "added"
     modified = "modified"
     deleted = "deleted"
@@ -35,7 +35,7 @@ class Status(StrEnum):
 @dataclass(frozen=True, order=True)
 class FileChange:
     path: str
-    status: Status
+    status: ChangeKind
 
 
 def _git(root: Path, *args: str) -> bytes:
@@ -168,7 +168,7 @@ def _is_ancestor(root: Path, ancestor: str, descendant: str) -> bool:
     return result.returncode == 0
 
 
-_STATUS = {"A": Status.added, "M": Status.modified, "T": Status.modified, "D": Status.deleted}
+_STATUS = {"A": ChangeKind.added, "M": ChangeKind.modified, "T": ChangeKind.modified, "D": ChangeKind.deleted}
 
 
 def changed_files(root: Path, base: str, head: str) -> list[FileChange]:
@@ -180,11 +180,11 @@ def changed_files(root: Path, base: str, head: str) -> list[FileChange]:
         if code[0] in "RC":
             old, new = (f.decode("utf-8", "surrogateescape") for f in fields[index + 1 : index + 3])
             if code[0] == "R":
-                changes.append(FileChange(old, Status.deleted))
-            changes.append(FileChange(new, Status.added))
+                changes.append(FileChange(old, ChangeKind.deleted))
+            changes.append(FileChange(new, ChangeKind.added))
             index += 3
         else:
             path = fields[index + 1].decode("utf-8", "surrogateescape")
-            changes.append(FileChange(path, _STATUS.get(code[0], Status.modified)))
+            changes.append(FileChange(path, _STATUS.get(code[0], ChangeKind.modified)))
             index += 2
     return sorted(changes)

@@ -14,7 +14,7 @@ import click
 from rollout_tool import reporting, schemas
 from rollout_tool.errors import EXIT_FATAL, EXIT_OK, EXIT_PROBLEMS, RolloutError, UsageError
 from rollout_tool.policy import today_from
-from rollout_tool.records import ReleaseType, Verdict
+from rollout_tool.records import ReleaseType, ReportVerdict
 from rollout_tool.repository import CONFIG_PATH, release_path, report_path, team_path
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -223,7 +223,7 @@ def new_release(release: str, repo: Path | None, supersedes: str | None, today: 
 @new.command("report")
 @click.argument("release")
 @click.option("--team", help="Your EA team.")
-@click.option("--verdict", type=click.Choice([v.value for v in Verdict]))
+@click.option("--verdict", type=click.Choice([v.value for v in ReportVerdict]))
 @click.option("--platform", help="The platform you installed it on.")
 @click.option("--arch", help="The architecture (default: x86_64).")
 @click.option("--install", type=click.Choice(["fresh", "upgrade"]))

@@ -12,11 +12,11 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from rollout_tool import layout, policy
+from rollout_tool import policy, templating
 from rollout_tool.errors import UsageError
 from rollout_tool.lifecycle import successor
 from rollout_tool.policy import Evaluation, NextStep
-from rollout_tool.records import Config, Decision, Distribution, Product, Release, Report, State, Team, Verdict
+from rollout_tool.records import Config, Decision, Distribution, Product, Release, Report, ReportVerdict, State, Team
 from rollout_tool.repository import Repository
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
@@ -110,11 +110,11 @@ class ReleaseFacts:
 
     @property
     def accepting(self) -> int:
-        return sum(1 for r in self.reports if not r.stale and r.verdict == Verdict.accept.value)
+        return sum(1 for r in self.reports if not r.stale and r.verdict == ReportVerdict.accept.value)
 
     @property
     def rejecting(self) -> int:
-        return sum(1 for r in self.reports if not r.stale and r.verdict == Verdict.reject.value)
+        return sum(1 for r in self.reports if not r.stale and r.verdict == ReportVerdict.reject.value)
 
 
 @dataclass(frozen=True)
@@ -196,7 +196,7 @@ def release_facts(
         line = _report_line(team, report, site, federation, not policy.is_current(release, report))
         lines.append(line)
         # What made a release rejected is published with it, marked or not.
-        rejecting = release.state is State.rejected and report.verdict is Verdict.reject and not line.stale
+        rejecting = release.state is State.rejected and report.verdict is ReportVerdict.reject and not line.stale
         for index, issue in enumerate(report.issues):
             if issue.known_issue or rejecting:
                 issues.append(
@@ -235,10 +235,10 @@ def release_facts(
             status = found.verdict
         site, federation = _team_site(teams, team)
         coverage.append(CoverageRow(team, site, team in release.teams, tuple(cells), status, federation))
-    covered = {line.platform for line in lines if not line.stale and line.verdict == Verdict.accept.value}
+    covered = {line.platform for line in lines if not line.stale and line.verdict == ReportVerdict.accept.value}
     uncovered = [p for p in platforms if p not in covered]
 
-    rejected_by = [line.team for line in lines if not line.stale and line.verdict == Verdict.reject.value]
+    rejected_by = [line.team for line in lines if not line.stale and line.verdict == ReportVerdict.reject.value]
     # An override stays on record whatever was decided after it (a later
     # recall does not erase it).
     overridden = rejected_by if any(policy.is_override(d) for d in release.decisions) else []
@@ -293,7 +293,7 @@ def distribution_facts(repo: Repository, distribution: str, version: str, today:
 
 
 def _render(repo: Repository, template: str, **context: object) -> str:
-    env = layout.environment(repo.source, html=False)
+    env = templating.environment(repo.source, html=False)
     text = env.get_template(template).render(**context)
     # Optional sections leave runs of blank lines; one trailing newline: same bytes, clean diffs.
     return re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n"

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from rollout_tool.errors import UsageError
-from rollout_tool.records import Config, Decision, Policy, Product, Release, Report, State
-from rollout_tool.records import Verdict as ReportVerdict
+from rollout_tool.records import Config, Decision, Policy, Product, Release, Report, ReportVerdict, State
 from rollout_tool.repository import Repository
 
 DEFAULT_POLICY = "default"

@@ -105,7 +105,7 @@ class ReleaseType(StrEnum):
     emergency = "emergency"
 
 
-class Verdict(StrEnum):
+class ReportVerdict(StrEnum):
     accept = "accept"
     reject = "reject"
 
@@ -219,7 +219,7 @@ class Product(Record):
     source: Provenance | None = None
 
 
-class Transition(Record):
+class HistoryEntry(Record):
     """A history entry: a transition to `state`, or (with `revision`) a new build in the same state."""
 
     state: State
@@ -248,7 +248,7 @@ class Release(Record):
     repository: Url | None = None
     teams: Identifiers = []
     policy: Identifier | None = None
-    history: list[Transition] = Field(min_length=1)
+    history: list[HistoryEntry] = Field(min_length=1)
     decisions: list[Decision] = []
     supersedes: Version | None = None
     source: Provenance | None = None
@@ -291,7 +291,7 @@ class Issue(Record):
 class Report(Record):
     team: Identifier
     revision: Annotated[StrictInt, Field(ge=1, le=1000)]
-    verdict: Verdict
+    verdict: ReportVerdict
     date: Date
     environment: Environment
     in_production_since: Date | None = None

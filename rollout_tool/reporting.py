@@ -21,7 +21,7 @@ from typing import Protocol
 
 import click
 
-from rollout_tool import layout
+from rollout_tool import templating
 from rollout_tool.errors import EXIT_OK, EXIT_PROBLEMS
 from rollout_tool.problems import Level, Problem, has_errors
 
@@ -186,7 +186,7 @@ def _json(result: Result) -> tuple[str, str]:
 
 def markdown(template: str, **context: object) -> str:
     """A Markdown document from a template of the package (never of the repository judged)."""
-    env = layout.environment(None, html=False)
+    env = templating.environment(None, html=False)
     rendered = env.get_template(template).render(**context)
     # Optional sections leave runs of blank lines.
     return re.sub(r"\n{3,}", "\n\n", rendered).strip() + "\n"

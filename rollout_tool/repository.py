@@ -19,7 +19,6 @@ from pydantic import ValidationError
 from rollout_tool import placement
 from rollout_tool.errors import FatalError
 from rollout_tool.loading import LoadError, Positions, load
-from rollout_tool.messages import describe, shows_source_text
 from rollout_tool.placement import CONFIG_PATH as CONFIG_PATH  # where every command looks for it
 from rollout_tool.problems import Level, Problem
 from rollout_tool.records import (
@@ -32,6 +31,7 @@ from rollout_tool.records import (
     Report,
     Team,
 )
+from rollout_tool.schema_errors import describe, shows_source_text
 from rollout_tool.sources import Entry, Kind, Source
 
 R = TypeVar("R", bound=Record)

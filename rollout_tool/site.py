@@ -21,7 +21,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from rollout_tool import attention, feed, layout, metrics, policy, svg
+from rollout_tool import attention, feed, metrics, policy, svg, templating
 from rollout_tool.errors import RefusedError
 from rollout_tool.identifiers import version_key
 from rollout_tool.notes import (
@@ -396,7 +396,7 @@ def _pages(site: Site, board_limit: int) -> Iterator[tuple[str, str, dict[str, o
 
 
 def _environment(repo: Repository, site: Site) -> jinja2.Environment:
-    env = layout.new_environment(repo.source, html=True)
+    env = templating.new_environment(repo.source, html=True)
     env.globals.update(
         config=site.config,
         today=site.today,

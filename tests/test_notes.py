@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from rollout_tool import layout, notes
+from rollout_tool import notes, templating
 from rollout_tool.cli import main
 from rollout_tool.repository import Repository
 from rollout_tool.sources import GitRevision, WorkTree
@@ -49,12 +49,12 @@ def test_every_known_issue_and_workaround_appears_with_the_site_that_found_it(ri
         known = _section(text, "Known issues")
         issues = _published_issues(repo, product, version)
         for team, summary, workaround in issues:
-            assert f"## {layout.md_inline(summary)}\n" in known
+            assert f"## {templating.md_inline(summary)}\n" in known
             site = repo.team(team)
             assert site is not None
             assert f"found by {site.site} (`{team}`)" in known
             if workaround:
-                assert f"**Workaround:** {layout.md_block(workaround)}" in known
+                assert f"**Workaround:** {templating.md_block(workaround)}" in known
         assert known.count("\n### ") == len(issues)
         if not issues:
             assert known.strip() == "None reported."
@@ -140,7 +140,7 @@ def test_distribution_notes_combine_the_shipped_releases(rich: Repo) -> None:
     known = _section(text, "Known issues")
     for product, version in (("arc-ce", "6.18.0"), ("storm", "1.11.22")):
         for _, summary, _ in _published_issues(repo, product, version):
-            assert layout.md_inline(summary) in known
+            assert templating.md_inline(summary) in known
     assert "## ARC CE 6.18.0\n" in text and "## StoRM 1.11.22\n" in text
     assert "### Known issues" in text  # each release's own notes, one level down
     assert "**Override:** accepted despite a rejecting report from mwt2." in text
@@ -265,14 +265,14 @@ def test_the_repositorys_own_data_renders_every_published_known_issue() -> None:
         text = notes.release_notes(repo, product, version, TODAY)
         assert text == notes.release_notes(Repository(WorkTree(OWN)), product, version, TODAY)
         for _team, summary, workaround in _published_issues(repo, product, version):
-            assert layout.md_inline(summary) in text, f"{product}/{version}: {summary}"
+            assert templating.md_inline(summary) in text, f"{product}/{version}: {summary}"
             if workaround:
-                assert layout.md_block(workaround) in text
+                assert templating.md_block(workaround) in text
         decision = release.decision
         if decision is not None:
             assert f"by @{decision.by} on {decision.date}" in text
             if decision.reason:
-                assert layout.md_inline(decision.reason) in text
+                assert templating.md_inline(decision.reason) in text
             rejecting = [
                 t
                 for t, r in repo.reports(product, version).items()
@@ -291,23 +291,26 @@ def test_the_repositorys_own_data_renders_every_published_known_issue() -> None:
 
 
 def test_markdown_escaping_is_exact() -> None:
-    assert layout.md_inline("a | b\n*c*") == "a \\| b \\*c\\*"
-    assert layout.md_block("see <https://x.org/a>\n<b>bold</b>  \n") == "see <https://x.org/a>\n&lt;b&gt;bold&lt;/b&gt;"
-    assert layout.past("withdraw") == "withdrawn"
+    assert templating.md_inline("a | b\n*c*") == "a \\| b \\*c\\*"
+    assert (
+        templating.md_block("see <https://x.org/a>\n<b>bold</b>  \n")
+        == "see <https://x.org/a>\n&lt;b&gt;bold&lt;/b&gt;"
+    )
+    assert templating.past("withdraw") == "withdrawn"
 
 
 def test_free_text_becomes_escaped_html_paragraphs_lists_code_and_links() -> None:
-    html = layout.prose("Run `arcctl <x>` now,\nthen see https://x.org/a?b=1&c=2.\n\n- one <b>\n- two")
+    html = templating.prose("Run `arcctl <x>` now,\nthen see https://x.org/a?b=1&c=2.\n\n- one <b>\n- two")
     assert str(html) == (
         '<p class="prose">Run <code>arcctl &lt;x&gt;</code> now, then see '
         '<a href="https://x.org/a?b=1&amp;c=2">https://x.org/a?b=1&amp;c=2</a>.</p>'
         "<ul><li>one &lt;b&gt;</li><li>two</li></ul>"
     )
     # A quote ends an address: it can never open an attribute of its own.
-    assert str(layout.prose('"https://e.org" onclick=x')) == (
+    assert str(templating.prose('"https://e.org" onclick=x')) == (
         '<p class="prose">&#34;<a href="https://e.org">https://e.org</a>&#34; onclick=x</p>'
     )
-    assert str(layout.prose("javascript:alert(1)")) == '<p class="prose">javascript:alert(1)</p>'
+    assert str(templating.prose("javascript:alert(1)")) == '<p class="prose">javascript:alert(1)</p>'
 
 
 def test_a_recall_after_an_override_keeps_both_decisions_in_the_notes(rich: Repo) -> None:

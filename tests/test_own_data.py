@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from rollout_tool.records import Config, State, Verdict
+from rollout_tool.records import Config, ReportVerdict, State
 from rollout_tool.repository import Repository
 from rollout_tool.sources import WorkTree
 from tests.support.repos import run_rollout
@@ -89,7 +89,7 @@ def test_reports_show_stale_revisions_rejects_and_known_issues(own: Repository) 
             assert runs is not None and report.environment.platform in runs.platforms, (product, version, team)
             if report.revision < release.revision:
                 stale.append((product, version, team))
-            if report.verdict is Verdict.reject:
+            if report.verdict is ReportVerdict.reject:
                 rejects.append((product, version, team))
             known_with_workaround += [i for i in report.issues if i.known_issue and i.workaround]
     assert stale
@@ -113,7 +113,7 @@ def test_decisions_explain_rejections_recalls_and_overrides(own: Repository) -> 
         if release.state in (State.rejected, State.recalled):
             assert release.decision is not None and release.decision.reason.strip()
         if release.state in (State.accepted, State.released) and any(
-            r.verdict is Verdict.reject and r.revision == release.revision for r in reports.values()
+            r.verdict is ReportVerdict.reject and r.revision == release.revision for r in reports.values()
         ):
             # accepting over a reject report is an override: it must say why
             assert release.decision is not None and release.decision.action == "accept"

@@ -556,7 +556,7 @@ def test_excuses_json_gives_every_release_its_blockers_who_acts_and_when(attenti
     assert blocked["late"] == [{"team": "ncg-ingrid-pt", "due": "2026-11-17", "days_late": 8, "escalate": True}]
     waiting = by_name["arc-ce/6.19.0"]  # the late team owes the report; escalated, so the coordinators too
     assert waiting["who"] == [{"role": "team", "team": "praguelcg2", "logins": ["jan-cz", "eva-cz"]}, coordinators]
-    assert by_name["apel/2.0.0"]["who"] == [{"role": "bot", "logins": ["rollout-bot"]}]
+    assert by_name["apel/2.0.0"]["who"] == [{"role": "bot", "logins": ["rollout-bot[bot]"]}]
     assert by_name["apel/1.8.0"]["who"] == [coordinators]
     assert (by_name["arc-ce/6.18.0"]["verdict"], by_name["arc-ce/6.18.0"]["who"]) == ("closed", [])
     # Before its soak ends a release says when it becomes eligible, and a team not yet late is the one to act.
@@ -638,7 +638,9 @@ def test_an_accepted_release_whose_policy_releases_it_waits_on_the_bot(tmp_path:
     teams = {page.team: page.record for page in found.teams}
     items = attention.attention(found.config, found.releases, teams)
     releasable = [item for item in items if item.kind == "releasable"]
-    assert [(i.facts.version, i.actor.role, i.actor.logins) for i in releasable] == [("1.8.0", "bot", ("rollout-bot",))]
+    assert [(i.facts.version, i.actor.role, i.actor.logins) for i in releasable] == [
+        ("1.8.0", "bot", ("rollout-bot[bot]",))
+    ]
     excuses = attention.excuses(found.config, found.releases, teams, found.today)
     by_name = {f"{r['product']}/{r['version']}": r for r in excuses["releases"]}  # type: ignore[attr-defined]
-    assert by_name["apel/1.8.0"]["who"] == [{"role": "bot", "logins": ["rollout-bot"]}]
+    assert by_name["apel/1.8.0"]["who"] == [{"role": "bot", "logins": ["rollout-bot[bot]"]}]

@@ -20,7 +20,7 @@ from rollout_tool.editing import Append, EditError, SetScalar, apply
 from rollout_tool.lifecycle import TRANSITIONS, Role, Situation, allowed_transitions
 from rollout_tool.loading import load
 from rollout_tool.policy import effective_policy
-from rollout_tool.records import Config, Policy, Release, Report, State, Transition
+from rollout_tool.records import Config, HistoryEntry, Policy, Release, Report, State
 from rollout_tool.repository import Repository, release_path, report_path
 from rollout_tool.sources import WorkTree
 from rollout_tool.writing import atomic_write
@@ -96,7 +96,7 @@ def _next_step(
         if not transition.allows({Role.bot}, policy):
             continue
         after = release.model_copy(
-            update={"state": target, "history": [*release.history, Transition(state=target, date=today, by=bot)]}
+            update={"state": target, "history": [*release.history, HistoryEntry(state=target, date=today, by=bot)]}
         )
         if not transition.requires(Situation(repo, product, version, after, reports, policy, today)):
             return after

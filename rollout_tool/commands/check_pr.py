@@ -22,8 +22,8 @@ from pathlib import Path
 from rollout_tool import placement
 from rollout_tool.authorization import Authorization, authorize
 from rollout_tool.changes import (
+    ChangeKind,
     FileChange,
-    Status,
     changed_files,
     commit_of,
     exported,
@@ -259,7 +259,7 @@ def affected(tip: Repository, merged: Repository, files: list[FileChange]) -> li
     change to rollout.yaml changes (its platforms, groups, policies or bot).
     """
     wanted: dict[str, None] = {}
-    present = [c for c in files if c.status is not Status.deleted]
+    present = [c for c in files if c.status is not ChangeKind.deleted]
     for change in present:
         wanted[change.path] = None
     for change in files:
@@ -269,7 +269,7 @@ def affected(tip: Repository, merged: Repository, files: list[FileChange]) -> li
         if place.kind == "rollout":
             wanted.update(dict.fromkeys(_config_dependents(tip, merged)))
             continue
-        exists = change.status is not Status.modified  # added or deleted: its name is what others refer to
+        exists = change.status is not ChangeKind.modified  # added or deleted: its name is what others refer to
         if place.kind == "release":
             product, version = place.ids
             wanted.update(
@@ -340,7 +340,7 @@ def _validate(root: Path, tree: str, tip: Repository, merged: Repository, files:
         # A record the change does not touch matters only where the change breaks it.
         if problem.path in changed or problem.level is Level.error:
             problems.append(problem)
-    added = [c.path for c in files if c.status is Status.added]
+    added = [c.path for c in files if c.status is ChangeKind.added]
     folders = dict.fromkeys(path.rsplit("/", end)[0] for path in added for end in range(1, path.count("/") + 1))
     look_alikes = [p for folder in folders for p in placement.check(folder, merged.listing(folder)).look_alikes]
     for problem in look_alikes:
@@ -370,20 +370,20 @@ def describe(tip: Repository, merged: Repository, change: FileChange) -> Change:
     if place.kind == "report":
         product, version, team = place.ids
         name = f"{product}/{version}"
-        if change.status is Status.deleted:
+        if change.status is ChangeKind.deleted:
             return Change("report-deleted", change.path, f"report of team `{team}` on {name} deleted")
         doc = merged.document(change.path)
         record = doc.record if doc is not None and isinstance(doc.record, Report) else None
         what = f"{record.verdict.value} on revision {record.revision}" if record else "invalid"
-        if change.status is Status.added:
+        if change.status is ChangeKind.added:
             return Change("report-added", change.path, f"new report by team `{team}` on {name}: {what}")
         return Change("report-modified", change.path, f"report of team `{team}` on {name} changed: {what}")
     product, version = place.ids
     name = f"{product}/{version}"
-    if change.status is Status.deleted:
+    if change.status is ChangeKind.deleted:
         return Change("release-deleted", change.path, f"release {name} deleted")
     after = merged.release(product, version)
-    if change.status is Status.added:
+    if change.status is ChangeKind.added:
         return Change("release-added", change.path, f"new release {name} ({after.state.value if after else 'invalid'})")
     before = tip.release(product, version)
     if before is None or after is None:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from rollout_tool.assignment import why_not_assignable
 from rollout_tool.authorization import authorize
-from rollout_tool.changes import FileChange, Status
+from rollout_tool.changes import ChangeKind, FileChange
 from rollout_tool.commands.check_pr import affected, located
 from rollout_tool.commands.new import Overlay, split_release
 from rollout_tool.commands.validate import validate_paths
@@ -264,7 +264,7 @@ def _judge(root: Path, updated: Mapping[str, bytes], login: str, today: dt.date)
     of every record the change affects."""
     tip = Repository(WorkTree(root))
     merged = Repository(Overlay(WorkTree(root), updated))
-    files = [FileChange(path, Status.modified) for path in updated]
+    files = [FileChange(path, ChangeKind.modified) for path in updated]
     authorization = authorize(tip, merged, files, login, today)
     validation = validate_paths(merged, affected(tip, merged, files)).problems
     return sorted({*located(merged, authorization), *(p for p in validation if p.level.value == "error")})
