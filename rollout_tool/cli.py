@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -109,8 +110,9 @@ def validate(paths: tuple[Path, ...], repo: Path | None, rev: str | None, output
 @main.command()
 @click.option("--check", is_flag=True, help="Fail when schema/ is not what the models generate.")
 @repo_option
+@format_option(("text", "json"))
 @handles_errors
-def schema(check: bool, repo: Path | None) -> None:
+def schema(check: bool, repo: Path | None, output_format: str | None) -> None:
     """Write the JSON Schemas of the records to schema/, listing rollout.yaml's platforms, groups,
     federations and workflows so that editors complete them."""
     from rollout_tool.repository import Repository
@@ -121,13 +123,15 @@ def schema(check: bool, repo: Path | None) -> None:
     config = Repository(WorkTree(root)).config()
     if check:
         stale = schemas.stale(root, config)
-        for name in stale:
-            click.echo(f"{schemas.SCHEMA_FOLDER}/{name}: stale; run `rollout schema` and commit the result", err=True)
-        sys.exit(EXIT_PROBLEMS if stale else EXIT_OK)
+        said = [f"{schemas.SCHEMA_FOLDER}/{name}: stale; run `rollout schema` and commit the result" for name in stale]
+        payload: dict[str, object] = {"stale": [f"{schemas.SCHEMA_FOLDER}/{name}" for name in stale]}
+        reporting.report(reporting.Lines([], payload, said, EXIT_PROBLEMS if stale else EXIT_OK), output_format)
     written = schemas.rendered(config)
     for name, text in written.items():
         atomic_write(root / schemas.SCHEMA_FOLDER / name, text.encode())
-    click.echo(f"wrote {len(written)} schemas to {schemas.SCHEMA_FOLDER}/")
+    paths = [f"{schemas.SCHEMA_FOLDER}/{name}" for name in written]
+    said = [f"wrote {len(written)} schemas to {schemas.SCHEMA_FOLDER}/"]
+    reporting.report(reporting.Lines(said, {"written": paths}), output_format or "text")
 
 
 # ---- section: new (scaffolding) ----
@@ -145,14 +149,16 @@ def _ask(value: Any, label: str, *, default: Any = None, many: bool = False) -> 
     raise UsageError(f"missing {label.lower()}: give its option (see --help)")
 
 
-def _finish(result: Any) -> None:
+def _finish(result: Any, output_format: str | None = None) -> None:
     from rollout_tool.problems import has_errors
 
     if has_errors(result.problems):
-        click.echo(reporting.text(result.problems), nl=False)
-        click.echo(f"{result.path} not written: fix the values above", err=True)
-        sys.exit(EXIT_PROBLEMS)
-    click.echo(f"wrote {result.path}")
+        refused = reporting.Lines(
+            [], {"path": result.path, "written": False}, [f"{result.path} not written: fix the values above"]
+        )
+        reporting.report(replace(refused, code=EXIT_PROBLEMS, found=list(result.problems)), output_format or "text")
+    written = reporting.Lines([f"wrote {result.path}"], {"path": result.path, "written": True}, found=result.problems)
+    reporting.report(written, output_format or "text")
 
 
 @main.group()
@@ -171,8 +177,9 @@ def new() -> None:
 @click.option("--product", "products", multiple=True, help="A product of interest (repeatable).")
 @click.option("--contact", help="The team's list address.")
 @repo_option
+@format_option(("text", "json"))
 @handles_errors
-def new_team(team: str, repo: Path | None, contact: str | None, **given: Any) -> None:
+def new_team(team: str, repo: Path | None, contact: str | None, output_format: str | None, **given: Any) -> None:
     """Scaffold teams/TEAM.yaml."""
     from rollout_tool.commands.new import scaffold, team_fields
 
@@ -187,7 +194,7 @@ def new_team(team: str, repo: Path | None, contact: str | None, **given: Any) ->
         products=list(given["products"]),
         contact=contact,
     )
-    _finish(scaffold(root, team_path(team), fields))
+    _finish(scaffold(root, team_path(team), fields), output_format)
 
 
 @new.command("release")
@@ -200,8 +207,16 @@ def new_team(team: str, repo: Path | None, contact: str | None, **given: Any) ->
 @click.option("--supersedes", help="The version of the same product this one replaces.")
 @today_option
 @repo_option
+@format_option(("text", "json"))
 @handles_errors
-def new_release(release: str, repo: Path | None, supersedes: str | None, today: str | None, **given: Any) -> None:
+def new_release(
+    release: str,
+    repo: Path | None,
+    supersedes: str | None,
+    today: str | None,
+    output_format: str | None,
+    **given: Any,
+) -> None:
     """Scaffold releases/PRODUCT/VERSION/release.yaml as a candidate."""
     from rollout_tool.commands.new import release_fields, scaffold, split_release
 
@@ -217,7 +232,7 @@ def new_release(release: str, repo: Path | None, supersedes: str | None, today: 
         today=today_from(today),
         supersedes=supersedes,
     )
-    _finish(scaffold(root, release_path(product, version), fields))
+    _finish(scaffold(root, release_path(product, version), fields), output_format)
 
 
 @new.command("report")
@@ -235,6 +250,7 @@ def new_release(release: str, repo: Path | None, supersedes: str | None, today: 
 @click.option("--revision", type=int, help="The revision you tested (refused unless it is the current one).")
 @today_option
 @repo_option
+@format_option(("text", "json"))
 @handles_errors
 def new_report(
     release: str,
@@ -243,6 +259,7 @@ def new_report(
     in_production_since: str | None,
     revision: int | None,
     today: str | None,
+    output_format: str | None,
     **given: Any,
 ) -> None:
     """Scaffold releases/PRODUCT/VERSION/reports/TEAM.yaml for the release's current revision."""
@@ -268,7 +285,7 @@ def new_report(
         in_production_since=today_from(in_production_since) if in_production_since else None,
         revision=revision,
     )
-    _finish(scaffold(root, report_path(product, version, team), fields, footer=REPORT_FOOTER))
+    _finish(scaffold(root, report_path(product, version, team), fields, footer=REPORT_FOOTER), output_format)
 
 
 # ---- end section: new ----
@@ -439,6 +456,7 @@ def metrics(today: str | None, repo: Path | None, rev: str | None, output_format
 @today_option
 @repo_option
 @rev_option
+@format_option(("text", "json"))
 @handles_errors
 def notes(
     name: str | None,
@@ -448,6 +466,7 @@ def notes(
     today: str | None,
     repo: Path | None,
     rev: str | None,
+    output_format: str | None,
 ) -> None:
     """Markdown release notes of PRODUCT/VERSION, or of every release with --all --out DIR."""
     from rollout_tool.commands import notes as command
@@ -459,13 +478,19 @@ def notes(
         if name is not None or out is None:
             raise UsageError("--all writes every release's notes to --out DIR and takes no NAME")
         written = command.write_all(open_source(root, rev), out, day)
-        click.echo(
-            f"wrote notes of {written.releases} releases and {written.distributions} distribution releases to {out}"
-        )
-        return
+        said = f"wrote notes of {written.releases} releases and {written.distributions} distribution releases to {out}"
+        payload: dict[str, object] = {
+            "out": str(out),
+            "releases": written.releases,
+            "distributions": written.distributions,
+        }
+        reporting.report(reporting.Lines([said], payload), output_format or "text")
     if name is None:
         raise UsageError("name a release as PRODUCT/VERSION, or use --all --out DIR")
-    click.echo(command.one(open_source(root, rev), name, day, distribution=distribution), nl=False)
+    text = command.one(open_source(root, rev), name, day, distribution=distribution)
+    if output_format == "json":  # the Markdown itself is the text output: printed as written, tabs and all
+        reporting.report(reporting.Lines([], {"name": name, "markdown": text}), "json")
+    click.echo(text, nl=False)
 
 
 @main.command()
@@ -479,8 +504,11 @@ def notes(
 @today_option
 @repo_option
 @rev_option
+@format_option(("text", "json"))
 @handles_errors
-def site(out: Path, base_url: str, today: str | None, repo: Path | None, rev: str | None) -> None:
+def site(
+    out: Path, base_url: str, today: str | None, repo: Path | None, rev: str | None, output_format: str | None
+) -> None:
     """Build the static dashboard (board, release, team and distribution pages, Atom feeds) into --out."""
     import re
 
@@ -490,7 +518,9 @@ def site(out: Path, base_url: str, today: str | None, repo: Path | None, rev: st
     if base_url and not re.match(r"^https?://[^\s/]+(/\S*)?$", base_url):
         raise UsageError(f"--base-url {base_url!r}: give an http(s) address such as https://example.org/rollout/")
     built = build_site(open_source(repo_root(repo), rev), out, today_from(today), base_url)
-    click.echo(f"built {built.files} files for {built.releases} releases in {out}")
+    said = [f"built {built.files} files for {built.releases} releases in {out}"]
+    payload: dict[str, object] = {"out": str(out), "files": built.files, "releases": built.releases}
+    reporting.report(reporting.Lines(said, payload), output_format or "text")
 
 
 # ---- end section: publishing ----
@@ -521,6 +551,7 @@ def _step_command(step: str) -> None:
     @click.option("--dry-run", is_flag=True, help="Show the diff; write nothing.")
     @today_option
     @repo_option
+    @format_option()
     @handles_errors
     def command(
         release: str,
@@ -532,6 +563,7 @@ def _step_command(step: str) -> None:
         dry_run: bool,
         today: str | None,
         repo: Path | None,
+        output_format: str | None,
     ) -> None:
         from rollout_tool.commands.steps import acting_login, run_step
 
@@ -548,15 +580,7 @@ def _step_command(step: str) -> None:
             reason=reason,
             by_version=by_version,
         )
-        if not result.allowed:
-            click.echo(reporting.text(result.problems), nl=False)
-            click.echo(f"refused: {result.summary}; nothing was written", err=True)
-            sys.exit(EXIT_PROBLEMS)
-        if dry_run:
-            click.echo(result.diff(), nl=False)
-            click.echo(f"would do: {result.summary}", err=True)
-        else:
-            click.echo(f"{result.summary} ({', '.join(result.files)})")
+        reporting.report(result, output_format or "text")
 
 
 for _step in _STEPS:
@@ -648,23 +672,32 @@ def import_group() -> None:
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True, help="The repository to fill.")
 @click.option("--coordinator", "coordinators", multiple=True, help="A coordinator's login, for a new rollout.yaml.")
 @click.option("--bot", default=None, help="The automation's login, for a new rollout.yaml.")
+@format_option(("text", "json"))
 @handles_errors
-def import_umd(source: Path, out: Path, coordinators: tuple[str, ...], bot: str | None) -> None:
+def import_umd(
+    source: Path, out: Path, coordinators: tuple[str, ...], bot: str | None, output_format: str | None
+) -> None:
     """EGI's UMD/CMD history (products/, distributions/) as a rollout repository in --out."""
     from rollout_tool.commands.import_umd import import_umd as run_import
 
     result = run_import(source, out, list(coordinators), bot)
-    for path in result.kept:
-        click.echo(f"kept {path}: it differs from what the import writes (edited?); left as it is", err=True)
-    for skipped in result.skipped:
-        click.echo(f"skipped {skipped.source}: {skipped.reason}", err=True)
-    if result.config_changes:
-        click.echo(f"added to rollout.yaml: {', '.join(result.config_changes)}")
-    click.echo(
+    notes = [f"kept {path}: it differs from what the import writes (edited?); left as it is" for path in result.kept]
+    notes += [f"skipped {skipped.source}: {skipped.reason}" for skipped in result.skipped]
+    said = [f"added to rollout.yaml: {', '.join(result.config_changes)}"] if result.config_changes else []
+    said.append(
         f"{result.records} records: {len(result.written)} written, {len(result.unchanged)} unchanged, "
         f"{len(result.kept)} kept as edited; {len(result.skipped)} source entries skipped"
     )
-    sys.exit(EXIT_OK if result.records or not result.skipped else EXIT_PROBLEMS)
+    payload: dict[str, object] = {
+        "records": result.records,
+        "written": list(result.written),
+        "unchanged": len(result.unchanged),
+        "kept": list(result.kept),
+        "skipped": [{"source": s.source, "reason": s.reason} for s in result.skipped],
+        "added_to_config": list(result.config_changes),
+    }
+    code = EXIT_OK if result.records or not result.skipped else EXIT_PROBLEMS
+    reporting.report(reporting.Lines(said, payload, notes, code), output_format or "text")
 
 
 @main.command()
@@ -674,6 +707,7 @@ def import_umd(source: Path, out: Path, coordinators: tuple[str, ...], bot: str 
 @click.option("--bot", required=True, help="The automation's login.")
 @click.option("--platform", "platforms", multiple=True, required=True, help="A platform id, e.g. el9 (repeatable).")
 @click.option("--group", "groups", multiple=True, help="A product group id (repeatable; default: middleware).")
+@format_option(("text", "json"))
 @handles_errors
 def init(
     folder: Path,
@@ -682,6 +716,7 @@ def init(
     bot: str,
     platforms: tuple[str, ...],
     groups: tuple[str, ...],
+    output_format: str | None,
 ) -> None:
     """Start a rollout repository in FOLDER: rollout.yaml, schemas, workflows, CODEOWNERS and a README."""
     from rollout_tool.commands.init import init as run_init
@@ -696,11 +731,10 @@ def init(
         groups=list(groups) or ["middleware"],
     )
     if has_errors(result.problems):
-        click.echo(reporting.text(result.problems), nl=False)
-        click.echo(f"{folder}: nothing written; fix the options above", err=True)
-        sys.exit(EXIT_PROBLEMS)
-    for path in result.written:
-        click.echo(f"wrote {path}")
+        refused = reporting.Lines([], {"written": []}, [f"{folder}: nothing written; fix the options above"])
+        reporting.report(replace(refused, code=EXIT_PROBLEMS, found=result.problems), output_format or "text")
+    said = [f"wrote {path}" for path in result.written]
+    reporting.report(reporting.Lines(said, {"written": list(result.written)}), output_format or "text")
 
 
 # ---- end section: import and init ----

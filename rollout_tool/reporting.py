@@ -84,10 +84,11 @@ class Lines:
     payload: dict[str, object]
     notes: list[str] = field(default_factory=list)  # for a person at a terminal: on stderr, and not in JSON
     code: int = EXIT_OK
+    found: list[Problem] = field(default_factory=list)
 
     @property
     def problems(self) -> list[Problem]:
-        return []
+        return self.found
 
     def lines(self) -> list[str]:
         return self.said
@@ -99,7 +100,7 @@ class Lines:
         return "\n".join(self.notes), True
 
     def as_dict(self) -> dict[str, object]:
-        return self.payload
+        return {**self.payload, "problems": [p.as_dict() for p in self.found]} if self.found else self.payload
 
     def exit_code(self) -> int:
         return self.code

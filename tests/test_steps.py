@@ -217,3 +217,38 @@ def test_the_product_file_is_not_needed_to_be_touched(story: Repo) -> None:
     assert product == PRODUCT
     assert step(story, "start", V, "--team", "praguelcg2", today="2026-11-02").returncode == 0
     assert (story.root / "releases/arc-ce/product.yaml").read_text() == product
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("start", V, "--team", "praguelcg2", "--by", "carla-coord", "--today", "2026-11-02", "--dry-run"),
+        ("schema", "--check"),
+        ("new", "report", "arc-ce/6.19.0", "--team", "praguelcg2", "--verdict", "accept", "--platform", "el8",
+         "--install", "fresh", "--today", "2026-11-20"),
+        ("notes", "arc-ce/6.19.0", "--today", "2026-11-20"),
+        ("status", "--team", "praguelcg2", "--today", "2026-11-20"),
+    ],
+    ids=["step", "schema", "new", "notes", "status-team"],
+)  # fmt: skip
+def test_every_command_that_prints_speaks_json(story: Repo, args: tuple[str, ...]) -> None:
+    if args[0] == "schema":
+        assert story.rollout("schema").returncode == 0
+    result = story.rollout(*args, "--format", "json")
+    assert result.returncode == 0, result.stderr + result.stdout
+    payload = json.loads(result.stdout)
+    assert isinstance(payload, dict) and payload
+
+
+def test_a_step_in_json_says_what_it_did_and_the_diff(story: Repo) -> None:
+    result = step(story, "start", V, "--team", "praguelcg2", "--format", "json", today="2026-11-02")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["summary"] == f"{V}: candidate -> rollout with praguelcg2"
+    assert (payload["allowed"], payload["written"], payload["files"]) == (True, True, [RELEASE])
+    assert "+state: rollout\n" in payload["diff"] and payload["problems"] == []
+    refused = step(story, "release", V, "--format", "json")
+    assert refused.returncode == 1
+    body = json.loads(refused.stdout)
+    assert (body["allowed"], body["written"]) == (False, False)
+    assert [p["rule"] for p in body["problems"]] == ["illegal-transition"]

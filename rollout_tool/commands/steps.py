@@ -27,7 +27,7 @@ from rollout_tool.commands.check_pr import affected, located
 from rollout_tool.commands.new import Overlay, split_release
 from rollout_tool.commands.validate import validate_paths
 from rollout_tool.editing import Append, Edit, ReplaceList, SetScalar, apply
-from rollout_tool.errors import UsageError
+from rollout_tool.errors import EXIT_OK, EXIT_PROBLEMS, UsageError
 from rollout_tool.identifiers import version_key
 from rollout_tool.policy import effective_policy, evaluate
 from rollout_tool.problems import Problem, has_errors
@@ -47,10 +47,41 @@ class StepResult:
     files: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)  # path -> (before, after)
     problems: list[Problem] = field(default_factory=list)
     written: bool = False
+    dry_run: bool = False
 
     @property
     def allowed(self) -> bool:
         return not has_errors(self.problems)
+
+    # What the reporters print (see reporting.Result).
+
+    def lines(self) -> list[str]:
+        if not self.allowed:
+            return []
+        if self.dry_run:
+            return self.diff().splitlines()
+        return [f"{self.summary} ({', '.join(self.files)})"]
+
+    def notices(self) -> list[tuple[str, str]]:
+        return [("rollout", line) for line in self.lines()] if not self.dry_run else [("rollout", self.summary)]
+
+    def closing(self) -> tuple[str, bool]:
+        if not self.allowed:
+            return f"refused: {self.summary}; nothing was written", True
+        return (f"would do: {self.summary}", True) if self.dry_run else ("", False)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "summary": self.summary,
+            "allowed": self.allowed,
+            "written": self.written,
+            "files": list(self.files),
+            "diff": self.diff(),
+            "problems": [p.as_dict() for p in self.problems],
+        }
+
+    def exit_code(self) -> int:
+        return EXIT_OK if self.allowed else EXIT_PROBLEMS
 
     def diff(self) -> str:
         lines: list[str] = []
@@ -288,7 +319,7 @@ def run_step(
     plan, summary = plan_step(
         repo, step, spec, login, today, teams=teams, remove=remove, reason=reason, by_version=by_version
     )
-    result = StepResult(summary)
+    result = StepResult(summary, dry_run=dry_run)
     for path, edits in plan.edits.items():
         before = (root / path).read_bytes()
         result.files[path] = (before, apply(before, edits, name=path))
