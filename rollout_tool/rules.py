@@ -108,17 +108,17 @@ def check_product(repo: Repository, doc: Document, product: Product) -> Iterator
         )
 
 
+def _version_matches(repo: Repository, doc: Document, written: str, named: str, where: str) -> Iterator[Problem]:
+    """The version a record says must be the one its path names."""
+    if written != named:
+        yield repo.problem_at(doc.path, ("version",), "path-mismatch", f"version {written!r} does not match {where}")
+
+
 def check_release(repo: Repository, doc: Document, release: Release) -> Iterator[Problem]:
     place = place_of(doc.path)
     assert place is not None
     product, version = place.ids
-    if release.version != version:
-        yield repo.problem_at(
-            doc.path,
-            ("version",),
-            "path-mismatch",
-            f"version {release.version!r} does not match its folder {version!r}",
-        )
+    yield from _version_matches(repo, doc, release.version, version, f"its folder {version!r}")
     if not repo.has_product(product):
         yield Problem(doc.path, 1, 1, "reference", f"no product.yaml in releases/{product}/")
     config = repo.config()
@@ -284,13 +284,7 @@ def check_distribution(repo: Repository, doc: Document, distribution: Distributi
     place = place_of(doc.path)
     assert place is not None
     _, version = place.ids
-    if distribution.version != version:
-        yield repo.problem_at(
-            doc.path,
-            ("version",),
-            "path-mismatch",
-            f"version {distribution.version!r} does not match the file name {version}.yaml",
-        )
+    yield from _version_matches(repo, doc, distribution.version, version, f"the file name {version}.yaml")
     # A release recalled after the distribution shipped it stays listed as it
     # was shipped: the published record is not rewritten, its notes show the recall.
     needed = {
