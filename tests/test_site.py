@@ -467,7 +467,7 @@ ATTENTION = [
     ("APEL 1.8.0", "releasable", "2026-11-10 (15 days)", "coordinators"),
     ("ARC CE 6.19.0", "9 days late", "2026-11-16 (9 days)", "praguelcg2 escalated to coordinators"),
     ("APEL 1.9.0", "8 days late", "2026-11-17 (8 days)", "ncg-ingrid-pt escalated to coordinators"),
-    ("APEL 2.0.0", "ready", "2026-11-21 (4 days)", "the bot (rollout-bot), automatically"),
+    ("APEL 2.0.0", "ready", "2026-11-21 (4 days)", "the bot (rollout-bot[bot]), automatically"),
 ]
 
 # Every element of the chosen cells that is cut: outside the viewport, or wider than its own box.
