@@ -68,6 +68,7 @@ def entry_id(config: Config, *parts: str) -> str:
 
 
 def release_link(product: str, version: str) -> str:
+    """A release's page on the dashboard, relative to the site's top."""
     return f"releases/{product}/{version}.html"
 
 

@@ -331,9 +331,8 @@ def metric_sections(found: metrics.Metrics | None) -> list[MetricSection]:
 
 # ---------------------------------------------------------------- writing
 
-
-def release_page(product: str, version: str) -> str:
-    return f"releases/{product}/{version}.html"
+# A release's page: where the feeds link to, so it has one home, in feed.
+release_page = feed.release_link
 
 
 def product_page(product: str) -> str:

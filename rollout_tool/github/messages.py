@@ -88,7 +88,7 @@ def tracking_issue(repo: Repository, product: str, version: str, today: dt.date)
         report = reports.get(team)
         if report is None:
             lines.append(f"- [ ] {label}{site}: {who}")
-        elif report.revision != release.revision:
+        elif not policy.is_current(release, report):
             lines.append(
                 f"- [ ] {label}{site}: {who}: its report is for revision {report.revision}; "
                 f"revision {release.revision} needs a new one"
