@@ -414,7 +414,8 @@ def test_an_outsiders_report_is_refused_with_the_reason_in_the_comment(story: St
         " mallory is not a member of `ncg-ingrid-pt` at the base revision (unauthorized)"
     ) in comment["body"]
     assert (
-        "- `rollout_tool/commands/check_pr.py:1` only coordinators may change rollout_tool/;"
+        # The message is inert Markdown: `_` escaped, which GitHub shows as written.
+        "- `rollout_tool/commands/check_pr.py:1` only coordinators may change rollout\\_tool/;"
         " mallory is not a coordinator (unauthorized)"
     ) in comment["body"]
     assert story.issues()[number]["labels"] == ["rollout: refused"]
