@@ -499,7 +499,7 @@ def notes(
     "--base-url",
     default="",
     metavar="URL",
-    help="The address the site is published at; makes the feeds' links absolute.",
+    help="The address the site is published at (default: rollout.yaml's site_url); makes the feeds' links absolute.",
 )
 @today_option
 @repo_option

@@ -185,6 +185,8 @@ class Config(Record):
     policies: dict[Identifier, PolicySettings] = {}
     type_policies: dict[ReleaseType, Identifier] = {}
     url: Url | None = None
+    # Where the dashboard is published: the feeds' links are absolute from it.
+    site_url: Url | None = None
     # When declared, teams' federations and reports' workflows must be among these.
     federations: dict[FederationName, Vocabulary] = {}
     workflows: dict[WorkflowName, Vocabulary] = {}

@@ -236,7 +236,8 @@ def test_the_repositorys_own_feed(tmp_path: Path) -> None:
     links = sorted(e.find(f"{A}link[@rel='alternate']").get("href") for e in root.findall(f"{A}entry"))  # type: ignore[union-attr]
     assert links == sorted(f"releases/{p}/{v}.html" for p, v, _, _ in _news(OWN))
     assert links
-    assert root.get("{http://www.w3.org/XML/1998/namespace}base") is None  # relative to the feed itself
+    # Published at rollout.yaml's site_url: a reader resolves every link against it.
+    assert root.get("{http://www.w3.org/XML/1998/namespace}base") == "https://egi-staged-rollout.github.io/rollout/"
 
 
 def test_a_base_url_makes_the_links_absolute(rich: Repo, tmp_path: Path) -> None:
@@ -268,3 +269,12 @@ def test_a_long_history_gives_the_latest_entries_only(tmp_path: Path) -> None:
     assert len(entries) == feed.FEED_LIMIT
     newest = sorted((day for _, _, _, day in news), reverse=True)[: feed.FEED_LIMIT]
     assert [e.updated for e in entries] == newest
+
+
+def test_without_a_site_url_the_links_are_relative_to_the_feed(rich: Repo, tmp_path: Path) -> None:
+    root = _check_atom(_build(rich.root, tmp_path / "site") / feed.RELEASES_FEED)
+    assert root.get("{http://www.w3.org/XML/1998/namespace}base") is None
+    config = rich.root / "rollout.yaml"
+    config.write_text(config.read_text() + "site_url: https://ea.example.org/board\n")
+    root = _check_atom(_build(rich.root, tmp_path / "published") / feed.RELEASES_FEED)
+    assert root.get("{http://www.w3.org/XML/1998/namespace}base") == "https://ea.example.org/board/"

@@ -11,4 +11,9 @@ from rollout_tool.sources import Source
 
 
 def build_site(source: Source, out: Path, today: dt.date, base_url: str = "") -> site.Built:
-    return site.build(Repository(source), out, today, base_url)
+    """Build into `out`; the feeds' links resolve against `base_url`, else rollout.yaml's `site_url`."""
+    repo = Repository(source)
+    config = repo.config()
+    if not base_url and config is not None and config.site_url is not None:
+        base_url = config.site_url
+    return site.build(repo, out, today, base_url)
