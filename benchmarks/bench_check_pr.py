@@ -51,7 +51,7 @@ def git(root: Path, *args: str) -> str:
 def report_text(team: str, revision: int, platform: str, arch: str) -> str:
     return (
         f"team: {team}\nrevision: {revision}\nverdict: accept\ndate: {TODAY}\n"
-        f"environment:\n  platform: {platform}\n  arch: {arch}\n  install: fresh\n"
+        f"environments:\n  - platform: {platform}\n    arch: {arch}\n    install: fresh\n"
     )
 
 

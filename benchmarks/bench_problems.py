@@ -52,7 +52,7 @@ def bad_report(root: Path, report: str, platform: str, count: int) -> None:
     (root / report).parent.mkdir(parents=True, exist_ok=True)
     (root / report).write_text(
         f"team: {Path(report).stem}\nrevision: 1\nverdict: accept\ndate: {TODAY}\n"
-        f"environment:\n  platform: {platform}\n  arch: x86_64\n  install: fresh\ntests:\n{tests}"
+        f"environments:\n  - platform: {platform}\n    arch: x86_64\n    install: fresh\ntests:\n{tests}"
     )
 
 

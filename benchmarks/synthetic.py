@@ -148,14 +148,14 @@ team: {team}
 revision: {revision}
 verdict: {verdict}
 date: {date}
-environment:
-  platform: {platform}
-  arch: {arch}
-  install: upgrade
-  from_version: "{from_version}"
-  services: [{services}]
-  batch_system: {batch}
-  workflows: [{workflows}]
+environments:
+  - platform: {platform}
+    arch: {arch}
+    install: upgrade
+    from_version: "{from_version}"
+    services: [{services}]
+    batch_system: {batch}
+    workflows: [{workflows}]
 in_production_since: {since}
 tests:
   - name: {test1}

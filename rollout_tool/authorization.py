@@ -220,14 +220,15 @@ class _Judge:
                 ("date",),
             )
         record = self.before.team(team)
-        platform = report.environment.platform
-        if record is not None and platform not in record.platforms:
-            self.refuse(
-                path,
-                "report-platform",
-                f"team `{team}` does not run {platform}: its team file lists {', '.join(record.platforms)}",
-                ("environment", "platform"),
-            )
+        for at, environment in enumerate(report.environments):
+            platform = environment.platform
+            if record is not None and platform not in record.platforms:
+                self.refuse(
+                    path,
+                    "report-platform",
+                    f"team `{team}` does not run {platform}: its team file lists {', '.join(record.platforms)}",
+                    ("environments", at, "platform"),
+                )
 
     def release(self, change: FileChange, product: str, version: str) -> None:
         name = f"{product}/{version}"

@@ -61,7 +61,7 @@ team: praguelcg2
 revision: 1
 verdict: accept
 date: 2026-11-10
-environment: {platform: el9, arch: x86_64, install: fresh}
+environments: [{platform: el9, arch: x86_64, install: fresh}]
 """
 
 R = "releases/arc-ce/6.19.0"

@@ -157,7 +157,7 @@ def release_figures(
         reports=len(reports),
         stale_reports=sum(1 for r in reports.values() if r.revision != release.revision),
         sites=frozenset(sites.get(team, team) for team in reports),
-        platforms=frozenset(r.environment.platform for r in reports.values()),
+        platforms=frozenset(p for r in reports.values() for p in r.platforms),
         released=bool(states & {State.released, State.recalled}),
         recalled=State.recalled in states or any(d.action == "recall" for d in release.decisions),
         on_time=tuple(on_time),

@@ -16,7 +16,18 @@ from rollout_tool import policy, templating
 from rollout_tool.errors import UsageError
 from rollout_tool.lifecycle import successor
 from rollout_tool.policy import Evaluation, NextStep
-from rollout_tool.records import Config, Decision, Distribution, Product, Release, Report, ReportVerdict, State, Team
+from rollout_tool.records import (
+    Config,
+    Decision,
+    Distribution,
+    Environment,
+    Product,
+    Release,
+    Report,
+    ReportVerdict,
+    State,
+    Team,
+)
 from rollout_tool.repository import Repository
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
@@ -104,17 +115,19 @@ class ReleaseFacts:
     def last_change(self) -> dt.date:
         return max(t.date for t in self.release.history)
 
+    # A team's report has a line per environment: these count teams.
+
     @property
     def stale_count(self) -> int:
-        return sum(1 for r in self.reports if r.stale)
+        return len({r.team for r in self.reports if r.stale})
 
     @property
     def accepting(self) -> int:
-        return sum(1 for r in self.reports if not r.stale and r.verdict == ReportVerdict.accept.value)
+        return len({r.team for r in self.reports if not r.stale and r.verdict == ReportVerdict.accept.value})
 
     @property
     def rejecting(self) -> int:
-        return sum(1 for r in self.reports if not r.stale and r.verdict == ReportVerdict.reject.value)
+        return len({r.team for r in self.reports if not r.stale and r.verdict == ReportVerdict.reject.value})
 
 
 @dataclass(frozen=True)
@@ -155,8 +168,12 @@ def _team_site(teams: dict[str, Team | None], team: str) -> tuple[str, str]:
     return (record.site, record.federation) if record else (team, "")
 
 
-def _report_line(team: str, report: Report, site: str, federation: str, stale: bool) -> ReportLine:
-    env = report.environment
+def _report_lines(team: str, report: Report, site: str, federation: str, stale: bool) -> list[ReportLine]:
+    """A line for each environment the team ran the release in."""
+    return [_report_line(team, report, env, site, federation, stale) for env in report.environments]
+
+
+def _report_line(team: str, report: Report, env: Environment, site: str, federation: str, stale: bool) -> ReportLine:
     return ReportLine(
         team=team,
         site=site,
@@ -193,8 +210,9 @@ def release_facts(
     for team in sorted(reports):
         report = reports[team]
         site, federation = _team_site(teams, team)
-        line = _report_line(team, report, site, federation, not policy.is_current(release, report))
-        lines.append(line)
+        mine = _report_lines(team, report, site, federation, not policy.is_current(release, report))
+        lines.extend(mine)
+        line = mine[0]
         # What made a release rejected is published with it, marked or not.
         rejecting = release.state is State.rejected and report.verdict is ReportVerdict.reject and not line.stale
         for index, issue in enumerate(report.issues):
@@ -208,7 +226,7 @@ def release_facts(
                         ticket=issue.ticket,
                         team=team,
                         site=site,
-                        platform=report.environment.platform,
+                        platform=", ".join(report.platforms),
                         revision=report.revision,
                         stale=line.stale,
                         index=index,
@@ -217,13 +235,16 @@ def release_facts(
     issues.sort(key=lambda i: (SEVERITY_ORDER[i.severity], i.stale, i.team, i.summary))
 
     platforms = list(release.platforms)
-    by_team = {line.team: line for line in lines}
+    by_team: dict[str, list[ReportLine]] = {}
+    for line in lines:
+        by_team.setdefault(line.team, []).append(line)
     coverage = []
     for team in team_ids:
-        found = by_team.get(team)
+        ran = by_team.get(team, [])
+        found = ran[0] if ran else None
         cells = []
         for platform in platforms:
-            if found is None or found.platform != platform:
+            if found is None or platform not in {line.platform for line in ran}:
                 cells.append("")
             else:
                 cells.append(found.verdict + (" (stale)" if found.stale else ""))
@@ -238,7 +259,7 @@ def release_facts(
     covered = {line.platform for line in lines if not line.stale and line.verdict == ReportVerdict.accept.value}
     uncovered = [p for p in platforms if p not in covered]
 
-    rejected_by = [line.team for line in lines if not line.stale and line.verdict == ReportVerdict.reject.value]
+    rejected_by = sorted({line.team for line in lines if not line.stale and line.verdict == ReportVerdict.reject.value})
     # An override stays on record whatever was decided after it (a later
     # recall does not erase it).
     overridden = rejected_by if any(policy.is_override(d) for d in release.decisions) else []

@@ -191,7 +191,7 @@ def _coverage(
         who = f"assigned: {', '.join(could)}" if could else f"no assigned team yet to report belongs to {federation}"
         missing.append(f"no accepting report from {_article(federation)} {federation} site yet; {who}")
     for workflow in policy.cover_workflows:
-        if any(workflow in report.environment.workflows for report in accepting.values()):
+        if any(workflow in report.workflows for report in accepting.values()):
             continue
         could = [t for t in release.teams if t not in current]
         who = f"assigned teams yet to report: {', '.join(could)}" if could else "every assigned team has reported"
@@ -277,7 +277,7 @@ def assess(
     if len(accepting) < policy.quorum:
         missing.append(f"needs {_plural(policy.quorum - len(accepting), 'more accepting report')}")
     if policy.cover_platforms and not overridden:
-        covered = {r.environment.platform for r in accepting.values()}
+        covered = {p for r in accepting.values() for p in r.platforms}
         missing.extend(f"none yet on {platform}" for platform in release.platforms if platform not in covered)
 
     if not overridden:  # a coordinator's reasoned accept stands over the coverage gates, not the quorum

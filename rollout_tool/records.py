@@ -290,16 +290,40 @@ class Issue(Record):
     known_issue: StrictBool = False
 
 
+def _one_each(environments: list[Environment]) -> list[Environment]:
+    seen: set[tuple[str, str]] = set()
+    for environment in environments:
+        key = (environment.platform, environment.arch)
+        if key in seen:
+            raise ValueError(
+                f"{environment.platform}/{environment.arch} is listed twice: one entry per platform and arch"
+            )
+        seen.add(key)
+    return environments
+
+
 class Report(Record):
+    """One team's report on a release: every environment it ran the release in, one verdict for them all."""
+
     team: Identifier
     revision: Annotated[StrictInt, Field(ge=1, le=1000)]
     verdict: ReportVerdict
     date: Date
-    environment: Environment
+    environments: Annotated[list[Environment], AfterValidator(_one_each)] = Field(min_length=1)
     in_production_since: Date | None = None
     tests: list[TestResult] = []
     issues: list[Issue] = []
     comments: Text | None = None
+
+    @property
+    def platforms(self) -> list[str]:
+        """The platforms the team ran it on, each once, in the order written."""
+        return list(dict.fromkeys(e.platform for e in self.environments))
+
+    @property
+    def workflows(self) -> list[str]:
+        """The VO workflows exercised in any of its environments."""
+        return list(dict.fromkeys(w for e in self.environments for w in e.workflows))
 
 
 # ---------------------------------------------------------------- distributions

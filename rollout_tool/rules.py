@@ -14,7 +14,7 @@ from rollout_tool import identifiers
 from rollout_tool.lifecycle import required_decision
 from rollout_tool.policy import DECISION_STATES, is_current, rollout_started
 from rollout_tool.problems import Level, Problem
-from rollout_tool.records import Config, Distribution, Product, Release, Report, State, Team
+from rollout_tool.records import Config, Distribution, Environment, Product, Release, Report, State, Team
 from rollout_tool.repository import Document, Repository, place_of
 
 
@@ -242,29 +242,24 @@ def check_report(repo: Repository, doc: Document, report: Report) -> Iterator[Pr
             "revision",
             f"{product}/{version} has no revision {report.revision}: its current revision is {release.revision}",
         )
-    environment = report.environment
-    if environment.platform not in release.platforms:
-        yield repo.problem_at(
-            doc.path,
-            ("environment", "platform"),
-            "reference",
-            f"{product}/{version} does not ship for {environment.platform!r} (it ships for {', '.join(release.platforms)})",
-        )
     config = repo.config()
-    if config is not None and environment.platform in config.platforms:
-        arches = config.platforms[environment.platform].arches
-        if environment.arch not in arches:
-            yield repo.problem_at(
-                doc.path,
-                ("environment", "arch"),
-                "reference",
-                f"platform {environment.platform!r} has no arch {environment.arch!r} (it has {', '.join(arches)})",
-            )
-    if config is not None:
+    for at, environment in enumerate(report.environments):
+        yield from _check_environment(repo, doc, ("environments", at), environment, release, f"{product}/{version}")
+        if config is None:
+            continue
+        if environment.platform in config.platforms:
+            arches = config.platforms[environment.platform].arches
+            if environment.arch not in arches:
+                yield repo.problem_at(
+                    doc.path,
+                    ("environments", at, "arch"),
+                    "reference",
+                    f"platform {environment.platform!r} has no arch {environment.arch!r} (it has {', '.join(arches)})",
+                )
         for index, workflow in enumerate(environment.workflows):
             problem = _vocabulary("workflow", workflow, config.workflows)
             if problem is not None:
-                yield repo.problem_at(doc.path, ("environment", "workflows", index), "reference", problem)
+                yield repo.problem_at(doc.path, ("environments", at, "workflows", index), "reference", problem)
     if report.in_production_since is not None and report.in_production_since > report.date:
         yield repo.problem_at(
             doc.path, ("in_production_since",), "value", "in_production_since is after the report's date"
@@ -277,6 +272,18 @@ def check_report(repo: Repository, doc: Document, report: Report) -> Iterator[Pr
             "value",
             f"dated {report.date}, before {product}/{version} entered rollout on {started}",
             Level.warning,
+        )
+
+
+def _check_environment(
+    repo: Repository, doc: Document, at: tuple[str | int, ...], environment: Environment, release: Release, name: str
+) -> Iterator[Problem]:
+    if environment.platform not in release.platforms:
+        yield repo.problem_at(
+            doc.path,
+            (*at, "platform"),
+            "reference",
+            f"{name} does not ship for {environment.platform!r} (it ships for {', '.join(release.platforms)})",
         )
 
 

@@ -626,3 +626,16 @@ def test_deleting_rollout_yaml_is_refused_not_a_crash(repo: Repo) -> None:
     code, payload = check_pr(repo, base, "carla-coord")
     assert code == 1
     assert messages(payload) == ["rollout.yaml cannot be deleted"]
+
+
+def test_each_environment_of_a_report_must_be_one_its_team_runs(repo: Repo) -> None:
+    base = base_of(repo)
+    # ncg-ingrid-pt runs el9 only: its el8 environment is refused where it is written.
+    report = report_text("ncg-ingrid-pt", date="2026-11-20") + "  - {platform: el8, arch: x86_64, install: fresh}\n"
+    repo.write(NCG_REPORT, report)
+    repo.commit("two environments")
+    code, payload = check_pr(repo, base, "ana-pt")
+    assert code == 1
+    assert [(p["line"], p["message"]) for p in payload["problems"] if p["rule"] == "report-platform"] == [
+        (10, "team `ncg-ingrid-pt` does not run el8: its team file lists el9")
+    ]

@@ -46,12 +46,12 @@ def test_a_release_is_held_by_federation_and_workflow_coverage_until_the_report_
             "no accepting report has exercised CMS yet; assigned teams yet to report: praguelcg2, mwt2",
         ],
     )
-    repo.write(MWT2_REPORT, report_text("mwt2").replace("from_version", "workflows: [ATLAS]\n  from_version"))
+    repo.write(MWT2_REPORT, report_text("mwt2").replace("from_version", "workflows: [ATLAS]\n    from_version"))
     assert verdict(repo) == (
         "waiting",
         ["no accepting report has exercised CMS yet; assigned teams yet to report: praguelcg2"],
     )
-    repo.write(MWT2_REPORT, report_text("mwt2").replace("from_version", "workflows: [CMS]\n  from_version"))
+    repo.write(MWT2_REPORT, report_text("mwt2").replace("from_version", "workflows: [CMS]\n    from_version"))
     assert verdict(repo) == ("ready", [])
     assert repo.rollout("validate").returncode == 0
     repo.commit("held, then satisfied")
@@ -72,7 +72,7 @@ def test_a_release_is_held_by_federation_and_workflow_coverage_until_the_report_
 def test_an_osg_reject_does_not_cover_the_federation(repo: Repo) -> None:
     with_policy(repo)
     repo.write(
-        MWT2_REPORT, report_text("mwt2", verdict="reject").replace("from_version", "workflows: [CMS]\n  from_version")
+        MWT2_REPORT, report_text("mwt2", verdict="reject").replace("from_version", "workflows: [CMS]\n    from_version")
     )
     found, reasons = verdict(repo)
     assert found == "blocked"
@@ -83,7 +83,7 @@ def test_a_misspelt_workflow_and_federation_are_refused_with_a_did_you_mean(repo
     with_policy(repo)
     repo.write(
         PRAGUE_REPORT,
-        report_text("praguelcg2", platform="el8").replace("from_version", "workflows: [Atlas, CSM]\n  from_version"),
+        report_text("praguelcg2", platform="el8").replace("from_version", "workflows: [Atlas, CSM]\n    from_version"),
     )
     repo.write(
         "teams/mwt2.yaml", (repo.root / "teams/mwt2.yaml").read_text().replace("federation: OSG", "federation: OGS")
@@ -91,8 +91,8 @@ def test_a_misspelt_workflow_and_federation_are_refused_with_a_did_you_mean(repo
     result = repo.rollout("validate")
     assert result.returncode == 1
     assert result.stdout == (
-        f"{PRAGUE_REPORT}:9:15: [error] no workflow 'Atlas' in rollout.yaml; did you mean 'ATLAS'? (reference)\n"
-        f"{PRAGUE_REPORT}:9:22: [error] no workflow 'CSM' in rollout.yaml; did you mean 'CMS'? (reference)\n"
+        f"{PRAGUE_REPORT}:9:17: [error] no workflow 'Atlas' in rollout.yaml; did you mean 'ATLAS'? (reference)\n"
+        f"{PRAGUE_REPORT}:9:24: [error] no workflow 'CSM' in rollout.yaml; did you mean 'CMS'? (reference)\n"
         "teams/mwt2.yaml:3:13: [error] no federation 'OGS' in rollout.yaml; did you mean 'OSG'? (reference)\n"
     )
 

@@ -60,7 +60,7 @@ def _release(version: str, state: str, history: str, *, teams: str = "[]", extra
 def _report(team: str, verdict: str, platform: str, date: str, revision: int = 1) -> str:
     return (
         f"team: {team}\nrevision: {revision}\nverdict: {verdict}\ndate: {date}\n"
-        f"environment: {{platform: {platform}, arch: x86_64, install: upgrade}}\n"
+        f"environments: [{{platform: {platform}, arch: x86_64, install: upgrade}}]\n"
     )
 
 

@@ -28,9 +28,9 @@ def test_new_report_is_valid_and_carries_the_schema_line(repo: Repo) -> None:
         "revision": 1,
         "verdict": "reject",
         "date": "2026-11-20",
-        "environment": {
+        "environments": [{
             "platform": "el8", "arch": "x86_64", "install": "upgrade", "from_version": "6.18.0", "workflows": ["CMS"],
-        },
+        }],
     }  # fmt: skip
     assert repo.rollout("validate").returncode == 0
 
@@ -155,7 +155,8 @@ def test_new_report_takes_the_environment_fields(repo: Repo) -> None:
     data = load((repo.root / "releases/arc-ce/6.19.0/reports/praguelcg2.yaml").read_bytes())
     assert isinstance(data, dict)
     assert data["in_production_since"] == "2026-11-12"
-    assert data["environment"] == {
+    [environment] = data["environments"]
+    assert environment == {
         "platform": "el8", "arch": "x86_64", "install": "fresh", "services": ["A-REX", "nordugrid-arc-gridftpd"],
         "batch_system": "HTCondor",
     }  # fmt: skip

@@ -84,9 +84,9 @@ def test_reports_show_stale_revisions_rejects_and_known_issues(own: Repository) 
     for product, version, release in own.releases():
         for team, report in own.reports(product, version).items():
             assert team in release.teams, f"{product}/{version}: {team} reports without being assigned"
-            assert report.environment.platform in release.platforms
+            assert set(report.platforms) <= set(release.platforms)
             runs = own.team(team)
-            assert runs is not None and report.environment.platform in runs.platforms, (product, version, team)
+            assert runs is not None and set(report.platforms) <= set(runs.platforms), (product, version, team)
             if report.revision < release.revision:
                 stale.append((product, version, team))
             if report.verdict is ReportVerdict.reject:
@@ -196,17 +196,19 @@ team: cesnet-mcc
 revision: 1
 verdict: accept
 date: 2026-11-24
-environment:
-  platform: el9
-  arch: x86_64
-  install: fresh
+environments:
+  - platform: el9
+    arch: x86_64
+    install: fresh
 """
 
 PLANTS = [
     Plant(
         "unknown key with a typo",
         "releases/arc-ce/6.14.0/reports/fzk-lcg2.yaml",
-        replace("releases/arc-ce/6.14.0/reports/fzk-lcg2.yaml", "  batch_system: htcondor", "  batch_sytem: htcondor"),
+        replace(
+            "releases/arc-ce/6.14.0/reports/fzk-lcg2.yaml", "    batch_system: htcondor", "    batch_sytem: htcondor"
+        ),
         "unknown-key",
         "batch_sytem",
         "did you mean 'batch_system'?",

@@ -230,3 +230,23 @@ def test_a_recorded_reject_decision_blocks_with_what_is_left_to_do(repo: Repo) -
         Verdict.blocked,
         "a coordinator decided to reject it: set state rejected",
     )
+
+
+def test_one_team_running_el8_and_el9_covers_both_platforms_and_counts_once(repo: Repo) -> None:
+    both = report_text("praguelcg2", platform="el8") + "  - {platform: el9, arch: x86_64, install: fresh}\n"
+    repo.write(PRAGUE_REPORT, both)
+    found = on(repo, "2026-11-10")
+    # Coverage counts platforms (both covered now); quorum counts teams (two: ncg-ingrid-pt and praguelcg2).
+    assert (found.verdict, found.reasons) == (Verdict.ready, [])
+    repo.write(NCG_REPORT, report_text("ncg-ingrid-pt", verdict="reject"))
+    found = on(repo, "2026-11-10")
+    assert found.verdict is Verdict.blocked
+    assert "needs 1 more accepting report" in found.reasons
+
+
+def test_a_report_lists_each_platform_and_arch_once(repo: Repo) -> None:
+    twice = report_text("praguelcg2", platform="el8") + "  - {platform: el8, arch: x86_64, install: fresh}\n"
+    repo.write(PRAGUE_REPORT, twice)
+    result = repo.rollout("validate")
+    assert result.returncode == 1
+    assert "el8/x86_64 is listed twice: one entry per platform and arch" in result.stdout

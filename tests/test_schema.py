@@ -151,7 +151,7 @@ def test_the_schemas_list_the_repository_s_vocabularies_for_editors(repo: Repo) 
     environment = report["$defs"]["Environment"]["properties"]
     assert environment["workflows"]["items"]["enum"] == ["ATLAS", "CMS"]
     # A misspelt workflow is refused by the schema as by `rollout validate`.
-    misspelt = load(report_text("mwt2").replace("arch: x86_64", "arch: x86_64\n  workflows: [Atlas]").encode())
+    misspelt = load(report_text("mwt2").replace("arch: x86_64", "arch: x86_64\n    workflows: [Atlas]").encode())
     assert [e.message for e in validator(repo.root, "report").iter_errors(misspelt)] == [
         "'Atlas' is not one of ['ATLAS', 'CMS']"
     ]

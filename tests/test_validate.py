@@ -339,14 +339,14 @@ CASES: list[tuple[str, dict[str, str], tuple[str, ...], str]] = [
             f"{R}/reports/praguelcg2.yaml": report_text("praguelcg2", platform="el8"),
         },
         (),
-        f"{R}/reports/praguelcg2.yaml:6:13: [error] arc-ce/6.19.0 does not ship for 'el8' (it ships for el9)"
+        f"{R}/reports/praguelcg2.yaml:6:15: [error] arc-ce/6.19.0 does not ship for 'el8' (it ships for el9)"
         " (reference)\n",
     ),
     (
         "arch",
         {f"{R}/reports/praguelcg2.yaml": report_text("praguelcg2", platform="el8").replace("x86_64", "aarch64")},
         (),
-        f"{R}/reports/praguelcg2.yaml:7:9: [error] platform 'el8' has no arch 'aarch64' (it has x86_64) (reference)\n",
+        f"{R}/reports/praguelcg2.yaml:7:11: [error] platform 'el8' has no arch 'aarch64' (it has x86_64) (reference)\n",
     ),
     (
         "history-starts-with-candidate",
@@ -464,10 +464,10 @@ CASES: list[tuple[str, dict[str, str], tuple[str, ...], str]] = [
     # ------------------------------------------------ schema messages
     (
         "unknown-key-did-you-mean",
-        {REPORT: report_text("ncg-ingrid-pt").replace("  platform:", "  platfrom:")},
+        {REPORT: report_text("ncg-ingrid-pt").replace("- platform:", "- platfrom:")},
         (),
         # One mistake, one problem: no "missing required key 'platform'" beside it.
-        f"{REPORT}:6:3: [error] unknown key 'platfrom'; did you mean 'platform'? (unknown-key)\n",
+        f"{REPORT}:6:5: [error] unknown key 'platfrom'; did you mean 'platform'? (unknown-key)\n",
     ),
     (
         "misspelt-required-key-at-the-top",
@@ -486,7 +486,7 @@ CASES: list[tuple[str, dict[str, str], tuple[str, ...], str]] = [
         "unknown-key-lists-the-allowed-ones",
         {REPORT: report_text("ncg-ingrid-pt") + "zzz: 1\n"},
         (),
-        f"{REPORT}:10:1: [error] unknown key 'zzz' (allowed here: comments, date, environment, in_production_since,"
+        f"{REPORT}:10:1: [error] unknown key 'zzz' (allowed here: comments, date, environments, in_production_since,"
         " issues, revision, team, tests, verdict) (unknown-key)\n",
     ),
     (
@@ -500,7 +500,7 @@ CASES: list[tuple[str, dict[str, str], tuple[str, ...], str]] = [
         "unquoted-version-1.10",
         {REPORT: report_text("ncg-ingrid-pt").replace('"6.18.0"', "1.10")},
         (),
-        f'{REPORT}:9:17: [error] from_version: expected text, got the number 1.10; write it in quotes: from_version: "1.10"'
+        f'{REPORT}:9:19: [error] from_version: expected text, got the number 1.10; write it in quotes: from_version: "1.10"'
         " (type)\n",
     ),
     (

@@ -203,7 +203,7 @@ def report_fields(
         "revision": release.revision,
         "verdict": verdict,
         "date": today,
-        "environment": environment,
+        "environments": [environment],
     }
     if in_production_since is not None:
         fields["in_production_since"] = in_production_since

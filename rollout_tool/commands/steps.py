@@ -283,7 +283,7 @@ def _overrides(repo: Repository, plan: _Plan, today: dt.date) -> str | None:
     rejecting = sorted(team for team, report in found.current.items() if report.verdict.value == "reject")
     if rejecting:
         return f"the reject of {', '.join(f'`{t}`' for t in rejecting)}"
-    covered = {r.environment.platform for r in found.current.values() if r.verdict.value == "accept"}
+    covered = {p for r in found.current.values() if r.verdict.value == "accept" for p in r.platforms}
     uncovered = [p for p in plan.release.platforms if p not in covered]
     if found.policy.cover_platforms and uncovered:
         return f"the missing coverage of {', '.join(uncovered)}"

@@ -96,7 +96,7 @@ def tracking_issue(repo: Repository, product: str, version: str, today: dt.date)
         else:
             lines.append(
                 f"- [x] {label}{site}: {who}: {report.verdict.value} "
-                f"(revision {report.revision}, {report.date.isoformat()}, {markdown.text(report.environment.platform)})"
+                f"(revision {report.revision}, {report.date.isoformat()}, {markdown.text(', '.join(report.platforms))})"
             )
     if release.state is State.rollout:
         evaluation = policy.evaluate(repo, product, version, today)

@@ -30,7 +30,7 @@ def _report(
     token = "fail" if verdict == "reject" else "pass"
     return (
         text
-        + "  workflows: [ATLAS, CMS]\ntests:\n  - {name: submit a job, result: pass}\n"
+        + "    workflows: [ATLAS, CMS]\ntests:\n  - {name: submit a job, result: pass}\n"
         + f"  - {{name: token auth, result: {token}}}\n"
         + textwrap.dedent(issues)
     )

@@ -79,18 +79,18 @@ def report_text(
     arch: str = "x86_64",
     from_version: str = "6.18.0",
 ) -> str:
-    """A report whose `environment` mapping ends the text: lines indented by two extend it."""
+    """A report whose one environment ends the text: lines indented by four extend it."""
     return textwrap.dedent(
         f"""\
         team: {team}
         revision: {revision}
         verdict: {verdict}
         date: {date}
-        environment:
-          platform: {platform}
-          arch: {arch}
-          install: upgrade
-          from_version: "{from_version}"
+        environments:
+          - platform: {platform}
+            arch: {arch}
+            install: upgrade
+            from_version: "{from_version}"
         """
     )
 
