@@ -765,6 +765,9 @@ def with_remote(repo: Repo, tmp_path: Path) -> Path:
     remote = tmp_path / "remote.git"
     subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
     repo.git("remote", "add", "origin", str(remote))
+    with (repo.root / "rollout.yaml").open("a", encoding="utf-8") as config:
+        config.write("bot_changes: pull-request\n")
+    repo.commit("Propose the bot's transitions by pull request")
     repo.git("push", "-q", "origin", "HEAD:refs/heads/main")
     return remote
 
@@ -865,3 +868,16 @@ def test_propose_fails_clearly_when_the_repository_does_not_allow_auto_merge(
     assert "Auto merge is not allowed" in result.stderr
     assert "Traceback" not in result.stderr
     assert "opened pull request #1" in result.stdout  # what was done is still said
+
+
+def test_propose_refuses_while_rollout_yaml_says_the_bot_pushes(
+    repo: Repo, github: GitHubServer, tmp_path: Path
+) -> None:
+    remote = with_remote(repo, tmp_path)
+    repo.write("rollout.yaml", (repo.root / "rollout.yaml").read_text().replace("bot_changes: pull-request\n", ""))
+    transitions_commit(repo, "arc-ce/6.19.0: rollout -> accepted")
+    result = repo.rollout("bot", "propose", env=bot_env(github))
+    assert result.returncode == 2, result.stderr
+    assert "rollout.yaml's bot_changes is push" in result.stderr
+    assert remote_sha(remote, BRANCH) is None
+    assert github.writes() == []

@@ -115,6 +115,12 @@ def propose(
     `push` puts the commit on the branch (after the token is known to be the bot's) and says what it did.
     """
     _bot_login(client, repo)
+    config = repo.config()
+    if config is not None and config.bot_changes != "pull-request":
+        raise UsageError(
+            f"rollout.yaml's bot_changes is {config.bot_changes}: the bot pushes its transitions"
+            " (set `bot_changes: pull-request` to have them proposed)"
+        )
     pushed = push()
     if pushed:
         yield pushed
