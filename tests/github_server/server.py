@@ -323,14 +323,8 @@ def list_issues(state: GitHubState, request: Request) -> Answer:
     return paginate(request, [objects.issue(request.base, full_name, repo, issue) for issue in found])
 
 
-@route("POST", "/repos/{owner}/{repo}/issues")
-def create_issue(state: GitHubState, request: Request) -> Answer:
-    full_name, repo = state.repo(request)
-    body = _body_dict(request)
-    title = _require_string(body, "title", "Issue")
-    labels = _label_names(body)
-    for name in labels:
-        state.ensure_label(repo, name)
+def _new_issue(state: GitHubState, repo: Json, title: str, body: Any, user: str, labels: list[str]) -> Json:
+    """An open issue with the repository's next number, stored."""
     number = repo["next_number"]
     repo["next_number"] += 1
     created = now()
@@ -338,9 +332,9 @@ def create_issue(state: GitHubState, request: Request) -> Answer:
         "number": number,
         "id": state.next_id(),
         "title": title,
-        "body": body.get("body"),
-        "user": request.login,
-        "labels": list(dict.fromkeys(labels)),
+        "body": body,
+        "user": user,
+        "labels": labels,
         "state": "open",
         "state_reason": None,
         "created_at": created,
@@ -349,6 +343,18 @@ def create_issue(state: GitHubState, request: Request) -> Answer:
         "closed_by": None,
     }
     repo["issues"][str(number)] = record
+    return record
+
+
+@route("POST", "/repos/{owner}/{repo}/issues")
+def create_issue(state: GitHubState, request: Request) -> Answer:
+    full_name, repo = state.repo(request)
+    body = _body_dict(request)
+    title = _require_string(body, "title", "Issue")
+    labels = _label_names(body)
+    for name in labels:
+        state.ensure_label(repo, name)
+    record = _new_issue(state, repo, title, body.get("body"), request.login, list(dict.fromkeys(labels)))
     return Answer(201, objects.issue(request.base, full_name, repo, record))
 
 
@@ -568,29 +574,12 @@ def create_pull(state: GitHubState, request: Request) -> Answer:
             raise HttpError(
                 422, "Validation Failed", [{"resource": "PullRequest", "code": "custom", "message": message}]
             )
-    number = repo["next_number"]
-    repo["next_number"] += 1
-    created = now()
-    record = {
-        "number": number,
-        "id": state.next_id(),
-        "title": title,
-        "body": body.get("body"),
-        "user": request.login,
-        "labels": [],
-        "state": "open",
-        "state_reason": None,
-        "created_at": created,
-        "updated_at": created,
-        "closed_at": None,
-        "closed_by": None,
-        "pull": {
-            "head": {"ref": head, "sha": _branch_sha(repo, head)},
-            "base": {"ref": base, "sha": _branch_sha(repo, base)},
-            "draft": bool(body.get("draft", False)),
-        },
+    record = _new_issue(state, repo, title, body.get("body"), request.login, [])
+    record["pull"] = {
+        "head": {"ref": head, "sha": _branch_sha(repo, head)},
+        "base": {"ref": base, "sha": _branch_sha(repo, base)},
+        "draft": bool(body.get("draft", False)),
     }
-    repo["issues"][str(number)] = record
     return Answer(201, objects.pull(request.base, full_name, repo, record))
 
 
@@ -1052,26 +1041,10 @@ class GitHubServer:
         with self.state.lock:
             repos = self.state.data["repos"]
             repo = repos[full_name] if full_name else next(iter(repos.values()))
-            number = repo["next_number"]
-            repo["next_number"] += 1
-            created = now()
-            repo["issues"][str(number)] = {
-                "number": number,
-                "id": self.state.next_id(),
-                "title": title,
-                "body": body,
-                "user": user,
-                "labels": [],
-                "state": "open",
-                "state_reason": None,
-                "created_at": created,
-                "updated_at": created,
-                "closed_at": None,
-                "closed_by": None,
-                "pull": {
-                    "head": {"ref": f"{user}-patch", "sha": head_sha},
-                    "base": {"ref": repo["default_branch"], "sha": repo["refs"]["refs/heads/main"]["sha"]},
-                    "draft": False,
-                },
+            record = _new_issue(self.state, repo, title, body, user, [])
+            record["pull"] = {
+                "head": {"ref": f"{user}-patch", "sha": head_sha},
+                "base": {"ref": repo["default_branch"], "sha": repo["refs"]["refs/heads/main"]["sha"]},
+                "draft": False,
             }
-            return int(number)
+            return int(record["number"])
