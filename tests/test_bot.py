@@ -763,7 +763,7 @@ BRANCH = "rollout-bot/advance"
 
 def with_remote(repo: Repo, tmp_path: Path) -> Path:
     remote = tmp_path / "remote.git"
-    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    subprocess.run(["git", "init", "-q", "--bare", "--initial-branch=main", str(remote)], check=True)
     repo.git("remote", "add", "origin", str(remote))
     with (repo.root / "rollout.yaml").open("a", encoding="utf-8") as config:
         config.write("bot_changes: pull-request\n")
@@ -879,5 +879,12 @@ def test_propose_refuses_while_rollout_yaml_says_the_bot_pushes(
     result = repo.rollout("bot", "propose", env=bot_env(github))
     assert result.returncode == 2, result.stderr
     assert "rollout.yaml's bot_changes is push" in result.stderr
+    assert remote_sha(remote, BRANCH) is None
+    assert github.writes() == []
+
+
+def test_propose_does_nothing_when_advance_committed_nothing(repo: Repo, github: GitHubServer, tmp_path: Path) -> None:
+    remote = with_remote(repo, tmp_path)
+    assert run_bot(repo, github, "propose") == "nothing to change\n"
     assert remote_sha(remote, BRANCH) is None
     assert github.writes() == []

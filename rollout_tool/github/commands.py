@@ -68,6 +68,10 @@ def propose(root: Path, env: Mapping[str, str], branch: str, remote: str) -> Ite
     if subprocess.run(["git", "check-ref-format", f"refs/heads/{branch}"], check=False).returncode != 0:
         raise UsageError(f"--branch {branch!r} is not a valid branch name")
     settings = Settings.from_env(env)
+    # The remote's HEAD is its default branch: when HEAD holds the same files, `advance` changed nothing.
+    _git(root, "fetch", "--quiet", remote, "HEAD")
+    if _git(root, "rev-parse", "FETCH_HEAD^{tree}") == _git(root, "rev-parse", "HEAD^{tree}"):
+        return iter(())
     message = _git(root, "log", "-1", "--format=%B", "HEAD")
     return bot.propose(
         Client(settings), Repository(WorkTree(root)), branch, message, lambda: push_branch(root, remote, branch)
