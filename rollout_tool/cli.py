@@ -657,6 +657,18 @@ def bot_remind(today: str | None, repo: Path | None) -> None:
     _print_actions(commands.remind(repo_root(repo), os.environ, today_from(today)))
 
 
+@bot.command("propose")
+@click.option("--branch", default="rollout-bot/advance", show_default=True, help="The bot's own branch.")
+@click.option("--remote", default="origin", show_default=True, help="The git remote to push the branch to.")
+@repo_option
+@handles_errors
+def bot_propose(branch: str, remote: str, repo: Path | None) -> None:
+    """Push HEAD to the bot's branch and open (or update) its one pull request, set to auto-merge."""
+    from rollout_tool.github import commands
+
+    _print_actions(commands.propose(repo_root(repo), os.environ, branch, remote))
+
+
 # ---- end section: bot ----
 
 # ---- section: import and init ----

@@ -179,6 +179,8 @@ class Config(Record):
     name: Name = "rollout"
     coordinators: Logins = Field(min_length=1)
     bot: Login
+    # How the bot's transitions reach the default branch: pushed, or by a pull request it merges on green.
+    bot_changes: Literal["push", "pull-request"] = "push"
     platforms: dict[Identifier, Platform] = Field(min_length=1)
     groups: dict[Identifier, Group] = Field(min_length=1)
     policy: Policy = Policy()

@@ -754,3 +754,137 @@ def test_killed_between_any_two_writes_a_rerun_duplicates_nothing_and_loses_noth
             assert published_state(server) == wanted, f"cut after write {cut + 1} of {writes}"
         finally:
             server.stop()
+
+
+# ------------------------------------------------------------------ propose (bot_changes: pull-request)
+
+BRANCH = "rollout-bot/advance"
+
+
+def with_remote(repo: Repo, tmp_path: Path) -> Path:
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", "--initial-branch=main", str(remote)], check=True)
+    repo.git("remote", "add", "origin", str(remote))
+    with (repo.root / "rollout.yaml").open("a", encoding="utf-8") as config:
+        config.write("bot_changes: pull-request\n")
+    repo.commit("Propose the bot's transitions by pull request")
+    repo.git("push", "-q", "origin", "HEAD:refs/heads/main")
+    return remote
+
+
+def remote_sha(remote: Path, branch: str) -> str | None:
+    done = subprocess.run(
+        ["git", "rev-parse", "-q", "--verify", f"refs/heads/{branch}"],
+        cwd=remote,
+        text=True,
+        capture_output=True,
+        check=False,
+    )
+    return done.stdout.strip() or None
+
+
+def transitions_commit(repo: Repo, *lines: str) -> str:
+    """A commit as the workflow makes it after `rollout advance`: the transitions in its message."""
+    repo.write("releases/arc-ce/6.19.0/notes.md", "\n".join(lines) + "\n")
+    return repo.commit("\n".join(["Apply the transitions the policy hands to the bot", "", *lines]))
+
+
+def pulls(server: GitHubServer) -> list[dict[str, object]]:
+    return [issue for issue in issues(server) if issue.get("pull")]
+
+
+def test_propose_opens_one_pull_request_set_to_auto_merge_then_changes_nothing(
+    repo: Repo, github: GitHubServer, tmp_path: Path
+) -> None:
+    remote = with_remote(repo, tmp_path)
+    head = transitions_commit(repo, "arc-ce/6.19.0: rollout -> accepted")
+    out = run_bot(repo, github, "propose")
+    assert out == (f"pushed {head[:12]} to {BRANCH}\nopened pull request #1 from {BRANCH}\n#1: auto-merge enabled\n")
+    assert remote_sha(remote, BRANCH) == head
+    assert remote_sha(remote, "main") != head  # the default branch is left to the merge
+    [pull] = pulls(github)
+    assert pull["title"] == "Apply the transitions the policy hands to the bot"
+    assert "arc-ce/6.19.0: rollout -> accepted" in str(pull["body"])
+    assert pull["user"] == "rollout-bot[bot]"
+    details = pull["pull"]
+    assert isinstance(details, dict)
+    assert details["head"]["ref"] == BRANCH
+    assert details["base"]["ref"] == "main"
+    assert details["auto_merge"]["enabled_by"] == "rollout-bot[bot]"
+    assert_rerun_changes_nothing(repo, github, "propose")
+    assert remote_sha(remote, BRANCH) == head
+
+
+def test_propose_with_new_transitions_updates_the_branch_and_the_same_pull_request(
+    repo: Repo, github: GitHubServer, tmp_path: Path
+) -> None:
+    remote = with_remote(repo, tmp_path)
+    transitions_commit(repo, "arc-ce/6.19.0: rollout -> accepted")
+    run_bot(repo, github, "propose")
+    # The next run starts again from main and finds one more transition.
+    repo.git("reset", "-q", "--hard", "origin/main")
+    head = transitions_commit(repo, "arc-ce/6.19.0: rollout -> accepted", "arc-ce/6.19.0: accepted -> released")
+    out = run_bot(repo, github, "propose")
+    assert out == f"pushed {head[:12]} to {BRANCH}\n#1: updated the description\n"
+    assert remote_sha(remote, BRANCH) == head
+    [pull] = pulls(github)
+    assert "arc-ce/6.19.0: accepted -> released" in str(pull["body"])
+    assert_rerun_changes_nothing(repo, github, "propose")
+
+
+def test_propose_enables_auto_merge_again_on_the_existing_pull_request(
+    repo: Repo, github: GitHubServer, tmp_path: Path
+) -> None:
+    with_remote(repo, tmp_path)
+    transitions_commit(repo, "arc-ce/6.19.0: rollout -> accepted")
+    run_bot(repo, github, "propose")
+    # A person turned auto-merge off (GitHub also does when someone else pushes to the branch).
+    github.state.data["repos"]["egi/rollout"]["issues"]["1"]["pull"]["auto_merge"] = None
+    assert run_bot(repo, github, "propose") == "#1: auto-merge enabled\n"
+    assert len(pulls(github)) == 1
+
+
+def test_propose_refuses_a_token_that_is_not_the_bot_before_it_pushes(
+    repo: Repo, github: GitHubServer, tmp_path: Path
+) -> None:
+    remote = with_remote(repo, tmp_path)
+    transitions_commit(repo, "arc-ce/6.19.0: rollout -> accepted")
+    result = repo.rollout("bot", "propose", env=bot_env(github, GITHUB_TOKEN="other-token", ROLLOUT_BOT_APP=""))
+    assert result.returncode == 1, result.stderr
+    assert "rollout.yaml names the bot rollout-bot[bot]" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert remote_sha(remote, BRANCH) is None
+    assert pulls(github) == []
+
+
+def test_propose_fails_clearly_when_the_repository_does_not_allow_auto_merge(
+    repo: Repo, github: GitHubServer, tmp_path: Path
+) -> None:
+    with_remote(repo, tmp_path)
+    transitions_commit(repo, "arc-ce/6.19.0: rollout -> accepted")
+    github.state.data["repos"]["egi/rollout"]["allow_auto_merge"] = False
+    result = repo.rollout("bot", "propose", env=bot_env(github))
+    assert result.returncode != 0
+    assert "Auto merge is not allowed" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "opened pull request #1" in result.stdout  # what was done is still said
+
+
+def test_propose_refuses_while_rollout_yaml_says_the_bot_pushes(
+    repo: Repo, github: GitHubServer, tmp_path: Path
+) -> None:
+    remote = with_remote(repo, tmp_path)
+    repo.write("rollout.yaml", (repo.root / "rollout.yaml").read_text().replace("bot_changes: pull-request\n", ""))
+    transitions_commit(repo, "arc-ce/6.19.0: rollout -> accepted")
+    result = repo.rollout("bot", "propose", env=bot_env(github))
+    assert result.returncode == 2, result.stderr
+    assert "rollout.yaml's bot_changes is push" in result.stderr
+    assert remote_sha(remote, BRANCH) is None
+    assert github.writes() == []
+
+
+def test_propose_does_nothing_when_advance_committed_nothing(repo: Repo, github: GitHubServer, tmp_path: Path) -> None:
+    remote = with_remote(repo, tmp_path)
+    assert run_bot(repo, github, "propose") == "nothing to change\n"
+    assert remote_sha(remote, BRANCH) is None
+    assert github.writes() == []

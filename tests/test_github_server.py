@@ -66,6 +66,8 @@ OTHER_OPERATIONS = {
     "GET /repos/{owner}/{repo}/git/matching-refs/{ref}",
     "GET /repos/{owner}/{repo}/pulls",
     "GET /repos/{owner}/{repo}/pulls/{pull_number}",
+    "POST /repos/{owner}/{repo}/pulls",
+    "PATCH /repos/{owner}/{repo}/pulls/{pull_number}",
 }
 
 
@@ -283,6 +285,12 @@ def test_every_other_answer_matches_githubs_description(github: GitHubServer) ->
     number = github.add_pull("A change", "jan-cz")
     assert repo.get_pull(number).head.sha == "1" * 40
     assert [p.number for p in repo.get_pulls()] == [number]
+    proposed = repo.create_pull(base="main", head="rollout-bot/advance", title="Transitions", body="one")
+    proposed.edit(body="two")
+    assert [p.body for p in repo.get_pulls(head="egi:rollout-bot/advance")] == ["two"]
+    with pytest.raises(GithubException) as twice:
+        repo.create_pull(base="main", head="rollout-bot/advance", title="Transitions", body="again")
+    assert twice.value.status == 422
     with pytest.raises(GithubException) as missing:
         repo.get_issue(99)
     assert missing.value.status == 404

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,6 +102,49 @@ def comment(client: Client, repo: Repository, number: int, body: str, labels: li
     created, _ = client.ensure(ours, lambda: issue.create_comment(text), f"the comment on #{number}")
     yield f"#{number}: posted comment {created.html_url}"
     yield from _check_author(login, created)
+
+
+# ------------------------------------------------------------------ the bot's pull request
+
+
+def propose(
+    client: Client, repo: Repository, branch: str, message: str, push: Callable[[], str | None]
+) -> Iterator[str]:
+    """The one open pull request from `branch` to the default branch, described by `message`, set to auto-merge.
+
+    `push` puts the commit on the branch (after the token is known to be the bot's) and says what it did.
+    """
+    _bot_login(client, repo)
+    config = repo.config()
+    if config is not None and config.bot_changes != "pull-request":
+        raise UsageError(
+            f"rollout.yaml's bot_changes is {config.bot_changes}: the bot pushes its transitions"
+            " (set `bot_changes: pull-request` to have them proposed)"
+        )
+    pushed = push()
+    if pushed:
+        yield pushed
+    client.connect()
+    base = client.repo.default_branch
+    owner = client.settings.repository.split("/")[0]
+    title, body = messages.proposal(message)
+
+    def find() -> Any | None:
+        pulls = client.repo.get_pulls(state="open", head=f"{owner}:{branch}", base=base)
+        return next((pull for pull in pulls if pull.head.ref == branch), None)
+
+    def create() -> Any:
+        return client.repo.create_pull(base=base, head=branch, title=title, body=body)
+
+    pull, created = client.ensure(find, create, f"the pull request from {branch}")
+    if created:
+        yield f"opened pull request #{pull.number} from {branch}"
+    elif pull.title != title or pull.body != body:
+        client.call(lambda: pull.edit(title=title, body=body), f"update pull request #{pull.number}")
+        yield f"#{pull.number}: updated the description"
+    if pull.raw_data.get("auto_merge") is None:
+        client.call(lambda: pull.enable_automerge(merge_method="MERGE"), f"enable auto-merge on #{pull.number}")
+        yield f"#{pull.number}: auto-merge enabled"
 
 
 # ------------------------------------------------------------------ tracking issues, tags and releases

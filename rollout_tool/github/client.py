@@ -139,13 +139,23 @@ def _header(headers: Mapping[str, Any] | None, name: str) -> str | None:
     return None
 
 
+def _message(data: Any) -> str:
+    """What GitHub said: REST's `message`, or the messages of GraphQL's `errors` (which answer 200)."""
+    if not isinstance(data, dict):
+        return str(data or "")
+    errors = data.get("errors")
+    if not data.get("message") and isinstance(errors, list):
+        return "; ".join(str(e.get("message", "")) for e in errors if isinstance(e, dict))
+    return str(data.get("message", ""))
+
+
 def classify(exc: Exception, settings: Settings, clock: Callable[[], float] = time.time) -> Failure:
     if isinstance(exc, requests.Timeout | requests.ConnectionError):
         return Failure("transient", 0.0, f"no answer in time ({type(exc).__name__})")
     if not isinstance(exc, GithubException):
         return Failure("fatal", 0.0, str(exc))
     status = exc.status
-    message = exc.data.get("message", "") if isinstance(exc.data, dict) else str(exc.data or "")
+    message = _message(exc.data)
     retry_after = _header(exc.headers, "retry-after")
     remaining = _header(exc.headers, "x-ratelimit-remaining")
     reset = _header(exc.headers, "x-ratelimit-reset")

@@ -137,6 +137,15 @@ def _contacts(config: Config, team: Team | None, product: Product | None) -> lis
     return list(dict.fromkeys(found))
 
 
+PROPOSAL_MARKER = f"<!-- {MARK}:proposal -->"
+
+
+def proposal(message: str) -> tuple[str, str]:
+    """The title and body of the bot's pull request, from the message of the commit it proposes."""
+    subject, _, details = message.strip().partition("\n")
+    return subject.strip(), f"{PROPOSAL_MARKER}\n{details.strip()}\n"
+
+
 def pull_request_comment(body: str, labels: list[str]) -> str:
     """The sticky comment: the check's text, with the labels the bot set remembered in it."""
     # JSON, with < and > escaped so that no label name can end the HTML comment.

@@ -323,7 +323,8 @@ def pull(base: str, full_name: str, repo: Json, record: Json) -> Json:
                     "statuses": f"{base}/repos/{full_name}/statuses/{data['head']['sha']}",
                 }.items()
             },
-            "auto_merge": None,
+            "node_id": node_id("PullRequest", record["id"]),
+            "auto_merge": _auto_merge(base, data.get("auto_merge")),
             "draft": data.get("draft", False),
             "merged": data.get("merged_at") is not None,
             "mergeable": None if data.get("merged_at") else True,
@@ -349,3 +350,9 @@ def _branch(base: str, full_name: str, repo: Json, branch: Json) -> Json:
         "user": simple_user(base, owner),
         "repo": repository(base, full_name, repo),
     }
+
+
+def _auto_merge(base: str, record: Json | None) -> Json | None:
+    if record is None:
+        return None
+    return {**record, "enabled_by": simple_user(base, record["enabled_by"])}

@@ -323,14 +323,8 @@ def list_issues(state: GitHubState, request: Request) -> Answer:
     return paginate(request, [objects.issue(request.base, full_name, repo, issue) for issue in found])
 
 
-@route("POST", "/repos/{owner}/{repo}/issues")
-def create_issue(state: GitHubState, request: Request) -> Answer:
-    full_name, repo = state.repo(request)
-    body = _body_dict(request)
-    title = _require_string(body, "title", "Issue")
-    labels = _label_names(body)
-    for name in labels:
-        state.ensure_label(repo, name)
+def _new_issue(state: GitHubState, repo: Json, title: str, body: Any, user: str, labels: list[str]) -> Json:
+    """An open issue with the repository's next number, stored."""
     number = repo["next_number"]
     repo["next_number"] += 1
     created = now()
@@ -338,9 +332,9 @@ def create_issue(state: GitHubState, request: Request) -> Answer:
         "number": number,
         "id": state.next_id(),
         "title": title,
-        "body": body.get("body"),
-        "user": request.login,
-        "labels": list(dict.fromkeys(labels)),
+        "body": body,
+        "user": user,
+        "labels": labels,
         "state": "open",
         "state_reason": None,
         "created_at": created,
@@ -349,6 +343,18 @@ def create_issue(state: GitHubState, request: Request) -> Answer:
         "closed_by": None,
     }
     repo["issues"][str(number)] = record
+    return record
+
+
+@route("POST", "/repos/{owner}/{repo}/issues")
+def create_issue(state: GitHubState, request: Request) -> Answer:
+    full_name, repo = state.repo(request)
+    body = _body_dict(request)
+    title = _require_string(body, "title", "Issue")
+    labels = _label_names(body)
+    for name in labels:
+        state.ensure_label(repo, name)
+    record = _new_issue(state, repo, title, body.get("body"), request.login, list(dict.fromkeys(labels)))
     return Answer(201, objects.issue(request.base, full_name, repo, record))
 
 
@@ -529,6 +535,11 @@ def list_pulls(state: GitHubState, request: Request) -> Answer:
     full_name, repo = state.repo(request)
     wanted = request.query.get("state", "open")
     found = [i for i in repo["issues"].values() if i.get("pull") and wanted in ("all", i["state"])]
+    owner = full_name.split("/")[0]
+    if "head" in request.query:  # owner:branch, as GitHub filters
+        found = [i for i in found if f"{owner}:{i['pull']['head']['ref']}" == request.query["head"]]
+    if "base" in request.query:
+        found = [i for i in found if i["pull"]["base"]["ref"] == request.query["base"]]
     found.sort(key=lambda i: i["number"], reverse=request.query.get("direction", "desc") == "desc")
     return paginate(request, [objects.pull(request.base, full_name, repo, i) for i in found])
 
@@ -539,6 +550,84 @@ def get_pull(state: GitHubState, request: Request) -> Answer:
     if not record.get("pull"):
         raise HttpError(404, "Not Found")
     return Answer(200, objects.pull(request.base, full_name, repo, record))
+
+
+def _branch_sha(repo: Json, branch: str) -> str:
+    # Pushes go to a git remote, not to this server: a branch it does not hold has the default branch's sha.
+    ref = repo["refs"].get(f"refs/heads/{branch}") or repo["refs"][f"refs/heads/{repo['default_branch']}"]
+    return str(ref["sha"])
+
+
+@route("POST", "/repos/{owner}/{repo}/pulls")
+def create_pull(state: GitHubState, request: Request) -> Answer:
+    full_name, repo = state.repo(request)
+    body = _body_dict(request)
+    title = _require_string(body, "title", "PullRequest")
+    head = _require_string(body, "head", "PullRequest").removeprefix(f"{full_name.split('/')[0]}:")
+    base = _require_string(body, "base", "PullRequest")
+    _require_ref_name(f"refs/heads/{head}")
+    if f"refs/heads/{base}" not in repo["refs"]:
+        raise HttpError(422, "Validation Failed", [{"resource": "PullRequest", "code": "invalid", "field": "base"}])
+    for other in repo["issues"].values():
+        if other.get("pull") and other["state"] == "open" and other["pull"]["head"]["ref"] == head:
+            message = f"A pull request already exists for {full_name.split('/')[0]}:{head}."
+            raise HttpError(
+                422, "Validation Failed", [{"resource": "PullRequest", "code": "custom", "message": message}]
+            )
+    record = _new_issue(state, repo, title, body.get("body"), request.login, [])
+    record["pull"] = {
+        "head": {"ref": head, "sha": _branch_sha(repo, head)},
+        "base": {"ref": base, "sha": _branch_sha(repo, base)},
+        "draft": bool(body.get("draft", False)),
+    }
+    return Answer(201, objects.pull(request.base, full_name, repo, record))
+
+
+@route("PATCH", "/repos/{owner}/{repo}/pulls/{number}")
+def update_pull(state: GitHubState, request: Request) -> Answer:
+    full_name, repo, record = state.issue(request)
+    if not record.get("pull"):
+        raise HttpError(404, "Not Found")
+    body = _body_dict(request)
+    for key in ("title", "body"):
+        if key in body:
+            record[key] = body[key]
+    if body.get("state") in ("open", "closed"):
+        record["state"] = body["state"]
+        record["closed_at"] = now() if body["state"] == "closed" else None
+    record["updated_at"] = now()
+    return Answer(200, objects.pull(request.base, full_name, repo, record))
+
+
+@route("POST", "/graphql")
+def graphql(state: GitHubState, request: Request) -> Answer:
+    """Only the mutation that turns on a pull request's auto-merge, answered as GitHub's GraphQL API does."""
+    body = _body_dict(request)
+    query = str(body.get("query", ""))
+    if "enablePullRequestAutoMerge" not in query:
+        return Answer(200, {"errors": [{"message": "this test server answers only enablePullRequestAutoMerge"}]})
+    given = (body.get("variables") or {}).get("input") or {}
+    for repo in state.data["repos"].values():
+        for record in repo["issues"].values():
+            if record.get("pull") and objects.node_id("PullRequest", record["id"]) == given.get("pullRequestId"):
+                if not repo.get("allow_auto_merge", True):
+                    message = "Pull request Auto merge is not allowed for this repository"
+                    return Answer(200, {"data": {"enablePullRequestAutoMerge": None}, "errors": [{"message": message}]})
+                if record["state"] != "open":
+                    message = "Pull request Pull request is in clean status"
+                    return Answer(200, {"data": {"enablePullRequestAutoMerge": None}, "errors": [{"message": message}]})
+                record["pull"]["auto_merge"] = {
+                    "enabled_by": request.login,
+                    "merge_method": str(given.get("mergeMethod", "MERGE")).lower(),
+                    "commit_title": given.get("commitHeadline"),
+                    "commit_message": given.get("commitBody"),
+                }
+                actor = {"login": request.login, "avatarUrl": "", "resourcePath": f"/{request.login}", "url": ""}
+                return Answer(200, {"data": {"enablePullRequestAutoMerge": {"actor": actor, "clientMutationId": None}}})
+    message = f"Could not resolve to a node with the global id of '{given.get('pullRequestId')}'"
+    return Answer(
+        200, {"data": {"enablePullRequestAutoMerge": None}, "errors": [{"type": "NOT_FOUND", "message": message}]}
+    )
 
 
 # ------------------------------------------------------------------ releases
@@ -883,6 +972,8 @@ def _granted(account: Json, method: str, path: str) -> bool:
     permissions = account.get("permissions")
     if permissions is None:
         return True  # a token without declared permissions: a person's, or an app's with every one
+    if path == "/graphql":  # enablePullRequestAutoMerge, the only mutation served
+        return all(permissions.get(scope) == "write" for scope in ("contents", "pull-requests"))
     parts = path.split("/")
     if len(parts) < 5 or parts[1] != "repos":
         return False
@@ -950,26 +1041,10 @@ class GitHubServer:
         with self.state.lock:
             repos = self.state.data["repos"]
             repo = repos[full_name] if full_name else next(iter(repos.values()))
-            number = repo["next_number"]
-            repo["next_number"] += 1
-            created = now()
-            repo["issues"][str(number)] = {
-                "number": number,
-                "id": self.state.next_id(),
-                "title": title,
-                "body": body,
-                "user": user,
-                "labels": [],
-                "state": "open",
-                "state_reason": None,
-                "created_at": created,
-                "updated_at": created,
-                "closed_at": None,
-                "closed_by": None,
-                "pull": {
-                    "head": {"ref": f"{user}-patch", "sha": head_sha},
-                    "base": {"ref": repo["default_branch"], "sha": repo["refs"]["refs/heads/main"]["sha"]},
-                    "draft": False,
-                },
+            record = _new_issue(self.state, repo, title, body, user, [])
+            record["pull"] = {
+                "head": {"ref": f"{user}-patch", "sha": head_sha},
+                "base": {"ref": repo["default_branch"], "sha": repo["refs"]["refs/heads/main"]["sha"]},
+                "draft": False,
             }
-            return int(number)
+            return int(record["number"])
