@@ -209,7 +209,7 @@ def team_federations(repo: Repository, release: Release, reports: Mapping[str, R
     return found
 
 
-def _plural(count: int, word: str) -> str:
+def plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
@@ -275,7 +275,7 @@ def assess(
 
     missing: list[str] = []
     if len(accepting) < policy.quorum:
-        missing.append(f"needs {_plural(policy.quorum - len(accepting), 'more accepting report')}")
+        missing.append(f"needs {plural(policy.quorum - len(accepting), 'more accepting report')}")
     if policy.cover_platforms and not overridden:
         covered = {p for r in accepting.values() for p in r.platforms}
         missing.extend(f"none yet on {platform}" for platform in release.platforms if platform not in covered)
@@ -296,7 +296,7 @@ def assess(
             if team not in current and team not in inactive and days_late > 0:
                 late.append(LateTeam(team, due, days_late, days_late >= policy.escalate_days))
     notes = [
-        f"team `{t.team}` is {_plural(t.days_late, 'day')} late"
+        f"team `{t.team}` is {plural(t.days_late, 'day')} late"
         + ("; escalated to the coordinators" if t.escalate else "")
         for t in late
     ]

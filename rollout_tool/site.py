@@ -33,7 +33,7 @@ from rollout_tool.notes import (
     group_name,
     release_facts,
 )
-from rollout_tool.policy import _plural
+from rollout_tool.policy import plural
 from rollout_tool.records import Config, Product, State, Team, Vocabulary
 from rollout_tool.repository import Repository
 
@@ -257,7 +257,7 @@ MEASURES = [
         "reports filed per release that entered rollout",
         lambda s: s.reports_per_release,
         _decimal,
-        lambda s: f"{_plural(s.reports, 'report')} on {_plural(s.tested, 'release')}",
+        lambda s: f"{plural(s.reports, 'report')} on {plural(s.tested, 'release')}",
     ),
     Measure(
         "sites",
@@ -265,7 +265,7 @@ MEASURES = [
         "distinct sites reporting per release that entered rollout",
         lambda s: s.sites_per_release,
         _decimal,
-        lambda s: f"{_plural(s.sites, 'distinct site')} in all",
+        lambda s: f"{plural(s.sites, 'distinct site')} in all",
     ),
     Measure(
         "platforms",
@@ -273,7 +273,7 @@ MEASURES = [
         "distinct platforms reported on per release that entered rollout",
         lambda s: s.platforms_per_release,
         _decimal,
-        lambda s: f"{_plural(s.platforms, 'distinct platform')} in all",
+        lambda s: f"{plural(s.platforms, 'distinct platform')} in all",
     ),
     Measure(
         "rejected",
@@ -299,7 +299,7 @@ MEASURES = [
         "team assignments whose report came after its due date, or never came",
         lambda s: s.late_rate,
         _percent,
-        lambda s: f"{s.late} of {_plural(s.judged, 'assignment')}",
+        lambda s: f"{s.late} of {plural(s.judged, 'assignment')}",
         1.0,
     ),
 ]
