@@ -244,6 +244,14 @@ class Measure:
 
 MEASURES = [
     Measure(
+        "released",
+        "Releases to production",
+        "releases that reached production, the cadence a history without reports still shows",
+        lambda s: s.released,
+        _decimal,
+        lambda s: f"of {plural(s.releases, 'release')}",
+    ),
+    Measure(
         "days",
         "Median days in EA testing",
         "from the start of the rollout to the accept or reject decision",

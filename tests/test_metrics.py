@@ -26,6 +26,7 @@ opstools (Operational tools):
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import textwrap
 from pathlib import Path
@@ -424,3 +425,23 @@ def test_a_repository_without_releases_has_no_rates_rather_than_zeros(repo: Repo
     assert text.returncode == 0, text.stderr
     total = next(line for line in text.stdout.splitlines() if line.startswith("all "))
     assert total.split() == ["all", "0", "0", "-", "(-)", "-", "-", "-", "0/0", "-", "0/0", "-", "0/0", "-"]
+
+
+def _metric_rows(page: str, ident: str) -> list[tuple[str, str, str]]:
+    """The rows (label, value, basis) of one chart's table on the metrics page."""
+    figure = page.split(f'<h3 id="h-{ident}">', 1)[1].split("</figure>", 1)[0]
+    return re.findall(r'<th scope="row">([^<]*)</th><td class="nowrap">([^<]*)</td><td>([^<]*)</td>', figure)
+
+
+def test_the_metrics_page_shows_the_cadence_of_releases_per_year(history: Repo, tmp_path: Path) -> None:
+    # A history without reports (as an imported one) still has a cadence: releases that reached production.
+    out = tmp_path / "site"
+    built = history.rollout("site", "--out", str(out), "--today", TODAY)
+    assert built.returncode == 0, built.stderr
+    page = (out / "metrics.html").read_text(encoding="utf-8")
+    assert _metric_rows(page, "year-released") == [
+        ("2025", "2", "of 2 releases"),
+        ("2026", "0", "of 4 releases"),
+        ("All", "2", "of 6 releases"),
+    ]
+    assert ("All", "2", "of 6 releases") in _metric_rows(page, "family-released")

@@ -584,7 +584,7 @@ def test_the_metrics_page_draws_each_measure_with_its_numbers(
     page.locator("nav[aria-label=Site] a", has_text="Metrics").click()
     assert page.locator("h1").inner_text() == "Process metrics"
     charts = page.locator("svg.chart")
-    assert charts.count() == 14  # seven measures, per family and per year
+    assert charts.count() == 16  # eight measures, per family and per year
     for i in range(charts.count()):
         chart = charts.nth(i)
         labelled = chart.get_attribute("aria-labelledby") or ""
