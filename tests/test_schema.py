@@ -159,3 +159,48 @@ def test_the_schemas_list_the_repository_s_vocabularies_for_editors(repo: Repo) 
     repo.write("rollout.yaml", config.replace("  OSG: {name: OSG}\n", "  OSG: {name: OSG}\n  NDGF: {name: NDGF}\n"))
     check = repo.rollout("schema", "--check")
     assert check.returncode == 1 and "schema/team.schema.json: stale" in check.stderr
+
+
+def properties(schema: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every property of the schema and of its definitions, named `Model.field`."""
+    found = [(f"{schema['title']}.{name}", value) for name, value in schema["properties"].items()]
+    for definition in schema.get("$defs", {}).values():
+        if "properties" in definition:
+            found += [(f"{definition['title']}.{name}", value) for name, value in definition["properties"].items()]
+    return found
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_field_has_help_for_editors(kind: str) -> None:
+    schema = json.loads((PROJECT / "schema" / f"{kind}.schema.json").read_text())
+    fields = properties(schema)
+    assert len(fields) >= 3
+    undescribed = [name for name, value in fields if not value.get("description", "").strip()]
+    assert undescribed == []
+    without_examples = [name for name, value in fields if not value.get("examples")]
+    assert without_examples == []
+    # Short sentences for a person hovering: a capital, a full stop, one or two lines.
+    badly_written = [
+        name
+        for name, value in fields
+        if not (
+            value["description"][0].isupper()
+            and value["description"].endswith(".")
+            and len(value["description"]) <= 160
+        )
+    ]
+    assert badly_written == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_example_is_a_value_the_field_accepts(kind: str) -> None:
+    schema = json.loads((PROJECT / "schema" / f"{kind}.schema.json").read_text())
+    checker = Draft202012Validator.FORMAT_CHECKER
+    wrong = []
+    for name, value in properties(schema):
+        # Checked in the document's context, so that `$ref`s to its definitions resolve.
+        field = Draft202012Validator({**value, "$defs": schema.get("$defs", {})}, format_checker=checker)
+        wrong += [
+            (name, example, error.message) for example in value["examples"] for error in field.iter_errors(example)
+        ]
+    assert wrong == []
