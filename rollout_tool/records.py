@@ -30,13 +30,14 @@ from rollout_tool import identifiers
 IDENTIFIER_PATTERN = f"^{identifiers.IDENTIFIER.pattern}$"
 VERSION_PATTERN = f"^{identifiers.VERSION.pattern}$"
 LOGIN_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$"
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# ASCII digits, the whole value: as an editor reads the same pattern in the schema.
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 def _parse_date(value: object) -> dt.date:
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
-    if not isinstance(value, str) or not _DATE.match(value):
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
         raise ValueError("expected an ISO date such as 2026-11-25")
     try:
         return dt.date.fromisoformat(value)
@@ -55,7 +56,7 @@ Text = Annotated[StrictStr, Field(max_length=100_000)]
 Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
 # http or https, and nothing that could end a Markdown autolink or an HTML
 # attribute (`<`, `>`, `"`), break a line or hide in it (spaces, controls).
-URL_PATTERN = r"^https?://[^\s<>\"\x00-\x1f\x7f]+$"
+URL_PATTERN = r'^https?://[^\s<>"\x00-\x1f\x7f]+$'
 Url = Annotated[StrictStr, Field(pattern=URL_PATTERN, max_length=2000)]
 Email = Annotated[StrictStr, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
 Version = Annotated[StrictStr, Field(pattern=VERSION_PATTERN, max_length=identifiers.MAX_LENGTH)]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import regress  # type: ignore[import-untyped]
 from jsonschema import Draft202012Validator
 
 from rollout_tool import schemas
@@ -204,3 +206,32 @@ def test_every_example_is_a_value_the_field_accepts(kind: str) -> None:
             (name, example, error.message) for example in value["examples"] for error in field.iter_errors(example)
         ]
     assert wrong == []
+
+
+def patterns(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "pattern" and isinstance(value, str):
+                yield value
+            elif key == "patternProperties":
+                yield from value
+            yield from patterns(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from patterns(item)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_pattern_is_an_ecma_262_regular_expression(kind: str) -> None:
+    """JSON Schema's patterns are JavaScript's, compiled by editors with the `u` flag, where an
+    escape that means nothing (`\\"`) is an error: the whole pattern would be skipped or refused."""
+    schema = json.loads((PROJECT / "schema" / f"{kind}.schema.json").read_text())
+    found = sorted(set(patterns(schema)))
+    assert found
+    refused = []
+    for pattern in found:
+        try:
+            regress.Regex(pattern, "u")
+        except regress.RegressError as error:
+            refused.append((pattern, str(error)))
+    assert refused == []
