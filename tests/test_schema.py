@@ -235,3 +235,23 @@ def test_every_pattern_is_an_ecma_262_regular_expression(kind: str) -> None:
         except regress.RegressError as error:
             refused.append((pattern, str(error)))
     assert refused == []
+
+
+def test_the_readme_s_editor_settings_map_each_kind_of_file_to_its_schema() -> None:
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Editor support", 1)[1].split("\n## ", 1)[0]
+    settings = json.loads(section.split("```json\n", 1)[1].split("```", 1)[0])["yaml.schemas"]
+    mapped = {}
+    for schema_path, glob in settings.items():
+        kind = Path(schema_path).name.removesuffix(".schema.json")
+        example = glob.removeprefix("**/").replace("*", "name")
+        place = place_of(example)
+        assert place is not None and place.kind == kind, (glob, example, place)
+        assert (PROJECT / schema_path).is_file()
+        mapped[kind] = glob
+    assert sorted(mapped) == KINDS
+    # `rollout new` points each file at the same schema through its first line.
+    assert schemas.modeline("report", "releases/a/1.0/reports/t.yaml") == (
+        "# yaml-language-server: $schema=../../../../schema/report.schema.json\n"
+    )
+    assert schemas.modeline("report", "releases/a/1.0/reports/t.yaml").strip() in section
