@@ -255,3 +255,22 @@ def test_the_readme_s_editor_settings_map_each_kind_of_file_to_its_schema() -> N
         "# yaml-language-server: $schema=../../../../schema/report.schema.json\n"
     )
     assert schemas.modeline("report", "releases/a/1.0/reports/t.yaml").strip() in section
+
+
+def test_the_tool_itself_needs_no_json_schema_validator() -> None:
+    """jsonschema checks the committed schemas in the tests: a test dependency, not the product's."""
+    import ast
+    import tomllib
+
+    project = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]
+    assert not [d for d in project["dependencies"] if d.startswith("jsonschema")]
+    assert [d for d in project["optional-dependencies"]["test"] if d.startswith("jsonschema")]
+    imported = {
+        (path.name, alias.name.split(".")[0] if isinstance(node, ast.Import) else (node.module or "").split(".")[0])
+        for path in (PROJECT / "rollout_tool").rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    }
+    assert ("records.py", "pydantic") in imported  # the scan sees the imports
+    assert [name for name in imported if name[1] in ("jsonschema", "regress")] == []
