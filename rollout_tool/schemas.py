@@ -45,8 +45,31 @@ def schema_name(kind: str) -> str:
     return f"{kind}.schema.json"
 
 
+def _keys_as_names(node: Any) -> None:
+    """A mapping whose keys follow a pattern (`platforms`, `policies`) refuses any other key.
+
+    pydantic writes such a mapping as `patternProperties`, which leaves a key
+    that does not match unchecked; `rollout validate` refuses it. As
+    `propertyNames` the key itself is refused, and every value is still
+    checked through `additionalProperties`.
+    """
+    if isinstance(node, dict):
+        patterned = node.get("patternProperties")
+        if isinstance(patterned, dict) and len(patterned) == 1 and "additionalProperties" not in node:
+            [(pattern, values)] = patterned.items()
+            del node["patternProperties"]
+            node["propertyNames"] = {**node.get("propertyNames", {}), "pattern": pattern}
+            node["additionalProperties"] = values
+        for value in node.values():
+            _keys_as_names(value)
+    elif isinstance(node, list):
+        for item in node:
+            _keys_as_names(item)
+
+
 def schema_for(kind: str, names: Mapping[str, list[str]] | None = None) -> dict[str, object]:
     schema = KINDS[kind].model_json_schema()
+    _keys_as_names(schema)
     for place_kind, path, vocabulary in VOCABULARY_PLACES:
         if place_kind == kind and names and vocabulary in names:
             node: Any = schema

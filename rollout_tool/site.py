@@ -34,6 +34,7 @@ from rollout_tool.notes import (
     release_facts,
 )
 from rollout_tool.policy import plural
+from rollout_tool.progress import Progress
 from rollout_tool.records import Config, Product, State, Team, Vocabulary
 from rollout_tool.repository import Repository
 
@@ -486,13 +487,15 @@ def build(repo: Repository, out: Path, today: dt.date, base_url: str = "", board
     try:
         files = 0
         made: set[Path] = set()
-        for path, data in render(repo, site, base_url, board_limit):
-            target = staging / path
-            if target.parent not in made:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                made.add(target.parent)
-            target.write_bytes(data)
-            files += 1
+        with Progress("building the site") as progress:
+            for path, data in render(repo, site, base_url, board_limit):
+                target = staging / path
+                if target.parent not in made:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    made.add(target.parent)
+                target.write_bytes(data)
+                files += 1
+                progress.advance()
         (staging / MARKER).write_text("built by `rollout site`; this folder is replaced on every build\n")
         staging.chmod(0o755)
         if out.exists():

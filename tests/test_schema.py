@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import regress  # type: ignore[import-untyped]
 from jsonschema import Draft202012Validator
 
 from rollout_tool import schemas
@@ -159,3 +161,116 @@ def test_the_schemas_list_the_repository_s_vocabularies_for_editors(repo: Repo) 
     repo.write("rollout.yaml", config.replace("  OSG: {name: OSG}\n", "  OSG: {name: OSG}\n  NDGF: {name: NDGF}\n"))
     check = repo.rollout("schema", "--check")
     assert check.returncode == 1 and "schema/team.schema.json: stale" in check.stderr
+
+
+def properties(schema: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every property of the schema and of its definitions, named `Model.field`."""
+    found = [(f"{schema['title']}.{name}", value) for name, value in schema["properties"].items()]
+    for definition in schema.get("$defs", {}).values():
+        if "properties" in definition:
+            found += [(f"{definition['title']}.{name}", value) for name, value in definition["properties"].items()]
+    return found
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_field_has_help_for_editors(kind: str) -> None:
+    schema = json.loads((PROJECT / "schema" / f"{kind}.schema.json").read_text())
+    fields = properties(schema)
+    assert len(fields) >= 3
+    undescribed = [name for name, value in fields if not value.get("description", "").strip()]
+    assert undescribed == []
+    without_examples = [name for name, value in fields if not value.get("examples")]
+    assert without_examples == []
+    # Short sentences for a person hovering: a capital, a full stop, one or two lines.
+    badly_written = [
+        name
+        for name, value in fields
+        if not (
+            value["description"][0].isupper()
+            and value["description"].endswith(".")
+            and len(value["description"]) <= 160
+        )
+    ]
+    assert badly_written == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_example_is_a_value_the_field_accepts(kind: str) -> None:
+    schema = json.loads((PROJECT / "schema" / f"{kind}.schema.json").read_text())
+    checker = Draft202012Validator.FORMAT_CHECKER
+    wrong = []
+    for name, value in properties(schema):
+        # Checked in the document's context, so that `$ref`s to its definitions resolve.
+        field = Draft202012Validator({**value, "$defs": schema.get("$defs", {})}, format_checker=checker)
+        wrong += [
+            (name, example, error.message) for example in value["examples"] for error in field.iter_errors(example)
+        ]
+    assert wrong == []
+
+
+def patterns(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "pattern" and isinstance(value, str):
+                yield value
+            elif key == "patternProperties":
+                yield from value
+            yield from patterns(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from patterns(item)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_pattern_is_an_ecma_262_regular_expression(kind: str) -> None:
+    """JSON Schema's patterns are JavaScript's, compiled by editors with the `u` flag, where an
+    escape that means nothing (`\\"`) is an error: the whole pattern would be skipped or refused."""
+    schema = json.loads((PROJECT / "schema" / f"{kind}.schema.json").read_text())
+    found = sorted(set(patterns(schema)))
+    assert found
+    refused = []
+    for pattern in found:
+        try:
+            regress.Regex(pattern, "u")
+        except regress.RegressError as error:
+            refused.append((pattern, str(error)))
+    assert refused == []
+
+
+def test_the_readme_s_editor_settings_map_each_kind_of_file_to_its_schema() -> None:
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Editor support", 1)[1].split("\n## ", 1)[0]
+    settings = json.loads(section.split("```json\n", 1)[1].split("```", 1)[0])["yaml.schemas"]
+    mapped = {}
+    for schema_path, glob in settings.items():
+        kind = Path(schema_path).name.removesuffix(".schema.json")
+        example = glob.removeprefix("**/").replace("*", "name")
+        place = place_of(example)
+        assert place is not None and place.kind == kind, (glob, example, place)
+        assert (PROJECT / schema_path).is_file()
+        mapped[kind] = glob
+    assert sorted(mapped) == KINDS
+    # `rollout new` points each file at the same schema through its first line.
+    assert schemas.modeline("report", "releases/a/1.0/reports/t.yaml") == (
+        "# yaml-language-server: $schema=../../../../schema/report.schema.json\n"
+    )
+    assert schemas.modeline("report", "releases/a/1.0/reports/t.yaml").strip() in section
+
+
+def test_the_tool_itself_needs_no_json_schema_validator() -> None:
+    """jsonschema checks the committed schemas in the tests: a test dependency, not the product's."""
+    import ast
+    import tomllib
+
+    project = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]
+    assert not [d for d in project["dependencies"] if d.startswith("jsonschema")]
+    assert [d for d in project["optional-dependencies"]["test"] if d.startswith("jsonschema")]
+    imported = {
+        (path.name, alias.name.split(".")[0] if isinstance(node, ast.Import) else (node.module or "").split(".")[0])
+        for path in (PROJECT / "rollout_tool").rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    }
+    assert ("records.py", "pydantic") in imported  # the scan sees the imports
+    assert [name for name in imported if name[1] in ("jsonschema", "regress")] == []

@@ -22,6 +22,7 @@ from rollout_tool.commands.new import render, scaffold
 from rollout_tool.errors import FatalError, UsageError
 from rollout_tool.importing import umd
 from rollout_tool.problems import Level, has_errors
+from rollout_tool.progress import Progress
 from rollout_tool.records import LOGIN_PATTERN
 from rollout_tool.repository import CONFIG_PATH, Repository
 from rollout_tool.sources import WorkTree
@@ -152,15 +153,17 @@ def import_umd(source: Path, out: Path, coordinators: list[str], bot: str | None
             reasons = "; ".join(f"{p.message}" for p in made.problems if p.level is Level.error)
             raise UsageError(f"cannot write {CONFIG_PATH} from --coordinator and --bot: {reasons}")
         result.written.append(CONFIG_PATH)
-    for path, (kind, fields) in sorted(imported.files.items()):
-        wanted = record_text(kind, path, fields)
-        target = out / path
-        if target.is_symlink() or target.exists():
-            if not target.is_symlink() and target.is_file() and target.read_bytes() == wanted:
-                result.unchanged.append(path)
-            else:
-                result.kept.append(path)
-            continue
-        atomic_write(target, wanted)
-        result.written.append(path)
+    with Progress("importing", len(imported.files)) as progress:
+        for path, (kind, fields) in sorted(imported.files.items()):
+            progress.advance()
+            wanted = record_text(kind, path, fields)
+            target = out / path
+            if target.is_symlink() or target.exists():
+                if not target.is_symlink() and target.is_file() and target.read_bytes() == wanted:
+                    result.unchanged.append(path)
+                else:
+                    result.kept.append(path)
+                continue
+            atomic_write(target, wanted)
+            result.written.append(path)
     return result

@@ -13,6 +13,7 @@ from rollout_tool import placement, rules
 from rollout_tool.errors import UsageError
 from rollout_tool.placement import DATA_FOLDERS
 from rollout_tool.problems import Problem
+from rollout_tool.progress import Progress
 from rollout_tool.repository import Document, Place, Repository, place_of
 from rollout_tool.sources import Kind, Source, WorkTree
 
@@ -31,16 +32,26 @@ def validate_repository(repo: Repository) -> Validation:
         nonlocal files
         files += 1
         problems.extend(rules.check(repo, doc))
+        progress.advance()
 
     # Each record is checked as it is read; reports are then let go, so
     # memory grows with the releases, not with the reports.
-    with _no_cycle_collection():
+    with _no_cycle_collection(), Progress("validating", _records(repo)) as progress:
         repo.load_all(check, keep_reports=False)
         for folder in repo.record_folders():
             entries = repo.listing(folder)
             problems.extend(placement.check(folder, entries).problems)
             problems.extend(placement.missing_records(folder, entries))
     return Validation(files, sorted(set(problems)))
+
+
+def _records(repo: Repository) -> int:
+    """How many records `load_all` reads: from the folders' listings, which it reads next anyway."""
+    count = 1 + len(repo.team_ids())
+    for product in repo.product_ids():
+        versions = repo.versions(product)
+        count += 1 + len(versions) + sum(len(repo.report_teams(product, version)) for version in versions)
+    return count + sum(len(repo.distribution_versions(d)) for d in repo.distribution_ids())
 
 
 @contextmanager
