@@ -1,0 +1,230 @@
+"""Automated results and waivers: what a site's CI or monitoring says of a release, and what it does to the verdict.
+
+A result is one check, run by one team's automation on one platform, for one
+revision of a release: `releases/<product>/<version>/results/<team>--<check>--<platform>.yaml`,
+so a re-run replaces the earlier result. A required check (the policy's
+`required_checks`) holds a release on every platform it ships for:
+
+- `fail` on the current revision blocks it, unless a coordinator's waiver for
+  that check and platform still counts (`waiver_counts`: until the end of its
+  `expires` day, never after);
+- `pending` (still running) waits, and never reads as a failure;
+- `missing` (no result on the current revision, or the automation could not
+  reach its source) waits while the policy says `when_source_down: hold`, and
+  is only noted when it says `ignore`.
+
+Results of other checks are shown, and a failure among them is noted, but
+they decide nothing. A result on an older revision is stale: it counts for nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from rollout_tool.problems import Problem
+from rollout_tool.records import CheckResult, Outcome, Policy, Release, Waiver
+from rollout_tool.repository import Document, Repository, place_of
+
+# Of several teams' results for one check and platform, the one that says most: a failure first.
+_PRECEDENCE = (Outcome.failed, Outcome.passed, Outcome.pending, Outcome.missing)
+
+
+def waiver_counts(waiver: Waiver, today: dt.date) -> bool:
+    """A waiver counts up to and including its `expires` day; the day after, it stops by itself."""
+    return waiver.date <= today <= waiver.expires
+
+
+def waives(waiver: Waiver | None, platform: str, today: dt.date) -> bool:
+    return (
+        waiver is not None and (not waiver.platforms or platform in waiver.platforms) and waiver_counts(waiver, today)
+    )
+
+
+@dataclass(frozen=True)
+class CheckStatus:
+    """One check on one platform: its outcome over the teams' current results, and what it does."""
+
+    check: str
+    platform: str
+    outcome: Outcome
+    required: bool
+    teams: tuple[str, ...]  # the teams whose current results give the outcome
+    failing: tuple[str, ...] = ()  # the failing tests they name
+    waiver: Waiver | None = None  # the waiver in force, when it fails and is waived
+    url: str | None = None
+
+    @property
+    def blocks(self) -> bool:
+        return self.required and self.outcome is Outcome.failed and self.waiver is None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "check": self.check,
+            "platform": self.platform,
+            "outcome": self.outcome.value,
+            "required": self.required,
+            "teams": list(self.teams),
+            "failing": list(self.failing),
+            "waived_until": self.waiver.expires.isoformat() if self.waiver is not None else None,
+            "url": self.url,
+        }
+
+
+def statuses(
+    policy: Policy, release: Release, results: list[CheckResult], waivers: Mapping[str, Waiver], today: dt.date
+) -> list[CheckStatus]:
+    """Every required check on every platform the release ships for, then the other checks with current results."""
+    current: dict[tuple[str, str], list[CheckResult]] = {}
+    for result in results:
+        if result.revision == release.revision and result.platform in release.platforms:
+            current.setdefault((result.check, result.platform), []).append(result)
+    wanted = {(check, platform): None for check in policy.required_checks for platform in release.platforms}
+    wanted.update(dict.fromkeys(sorted(current)))
+    found = []
+    for check, platform in wanted:
+        mine = current.get((check, platform), [])
+        outcome = next((o for o in _PRECEDENCE if any(r.outcome is o for r in mine)), Outcome.missing)
+        giving = [r for r in mine if r.outcome is outcome]
+        waiver = waivers.get(check)
+        found.append(
+            CheckStatus(
+                check,
+                platform,
+                outcome,
+                check in policy.required_checks,
+                tuple(r.team for r in giving),
+                tuple(name for r in giving for name in r.failing),
+                waiver if outcome is Outcome.failed and waives(waiver, platform, today) else None,
+                next((r.url for r in giving if r.url is not None), None),
+            )
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class CheckReasons:
+    blocking: list[str]
+    waiting: list[str]
+    notes: list[str]
+
+
+def _by(status: CheckStatus) -> str:
+    teams = ", ".join(f"`{t}`" for t in status.teams)
+    return f" (team {teams})" if len(status.teams) == 1 else f" (teams {teams})" if status.teams else ""
+
+
+def _failing(status: CheckStatus) -> str:
+    shown = ", ".join(status.failing[:3])
+    more = f" and {len(status.failing) - 3} more" if len(status.failing) > 3 else ""
+    return f": {shown}{more}" if shown else ""
+
+
+def reasons(policy: Policy, release: Release, found: list[CheckStatus]) -> CheckReasons:
+    """Each check's effect as a sentence: what blocks, what the release waits for, what is only noted."""
+    blocking, waiting, notes = [], [], []
+    revision = release.revision
+    for s in found:
+        name = f"check `{s.check}` on {s.platform}"
+        if s.outcome is Outcome.failed and s.waiver is not None:
+            notes.append(
+                f"{name} fails{_by(s)}, waived until {s.waiver.expires.isoformat()} by {s.waiver.by}: {s.waiver.reason}"
+            )
+        elif s.outcome is Outcome.failed and s.required:
+            blocking.append(
+                f"required {name} fails on revision {revision}{_by(s)}{_failing(s)}:"
+                " fix it and run it again, or a coordinator waives it"
+            )
+        elif s.outcome is Outcome.failed:
+            notes.append(f"{name} fails on revision {revision}{_by(s)}{_failing(s)} (not required)")
+        elif s.outcome is Outcome.pending and s.required:
+            waiting.append(f"required {name} is still running on revision {revision}{_by(s)}")
+        elif s.outcome is Outcome.missing and s.required:
+            sentence = f"required {name} has no result on revision {revision} yet"
+            if policy.when_source_down == "hold":
+                waiting.append(sentence)
+            else:
+                notes.append(f"{sentence}; the policy does not wait for it (when_source_down: ignore)")
+    return CheckReasons(blocking, waiting, notes)
+
+
+def judge(
+    policy: Policy, release: Release, results: list[CheckResult], waivers: Mapping[str, Waiver], today: dt.date
+) -> tuple[list[CheckStatus], CheckReasons]:
+    found = statuses(policy, release, results, waivers, today)
+    return found, reasons(policy, release, found)
+
+
+# ---------------------------------------------------------------- cross-file rules
+
+
+def check_result(repo: Repository, doc: Document, result: CheckResult) -> Iterator[Problem]:
+    place = place_of(doc.path)
+    assert place is not None
+    product, version, team, check, platform = place.ids
+    name = doc.path.rpartition("/")[2]
+    for key, written, named in (
+        ("team", result.team, team),
+        ("check", result.check, check),
+        ("platform", result.platform, platform),
+    ):
+        if written != named:
+            yield repo.problem_at(
+                doc.path, (key,), "path-mismatch", f"{key} {written!r} does not match the file name {name}"
+            )
+    if not repo.has_team(team):
+        yield repo.problem_at(doc.path, ("team",), "reference", f"no team {team!r} under teams/")
+    release = repo.release(product, version)
+    if release is None:
+        if not repo.has_release(product, version):
+            yield Problem(doc.path, 1, 1, "reference", f"no release.yaml in releases/{product}/{version}/")
+        return
+    if result.revision > release.revision:
+        yield repo.problem_at(
+            doc.path,
+            ("revision",),
+            "revision",
+            f"{product}/{version} has no revision {result.revision}: its current revision is {release.revision}",
+        )
+    if result.platform not in release.platforms:
+        yield repo.problem_at(
+            doc.path,
+            ("platform",),
+            "reference",
+            f"{product}/{version} does not ship for {result.platform!r} (it ships for {', '.join(release.platforms)})",
+        )
+    if result.outcome is not Outcome.failed and (result.failures or result.errors):
+        yield repo.problem_at(
+            doc.path, ("outcome",), "value", f"the result says {result.outcome.value}, but counts failures or errors"
+        )
+
+
+def check_waiver(repo: Repository, doc: Document, waiver: Waiver) -> Iterator[Problem]:
+    place = place_of(doc.path)
+    assert place is not None
+    product, version, check = place.ids
+    if waiver.check != check:
+        yield repo.problem_at(
+            doc.path, ("check",), "path-mismatch", f"check {waiver.check!r} does not match the file name {check}.yaml"
+        )
+    if waiver.expires < waiver.date:
+        yield repo.problem_at(
+            doc.path,
+            ("expires",),
+            "value",
+            f"the waiver expires on {waiver.expires}, before it was made ({waiver.date})",
+        )
+    release = repo.release(product, version)
+    if release is None:
+        if not repo.has_release(product, version):
+            yield Problem(doc.path, 1, 1, "reference", f"no release.yaml in releases/{product}/{version}/")
+        return
+    for index, platform in enumerate(waiver.platforms):
+        if platform not in release.platforms:
+            yield repo.problem_at(
+                doc.path,
+                ("platforms", index),
+                "reference",
+                f"{product}/{version} does not ship for {platform!r} (it ships for {', '.join(release.platforms)})",
+            )
