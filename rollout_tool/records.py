@@ -366,7 +366,9 @@ class Outcome(StrEnum):
 
 
 Tally = Annotated[StrictInt, Field(ge=0, le=10_000_000)]
-CheckName = Annotated[StrictStr, Field(pattern=r"^[a-z0-9](?:-?[a-z0-9._])*-?$", max_length=identifiers.MAX_LENGTH)]
+# An identifier without `--`, which separates the parts of a result's file name.
+CHECK_PATTERN = r"^[a-z0-9](?:-?[a-z0-9._])*-?$"
+CheckName = Annotated[StrictStr, Field(pattern=CHECK_PATTERN, max_length=identifiers.MAX_LENGTH)]
 
 
 class CheckResult(Record):

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from rollout_tool.problems import Problem
 from rollout_tool.records import CheckResult, Outcome, Policy, Release, Waiver
-from rollout_tool.repository import Document, Repository, place_of
+from rollout_tool.repository import Document, Repository, place_of, waiver_path
 
 # Of several teams' results for one check and platform, the one that says most: a failure first.
 _PRECEDENCE = (Outcome.failed, Outcome.passed, Outcome.pending, Outcome.missing)
@@ -154,6 +154,37 @@ def judge(
 ) -> tuple[list[CheckStatus], CheckReasons]:
     found = statuses(policy, release, results, waivers, today)
     return found, reasons(policy, release, found)
+
+
+# ---------------------------------------------------------------- pull requests
+
+
+def automated_paths(repo: Repository, product: str, version: str) -> list[str]:
+    """The release's result and waiver files: their validity depends on the release."""
+    folder = f"releases/{product}/{version}/results"
+    found = [f"{folder}/{name}.yaml" for name in repo.result_names(product, version)]
+    return found + [waiver_path(product, version, check) for check in repo.waiver_checks(product, version)]
+
+
+def describe_automated(repo: Repository, path: str, kind: str, ids: tuple[str, ...], status: str) -> tuple[str, str]:
+    """What a change to a result or a waiver does, in a line: (change kind, summary)."""
+    name = f"{ids[0]}/{ids[1]}"
+    doc = repo.document(path) if status != "deleted" else None
+    record = doc.record if doc is not None else None
+    if kind == "result":
+        team, check, platform = ids[2:]
+        what = f"{record.outcome.value} on revision {record.revision}" if isinstance(record, CheckResult) else "invalid"
+        if status == "deleted":
+            return "result-deleted", f"automated result of check `{check}` on {platform} by team `{team}` deleted"
+        return (
+            f"result-{status}",
+            f"automated result of check `{check}` on {platform} by team `{team}` on {name}: {what}",
+        )
+    check = ids[2]
+    if status == "deleted":
+        return "waiver-deleted", f"waiver of check `{check}` on {name} deleted"
+    until = f"until {record.expires.isoformat()}" if isinstance(record, Waiver) else "invalid"
+    return f"waiver-{status}", f"waiver of check `{check}` on {name} {status}: {until}"
 
 
 # ---------------------------------------------------------------- cross-file rules
