@@ -54,6 +54,7 @@ class CheckStatus:
     failing: tuple[str, ...] = ()  # the failing tests they name
     waiver: Waiver | None = None  # the waiver in force, when it fails and is waived
     url: str | None = None
+    since: dt.date | None = None  # the earliest date of the results that give the outcome
 
     @property
     def blocks(self) -> bool:
@@ -98,6 +99,7 @@ def statuses(
                 tuple(name for r in giving for name in r.failing),
                 waiver if outcome is Outcome.failed and waives(waiver, platform, today) else None,
                 next((r.url for r in giving if r.url is not None), None),
+                min((r.date for r in giving), default=None),
             )
         )
     return found
@@ -154,6 +156,17 @@ def judge(
 ) -> tuple[list[CheckStatus], CheckReasons]:
     found = statuses(policy, release, results, waivers, today)
     return found, reasons(policy, release, found)
+
+
+def release_checks(
+    repo: Repository, product: str, version: str, policy: Policy, today: dt.date
+) -> tuple[CheckStatus, ...]:
+    """The checks of a release outside rollout, read from its folder; none when it has no result."""
+    release = repo.release(product, version)
+    results = repo.results(product, version)
+    if release is None or not results:
+        return ()
+    return tuple(statuses(policy, release, results, repo.waivers(product, version), today))
 
 
 # ---------------------------------------------------------------- pull requests

@@ -430,3 +430,39 @@ def test_json_form_fields_reach_the_record(repo: Repo, tmp_path: Path) -> None:
     assert "url: https://ci.example.org/run/7\n" in text and "  - probe ping\n" in text and "tests: 4\n" in text
     bad = file_result(repo, json.dumps({"outcome": "pass", "failures": 2}), how="from-json")
     assert bad.returncode == 1 and "the result says pass, but counts failures or errors" in bad.stdout
+
+
+# ---------------------------------------------------------------- notes, dashboard, attention
+
+
+def test_checks_reach_the_notes_the_release_page_excuses_and_the_attention_view(repo: Repo, tmp_path: Path) -> None:
+    require_checks(repo)
+    file_result(repo, json.dumps({"outcome": "pending"}), "el8", how="from-json")
+    xml = FAILING.replace('name="cancel"', 'name="cancel &lt;script&gt;x|y"')
+    assert file_result(repo, xml, url="https://ci.example.org/run/9").returncode == 0
+    notes = repo.rollout("notes", RELEASE, "--today", "2026-11-12")
+    assert notes.returncode == 0, notes.stderr
+    assert "# Automated checks\n" in notes.stdout
+    assert "| `functional` (required) | el8 | pending | `praguelcg2` | - |\n" in notes.stdout
+    assert (
+        "| `functional` (required) | el9 | fail | `praguelcg2` | jobs.cancel &lt;script&gt;x\\|y, jobs.stage-in |"
+        in (notes.stdout)
+    )
+    out = tmp_path / "site"
+    built = repo.rollout("site", "--out", str(out), "--today", "2026-11-12")
+    assert built.returncode == 0, built.stderr
+    page = next(out.rglob("6.19.0.html")).read_text()
+    assert '<h2 id="h-checks">Automated checks</h2>' in page
+    assert '<span class="badge check-fail">fail</span> <a href="https://ci.example.org/run/9">run</a>' in page
+    assert "&lt;script&gt;" in page and "<script>x" not in page
+    board = (out / "index.html").read_text()
+    assert '<span class="badge check-fail">check fails</span> check <code>functional</code> fails on el9' in board
+    excuses = json.loads((out / "excuses.json").read_text())["releases"][0]
+    assert [(c["platform"], c["outcome"]) for c in excuses["checks"]] == [("el8", "pending"), ("el9", "fail")]
+    # Waived, it leaves the attention view; the notes say until when.
+    repo.write(
+        WAIVER, "check: functional\nreason: known flake\nby: carla-coord\ndate: 2026-11-10\nexpires: 2026-11-20\n"
+    )
+    assert "| el9 | fail, waived until 2026-11-20 |" in repo.rollout("notes", RELEASE, "--today", "2026-11-12").stdout
+    repo.rollout("site", "--out", str(out), "--today", "2026-11-12")
+    assert "check fails</span>" not in (out / "index.html").read_text()
