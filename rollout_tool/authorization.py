@@ -189,7 +189,6 @@ class _Judge:
             self.coordinators_only(change.path, f"change {coordinator_area(change.path)}")
 
     def report(self, change: FileChange, product: str, version: str, team: str) -> None:
-        name = f"{product}/{version}"
         if change.status is ChangeKind.deleted:
             self.coordinators_only(change.path, "delete a report")
         elif not (self.rights.coordinator or self.rights.member_of(team)):
@@ -199,18 +198,24 @@ class _Judge:
                 f"only members of team `{team}` (or coordinators) may write its reports;"
                 f" {self.author} is not a member of `{team}` at the base revision",
             )
+        tip_release = self.open_release(change.path, "report", product, version)
+        if tip_release is not None and change.status is not ChangeKind.deleted:
+            self.report_content(change.path, product, version, team, tip_release)
+
+    def open_release(self, path: str, what: str, product: str, version: str) -> Release | None:
+        """The release at the tip when it is in rollout, taking reports and results; else a refusal."""
+        name = f"{product}/{version}"
         tip_release = self.before.release(product, version)
         if tip_release is None or tip_release.state is not State.rollout:
             self.refuse(
-                change.path,
-                "report-closed",
-                f"{name} is not in rollout at the base revision: reports come after a coordinator starts its rollout"
+                path,
+                f"{what}-closed",
+                f"{name} is not in rollout at the base revision: {what}s come after a coordinator starts its rollout"
                 if tip_release is None
-                else f"{name} is {tip_release.state.value}: reports change only while a release is in rollout",
+                else f"{name} is {tip_release.state.value}: {what}s change only while a release is in rollout",
             )
-            return
-        if change.status is not ChangeKind.deleted:
-            self.report_content(change.path, product, version, team, tip_release)
+            return None
+        return tip_release
 
     def report_content(self, path: str, product: str, version: str, team: str, tip_release: Release) -> None:
         """A report written now is about the build under test now, by a team that runs what it tested."""
@@ -271,16 +276,10 @@ class _Judge:
                 f"only the automation team `{team}` registers (its `automation` logins), its members or coordinators"
                 f" may file its results; {self.author} is none of them at the base revision",
             )
-        tip_release = self.before.release(product, version)
-        if tip_release is None or tip_release.state is not State.rollout:
-            state = "not in rollout" if tip_release is None else tip_release.state.value
-            self.refuse(
-                change.path, "result-closed", f"{name} is {state} at the base revision: results come during its rollout"
-            )
-            return
+        tip_release = self.open_release(change.path, "result", product, version)
         result = _record(self.after, change.path, CheckResult)
         release = self.after.release(product, version)
-        if change.status is ChangeKind.deleted or result is None or release is None:
+        if tip_release is None or change.status is ChangeKind.deleted or result is None or release is None:
             return
         if result.revision != release.revision:
             self.refuse(

@@ -60,6 +60,12 @@ class CheckStatus:
     def blocks(self) -> bool:
         return self.required and self.outcome is Outcome.failed and self.waiver is None
 
+    @property
+    def brief(self) -> str:
+        """`functional` on el9: fail, waived until 2026-12-01 — for a one-line list."""
+        waived = f", waived until {self.waiver.expires.isoformat()}" if self.waiver is not None else ""
+        return f"`{self.check}` on {self.platform}: {self.outcome.value}{waived}"
+
     def as_dict(self) -> dict[str, object]:
         return {
             "check": self.check,
@@ -203,45 +209,51 @@ def describe_automated(repo: Repository, path: str, kind: str, ids: tuple[str, .
 # ---------------------------------------------------------------- cross-file rules
 
 
+def _release(repo: Repository, doc: Document, product: str, version: str) -> tuple[Release | None, list[Problem]]:
+    """The release a result or a waiver is about, or the problem that it is not there."""
+    release = repo.release(product, version)
+    if release is None and not repo.has_release(product, version):
+        return None, [Problem(doc.path, 1, 1, "reference", f"no release.yaml in releases/{product}/{version}/")]
+    return release, []
+
+
+def _ships(
+    repo: Repository, doc: Document, at: tuple[str | int, ...], platform: str, release: Release, name: str
+) -> Iterator[Problem]:
+    if platform not in release.platforms:
+        shipped = ", ".join(release.platforms)
+        yield repo.problem_at(
+            doc.path, at, "reference", f"{name} does not ship for {platform!r} (it ships for {shipped})"
+        )
+
+
 def check_result(repo: Repository, doc: Document, result: CheckResult) -> Iterator[Problem]:
     place = place_of(doc.path)
     assert place is not None
     product, version, team, check, platform = place.ids
-    name = doc.path.rpartition("/")[2]
+    file_name = doc.path.rpartition("/")[2]
     for key, written, named in (
         ("team", result.team, team),
         ("check", result.check, check),
         ("platform", result.platform, platform),
     ):
         if written != named:
-            yield repo.problem_at(
-                doc.path, (key,), "path-mismatch", f"{key} {written!r} does not match the file name {name}"
-            )
+            message = f"{key} {written!r} does not match the file name {file_name}"
+            yield repo.problem_at(doc.path, (key,), "path-mismatch", message)
     if not repo.has_team(team):
         yield repo.problem_at(doc.path, ("team",), "reference", f"no team {team!r} under teams/")
-    release = repo.release(product, version)
-    if release is None:
-        if not repo.has_release(product, version):
-            yield Problem(doc.path, 1, 1, "reference", f"no release.yaml in releases/{product}/{version}/")
-        return
-    if result.revision > release.revision:
-        yield repo.problem_at(
-            doc.path,
-            ("revision",),
-            "revision",
-            f"{product}/{version} has no revision {result.revision}: its current revision is {release.revision}",
-        )
-    if result.platform not in release.platforms:
-        yield repo.problem_at(
-            doc.path,
-            ("platform",),
-            "reference",
-            f"{product}/{version} does not ship for {result.platform!r} (it ships for {', '.join(release.platforms)})",
-        )
     if result.outcome is not Outcome.failed and (result.failures or result.errors):
-        yield repo.problem_at(
-            doc.path, ("outcome",), "value", f"the result says {result.outcome.value}, but counts failures or errors"
-        )
+        message = f"the result says {result.outcome.value}, but counts failures or errors"
+        yield repo.problem_at(doc.path, ("outcome",), "value", message)
+    release, missing = _release(repo, doc, product, version)
+    yield from missing
+    if release is None:
+        return
+    name = f"{product}/{version}"
+    if result.revision > release.revision:
+        message = f"{name} has no revision {result.revision}: its current revision is {release.revision}"
+        yield repo.problem_at(doc.path, ("revision",), "revision", message)
+    yield from _ships(repo, doc, ("platform",), result.platform, release, name)
 
 
 def check_waiver(repo: Repository, doc: Document, waiver: Waiver) -> Iterator[Problem]:
@@ -249,26 +261,13 @@ def check_waiver(repo: Repository, doc: Document, waiver: Waiver) -> Iterator[Pr
     assert place is not None
     product, version, check = place.ids
     if waiver.check != check:
-        yield repo.problem_at(
-            doc.path, ("check",), "path-mismatch", f"check {waiver.check!r} does not match the file name {check}.yaml"
-        )
+        message = f"check {waiver.check!r} does not match the file name {check}.yaml"
+        yield repo.problem_at(doc.path, ("check",), "path-mismatch", message)
     if waiver.expires < waiver.date:
-        yield repo.problem_at(
-            doc.path,
-            ("expires",),
-            "value",
-            f"the waiver expires on {waiver.expires}, before it was made ({waiver.date})",
-        )
-    release = repo.release(product, version)
-    if release is None:
-        if not repo.has_release(product, version):
-            yield Problem(doc.path, 1, 1, "reference", f"no release.yaml in releases/{product}/{version}/")
-        return
-    for index, platform in enumerate(waiver.platforms):
-        if platform not in release.platforms:
-            yield repo.problem_at(
-                doc.path,
-                ("platforms", index),
-                "reference",
-                f"{product}/{version} does not ship for {platform!r} (it ships for {', '.join(release.platforms)})",
-            )
+        message = f"the waiver expires on {waiver.expires}, before it was made ({waiver.date})"
+        yield repo.problem_at(doc.path, ("expires",), "value", message)
+    release, missing = _release(repo, doc, product, version)
+    yield from missing
+    if release is not None:
+        for index, platform in enumerate(waiver.platforms):
+            yield from _ships(repo, doc, ("platforms", index), platform, release, f"{product}/{version}")

@@ -149,6 +149,8 @@ def test_a_waiver_counts_through_its_expiry_day_and_not_the_day_after(repo: Repo
         "check: functional\nplatforms: [el9]\nreason: the stage-in test needs the new CA bundle\n"
         "by: carla-coord\ndate: 2026-11-10\nexpires: 2026-11-12\n",
     )
+    text = repo.rollout("status", RELEASE, "--today", "2026-11-12").stdout
+    assert "  checks: `functional` on el8: pass, `functional` on el9: fail, waived until 2026-11-12\n" in text
     on_expiry = status(repo, "2026-11-12")
     assert on_expiry["verdict"] == "ready"
     assert on_expiry["reasons"] == [
@@ -415,7 +417,7 @@ def test_results_outside_rollout_are_refused(repo: Repo) -> None:
     repo.write("releases/arc-ce/6.19.0/reports/praguelcg2.yaml", report_text("praguelcg2", platform="el8"))
     require_checks(repo)
     base, head = _result_pr(repo)
-    assert "arc-ce/6.19.0 is accepted at the base revision: results come during its rollout" in messages(
+    assert "arc-ce/6.19.0 is accepted: results change only while a release is in rollout" in messages(
         check_pr(repo, base, BOT, head=head)[1]
     )
     refused = file_result(repo, PASSING)

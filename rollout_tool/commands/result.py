@@ -33,13 +33,13 @@ import defusedxml
 import defusedxml.ElementTree
 
 from rollout_tool import identifiers
-from rollout_tool.commands.new import Overlay, Scaffold, render, split_release
+from rollout_tool.commands.new import Overlay, Scaffold, release_in_rollout, render, split_release
 from rollout_tool.commands.validate import validate_paths
 from rollout_tool.errors import RefusedError, UsageError
 from rollout_tool.placement import NAME_RULES
 from rollout_tool.problems import has_errors
-from rollout_tool.records import CHECK_PATTERN, CheckResult, Outcome, State
-from rollout_tool.repository import Repository, release_path, result_path
+from rollout_tool.records import CHECK_PATTERN, CheckResult, Outcome
+from rollout_tool.repository import Repository, result_path
 from rollout_tool.sources import WorkTree
 from rollout_tool.writing import atomic_write
 
@@ -165,23 +165,6 @@ def parse_json(data: bytes, where: str) -> Run:
     )
 
 
-def current_revision(root: Path, product: str, version: str, revision: int | None) -> int:
-    """The revision a result is filed for: the release's current one, while it is in rollout."""
-    release = Repository(WorkTree(root)).release(product, version)
-    if release is None:
-        raise UsageError(f"no valid release {product}/{version}: create or fix {release_path(product, version)} first")
-    if release.state is not State.rollout:
-        raise RefusedError(
-            f"{product}/{version} is {release.state.value}: results are taken only while a release is in rollout"
-        )
-    if revision is not None and revision != release.revision:
-        raise RefusedError(
-            f"{product}/{version} is at revision {release.revision}, not {revision}:"
-            " a result counts only for the current revision; run the check on it again"
-        )
-    return release.revision
-
-
 def write_result(
     root: Path,
     run: Run,
@@ -210,7 +193,9 @@ def write_result(
         "team": team,
         "check": check,
         "platform": platform,
-        "revision": current_revision(root, product, version, revision),
+        "revision": release_in_rollout(
+            root, product, version, revision, "result", "run the check on it again"
+        ).revision,
         "outcome": run.outcome.value,
         "date": today,
         "by": by,
