@@ -23,6 +23,7 @@ import datetime as dt
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+from rollout_tool.placement import RESULT_SEPARATOR
 from rollout_tool.problems import Problem
 from rollout_tool.records import CheckResult, Outcome, Policy, Release, Waiver
 from rollout_tool.repository import Document, Repository, place_of, waiver_path
@@ -178,9 +179,12 @@ def release_checks(
 # ---------------------------------------------------------------- pull requests
 
 
-def automated_paths(repo: Repository, product: str, version: str) -> list[str]:
-    """The release's result and waiver files: their validity depends on the release."""
+def automated_paths(repo: Repository, product: str, version: str, team: str | None = None) -> list[str]:
+    """The release's result and waiver files, whose validity depends on the release; with `team`, its results only."""
     folder = f"releases/{product}/{version}/results"
+    if team is not None:
+        mine = (name for name in repo.result_names(product, version) if name.startswith(f"{team}{RESULT_SEPARATOR}"))
+        return [f"{folder}/{name}.yaml" for name in mine]
     found = [f"{folder}/{name}.yaml" for name in repo.result_names(product, version)]
     return found + [waiver_path(product, version, check) for check in repo.waiver_checks(product, version)]
 
@@ -250,6 +254,9 @@ def check_result(repo: Repository, doc: Document, result: CheckResult) -> Iterat
     if release is None:
         return
     name = f"{product}/{version}"
+    if team not in release.teams:
+        message = f"team {team!r} is not assigned to {name}; a coordinator adds it to the release's teams first"
+        yield repo.problem_at(doc.path, ("team",), "unassigned-team", message)
     if result.revision > release.revision:
         message = f"{name} has no revision {result.revision}: its current revision is {release.revision}"
         yield repo.problem_at(doc.path, ("revision",), "revision", message)

@@ -281,6 +281,11 @@ def test_validation_ties_a_result_and_a_waiver_to_their_paths(repo: Repo) -> Non
     assert found == {
         ("mwt2--functional--el9.yaml", "path-mismatch", "team 'praguelcg2' does not match the file name mwt2--functional--el9.yaml"),
         (
+            "mwt2--functional--el9.yaml",
+            "unassigned-team",
+            "team 'mwt2' is not assigned to arc-ce/6.19.0; a coordinator adds it to the release's teams first",
+        ),
+        (
             "praguelcg2-functional-el9.yaml",
             "identifier",
             "'praguelcg2-functional-el9' is not a valid result name: name it <team>--<check>--<platform>.yaml,"

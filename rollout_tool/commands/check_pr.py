@@ -289,6 +289,7 @@ def affected(tip: Repository, merged: Repository, files: list[FileChange]) -> li
                     wanted[release_path(product, version)] = None
                 if team in merged.report_teams(product, version):
                     wanted[report_path(product, version, team)] = None
+                wanted.update(dict.fromkeys(automated_paths(merged, product, version, team)))
         elif place.kind == "product" and exists:
             (product,) = place.ids
             wanted.update(dict.fromkeys(release_path(product, v) for v in merged.versions(product)))
