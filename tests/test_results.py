@@ -217,6 +217,13 @@ def test_a_huge_report_is_refused_without_reading_it_whole(repo: Repo) -> None:
     )
 
 
+def test_deeply_nested_xml_is_read_without_a_crash(repo: Repo) -> None:
+    nested = "<a>" * 200_000 + "</a>" * 200_000
+    result = file_result(repo, f"<testsuite><testcase name='deep'>{nested}</testcase></testsuite>")
+    assert result.returncode == 0, result.stderr
+    assert "outcome: pass\n" in (repo.root / RESULTS / "praguelcg2--functional--el9.yaml").read_text()
+
+
 def test_an_empty_junit_report_never_passes(repo: Repo) -> None:
     require_checks(repo)
     assert file_result(repo, "<testsuites/>").returncode == 0
@@ -241,6 +248,7 @@ def test_failing_names_are_one_printable_line_each_and_capped(repo: Repo) -> Non
         ('{"outcome": "pass", "verdict": "ok"}', "unknown key 'verdict'"),
         ('{"outcome": "pass",', ":1:20: not valid JSON"),
         ("[1]", "a result is one JSON object"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply for a result"),
     ],
 )
 def test_wrong_json_is_refused(repo: Repo, payload: str, says: str) -> None:

@@ -138,6 +138,8 @@ def parse_json(data: bytes, where: str) -> Run:
         raise RefusedError(f"{where}: not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise RefusedError(f"{where}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise RefusedError(f"{where}: nested too deeply for a result") from None
     if not isinstance(value, dict):
         raise RefusedError(f'{where}: a result is one JSON object, such as {{"outcome": "pass"}}')
     unknown = sorted(set(value) - set(JSON_KEYS))
