@@ -305,7 +305,12 @@ def _result_options(function: F) -> F:
         click.option("--check", "check", required=True, help="The check's name, as policies require it."),
         click.option("--platform", required=True, help="The platform it ran on."),
         click.option("--team", required=True, help="The team whose automation ran it."),
-        click.option("--by", required=True, metavar="LOGIN", help="The login filing it (the team's automation)."),
+        click.option(
+            "--by",
+            default=None,
+            metavar="LOGIN",
+            help="The login filing it, the team's automation (default: $GITHUB_ACTOR, else git's github.user).",
+        ),
         click.option("--url", default=None, help="The run's page."),
         click.option("--revision", type=int, help="The revision tested (refused unless it is the current one)."),
         today_option,
@@ -320,8 +325,10 @@ def _result_options(function: F) -> F:
 
 def _file_result(parse: Callable[[bytes, str], Any], file: Path, repo: Path | None, **given: Any) -> None:
     from rollout_tool.commands.result import read_capped, write_result
+    from rollout_tool.commands.steps import acting_login
 
     root = repo_root(repo)
+    given["by"] = acting_login(given["by"], root)
     output_format = given.pop("output_format")
     run = parse(read_capped(file), str(file))
     _finish(write_result(root, run, today=today_from(given.pop("today")), **given), output_format)

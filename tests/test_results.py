@@ -271,6 +271,17 @@ def test_names_that_would_leave_the_results_folder_are_usage_errors(repo: Repo) 
     assert not (repo.root / "x--functional--el9.yaml").exists()
 
 
+def test_by_defaults_to_the_workflow_actor(repo: Repo) -> None:
+    source = repo.root.parent / "run.json"
+    source.write_text('{"outcome": "pass"}')
+    args = ["--release", RELEASE, "--check", "functional", "--platform", "el9", "--team", "praguelcg2"]
+    result = repo.rollout("result", "from-json", str(source), *args, env={"GITHUB_ACTOR": BOT})
+    assert result.returncode == 0, result.stderr
+    assert f"by: {BOT}\n" in (repo.root / RESULTS / "praguelcg2--functional--el9.yaml").read_text()
+    wrong = repo.rollout("result", "from-json", str(source), *args, "--by", "not a login")
+    assert (wrong.returncode, wrong.stderr) == (2, "rollout: --by 'not a login': not a GitHub login\n")
+
+
 def test_results_are_taken_only_for_the_current_revision_of_a_release_in_rollout(repo: Repo) -> None:
     result = file_result(repo, PASSING, revision="2")
     assert result.returncode == 1 and "is at revision 1, not 2" in result.stderr
