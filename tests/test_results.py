@@ -492,3 +492,23 @@ def test_checks_reach_the_notes_the_release_page_excuses_and_the_attention_view(
     assert "| el9 | fail, waived until 2026-11-20 |" in repo.rollout("notes", RELEASE, "--today", "2026-11-12").stdout
     repo.rollout("site", "--out", str(out), "--today", "2026-11-12")
     assert "check fails</span>" not in (out / "index.html").read_text()
+
+
+def test_the_bot_accepts_only_once_the_required_check_passes(repo: Repo) -> None:
+    config = (repo.root / "rollout.yaml").read_text()
+    repo.write(
+        "rollout.yaml", config.replace("auto_release: true}", "auto_release: true, required_checks: [functional]}")
+    )
+    release = repo.root / "releases/arc-ce/6.19.0/release.yaml"
+    release.write_text(release.read_text().replace("type: minor", "type: emergency"))
+    repo.commit("an emergency release that needs the functional check")
+    waiting = repo.rollout("advance", "--today", "2026-11-03")
+    assert waiting.returncode == 0 and "moved" not in waiting.stdout, waiting.stdout
+    file_result(repo, PASSING, "el8", today="2026-11-03")
+    file_result(repo, FAILING, "el9", today="2026-11-03")
+    blocked = repo.rollout("advance", "--today", "2026-11-03")
+    assert blocked.returncode == 0 and "moved" not in blocked.stdout, blocked.stdout
+    file_result(repo, PASSING, "el9", today="2026-11-03")  # the re-run passes
+    moved = repo.rollout("advance", "--today", "2026-11-03")
+    assert moved.stdout == "moved arc-ce/6.19.0: rollout -> accepted\nmoved arc-ce/6.19.0: accepted -> released\n"
+    assert repo.rollout("validate").returncode == 0
