@@ -20,7 +20,7 @@ from rollout_tool.policy import Verdict
 from rollout_tool.records import Config, ReportVerdict, State, Team
 
 # Same age: what blocks others first.
-KIND_ORDER = {"blocked": 0, "late": 1, "ready": 2, "releasable": 3}
+KIND_ORDER = {"blocked": 0, "failing": 1, "late": 2, "ready": 3, "releasable": 4}
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Actor:
 
 @dataclass(frozen=True)
 class Item:
-    kind: str  # blocked, late, ready or releasable
+    kind: str  # blocked, failing (an automated check, unwaived), late, ready or releasable
     since: dt.date
     facts: ReleaseFacts
     actor: Actor
@@ -106,6 +106,13 @@ def attention(config: Config, releases: list[ReleaseFacts], teams: dict[str, Tea
             items.append(Item("blocked", blocked_since(f), f, coordinators(config), e.reasons[0]))
         elif e.verdict is Verdict.ready:
             items.append(Item("ready", ready_since(f), f, _acts(config, f, teams)[0], "the policy allows acceptance"))
+        for check in f.failing_checks:
+            if check.waiver is None and check.teams:
+                what = f"check `{check.check}` fails on {check.platform}: fix it and run it again"
+                if check.required:
+                    what += ", or a coordinator waives it"
+                since = check.since or f.last_change
+                items.append(Item("failing", since, f, _team(check.teams[0], teams), what))
         for late in e.late:
             items.append(
                 Item(
@@ -162,6 +169,7 @@ def excuses(
                     for t in (e.late if e is not None else [])
                 ],
                 "who": [actor.as_dict() for actor in _acts(config, f, teams)],
+                "checks": [check.as_dict() for check in f.checks],
                 "eligible": eligible.isoformat() if eligible is not None else None,
             }
         )

@@ -23,10 +23,21 @@ from rollout_tool.changes import ChangeKind, FileChange
 from rollout_tool.errors import FatalError
 from rollout_tool.lifecycle import Role, Situation, illegal, transition
 from rollout_tool.policy import effective_policy, rollout_started
-from rollout_tool.records import Config, Decision, HistoryEntry, Product, Release, Report, State, Team
+from rollout_tool.records import (
+    CheckResult,
+    Config,
+    Decision,
+    HistoryEntry,
+    Product,
+    Release,
+    Report,
+    State,
+    Team,
+    Waiver,
+)
 from rollout_tool.repository import Repository, place_of
 
-_R = TypeVar("_R", Release, Report, Team, Product)
+_R = TypeVar("_R", Release, Report, Team, Product, CheckResult, Waiver)
 _Owned = TypeVar("_Owned", Team, Product)
 
 # The rules themselves: whoever changes them changes every judgement. `rollout codeowners` asks the same people.
@@ -61,6 +72,11 @@ class Rights:
     def member_of(self, team: str) -> bool:
         record = self.base.team(team)
         return record is not None and any(same_login(self.login, m) for m in record.members)
+
+    def automation_of(self, team: str) -> bool:
+        """Whether the login is one the team registered for its CI or monitoring (`automation`)."""
+        record = self.base.team(team)
+        return record is not None and any(same_login(self.login, a) for a in record.automation)
 
     def maintainer_of(self, product: str) -> bool:
         record = self.base.product(product)
@@ -155,6 +171,10 @@ class _Judge:
         kind = place.kind if place is not None else "file"
         if place is not None and kind == "report":
             self.report(change, *place.ids)
+        elif place is not None and kind == "result":
+            self.automated_result(change, *place.ids)
+        elif place is not None and kind == "waiver":
+            self.waiver(change)
         elif place is not None and kind == "release":
             self.release(change, *place.ids)
         elif place is not None and kind == "team":
@@ -169,7 +189,6 @@ class _Judge:
             self.coordinators_only(change.path, f"change {coordinator_area(change.path)}")
 
     def report(self, change: FileChange, product: str, version: str, team: str) -> None:
-        name = f"{product}/{version}"
         if change.status is ChangeKind.deleted:
             self.coordinators_only(change.path, "delete a report")
         elif not (self.rights.coordinator or self.rights.member_of(team)):
@@ -179,18 +198,24 @@ class _Judge:
                 f"only members of team `{team}` (or coordinators) may write its reports;"
                 f" {self.author} is not a member of `{team}` at the base revision",
             )
+        tip_release = self.open_release(change.path, "report", product, version)
+        if tip_release is not None and change.status is not ChangeKind.deleted:
+            self.report_content(change.path, product, version, team, tip_release)
+
+    def open_release(self, path: str, what: str, product: str, version: str) -> Release | None:
+        """The release at the tip when it is in rollout, taking reports and results; else a refusal."""
+        name = f"{product}/{version}"
         tip_release = self.before.release(product, version)
         if tip_release is None or tip_release.state is not State.rollout:
             self.refuse(
-                change.path,
-                "report-closed",
-                f"{name} is not in rollout at the base revision: reports come after a coordinator starts its rollout"
+                path,
+                f"{what}-closed",
+                f"{name} is not in rollout at the base revision: {what}s come after a coordinator starts its rollout"
                 if tip_release is None
-                else f"{name} is {tip_release.state.value}: reports change only while a release is in rollout",
+                else f"{name} is {tip_release.state.value}: {what}s change only while a release is in rollout",
             )
-            return
-        if change.status is not ChangeKind.deleted:
-            self.report_content(change.path, product, version, team, tip_release)
+            return None
+        return tip_release
 
     def report_content(self, path: str, product: str, version: str, team: str, tip_release: Release) -> None:
         """A report written now is about the build under test now, by a team that runs what it tested."""
@@ -207,28 +232,76 @@ class _Judge:
                 f" install revision {release.revision} and report on it",
                 ("revision",),
             )
-        if report.date > self.today:
-            self.refuse(
-                path, "report-date", f"the report is dated {report.date}, after today ({self.today})", ("date",)
-            )
+        self.in_rollout(path, "report", report.date, name, release, tip_release)
+        for at, environment in enumerate(report.environments):
+            self.runs(path, "report", team, environment.platform, ("environments", at, "platform"))
+
+    def in_rollout(
+        self, path: str, what: str, date: dt.date, name: str, release: Release, tip_release: Release
+    ) -> None:
+        """A report or a result is dated from the start of the rollout to today."""
+        if date > self.today:
+            self.refuse(path, f"{what}-date", f"the {what} is dated {date}, after today ({self.today})", ("date",))
         started = rollout_started(release) or rollout_started(tip_release)
-        if started is not None and report.date < started:
+        if started is not None and date < started:
             self.refuse(
                 path,
-                "report-date",
-                f"the report is dated {report.date}, before {name} entered rollout on {started}",
+                f"{what}-date",
+                f"the {what} is dated {date}, before {name} entered rollout on {started}",
                 ("date",),
             )
+
+    def runs(self, path: str, what: str, team: str, platform: str, at: tuple[str | int, ...]) -> None:
+        """A team reports only on what it runs, as its team file says at the base revision."""
         record = self.before.team(team)
-        for at, environment in enumerate(report.environments):
-            platform = environment.platform
-            if record is not None and platform not in record.platforms:
-                self.refuse(
-                    path,
-                    "report-platform",
-                    f"team `{team}` does not run {platform}: its team file lists {', '.join(record.platforms)}",
-                    ("environments", at, "platform"),
-                )
+        if record is not None and platform not in record.platforms:
+            self.refuse(
+                path,
+                f"{what}-platform",
+                f"team `{team}` does not run {platform}: its team file lists {', '.join(record.platforms)}",
+                at,
+            )
+
+    def automated_result(
+        self, change: FileChange, product: str, version: str, team: str, check: str, platform: str
+    ) -> None:
+        """An automated result: filed by the team's registered automation or its members, on the current revision."""
+        name = f"{product}/{version}"
+        if change.status is ChangeKind.deleted:
+            self.coordinators_only(change.path, "delete an automated result")
+        elif not (self.rights.coordinator or self.rights.member_of(team) or self.rights.automation_of(team)):
+            self.refuse(
+                change.path,
+                "unauthorized",
+                f"only the automation team `{team}` registers (its `automation` logins), its members or coordinators"
+                f" may file its results; {self.author} is none of them at the base revision",
+            )
+        tip_release = self.open_release(change.path, "result", product, version)
+        result = _record(self.after, change.path, CheckResult)
+        release = self.after.release(product, version)
+        if tip_release is None or change.status is ChangeKind.deleted or result is None or release is None:
+            return
+        if result.revision != release.revision:
+            self.refuse(
+                change.path,
+                "result-revision",
+                f"the result is on revision {result.revision}, but {name} is at revision {release.revision}:"
+                f" run the check on revision {release.revision}",
+                ("revision",),
+            )
+        if not same_login(result.by, self.author):
+            self.refuse(
+                change.path, "result-by", f"the result says by {result.by}, but the change is by {self.author}", ("by",)
+            )
+        self.in_rollout(change.path, "result", result.date, name, release, tip_release)
+        self.runs(change.path, "result", team, platform, ("platform",))
+
+    def waiver(self, change: FileChange) -> None:
+        """A waiver is a coordinator's, dated from the opening of the change to today, by its author."""
+        self.coordinators_only(change.path, "waive a check")
+        waiver = _record(self.after, change.path, Waiver)
+        if change.status is not ChangeKind.deleted and waiver is not None:
+            self.dated(change.path, "waiver", waiver.date, waiver.by, ())
 
     def release(self, change: FileChange, product: str, version: str) -> None:
         name = f"{product}/{version}"

@@ -290,6 +290,70 @@ def new_report(
 
 # ---- end section: new ----
 
+# ---- section: automated results ----
+
+
+@main.group()
+def result() -> None:
+    """File an automated result (a CI run, a monitoring probe) for a release in rollout."""
+
+
+def _result_options(function: F) -> F:
+    options = [
+        click.argument("file", type=click.Path(path_type=Path, dir_okay=False)),
+        click.option("--release", required=True, metavar="PRODUCT/VERSION", help="The release the run tested."),
+        click.option("--check", "check", required=True, help="The check's name, as policies require it."),
+        click.option("--platform", required=True, help="The platform it ran on."),
+        click.option("--team", required=True, help="The team whose automation ran it."),
+        click.option(
+            "--by",
+            default=None,
+            metavar="LOGIN",
+            help="The login filing it, the team's automation (default: $GITHUB_ACTOR, else git's github.user).",
+        ),
+        click.option("--url", default=None, help="The run's page."),
+        click.option("--revision", type=int, help="The revision tested (refused unless it is the current one)."),
+        today_option,
+        repo_option,
+        format_option(("text", "json")),
+        handles_errors,
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _file_result(parse: Callable[[bytes, str], Any], file: Path, repo: Path | None, **given: Any) -> None:
+    from rollout_tool.commands.result import read_capped, write_result
+    from rollout_tool.commands.steps import acting_login
+
+    root = repo_root(repo)
+    given["by"] = acting_login(given["by"], root)
+    output_format = given.pop("output_format")
+    run = parse(read_capped(file), str(file))
+    _finish(write_result(root, run, today=today_from(given.pop("today")), **given), output_format)
+
+
+@result.command("from-junit")
+@_result_options
+def result_from_junit(file: Path, repo: Path | None, **given: Any) -> None:
+    """A JUnit XML report as the result: fail when a test failed or erred, pass when tests ran and none did."""
+    from rollout_tool.commands.result import parse_junit
+
+    _file_result(parse_junit, file, repo, **given)
+
+
+@result.command("from-json")
+@_result_options
+def result_from_json(file: Path, repo: Path | None, **given: Any) -> None:
+    """A small JSON object as the result: {"outcome": "pass", "tests": 3, "failing": [...], ...} (see README)."""
+    from rollout_tool.commands.result import parse_json
+
+    _file_result(parse_json, file, repo, **given)
+
+
+# ---- end section: automated results ----
+
 # ---- section: lifecycle (status, check-pr, advance, codeowners) ----
 
 

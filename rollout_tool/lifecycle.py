@@ -55,9 +55,20 @@ def _teams_assigned(situation: Situation) -> list[str]:
 
 
 def _policy_allows(situation: Situation) -> list[str]:
-    federations = team_federations(situation.repo, situation.release, situation.reports)
+    repo, release = situation.repo, situation.release
+    federations = team_federations(repo, release, situation.reports)
+    results, waivers = (
+        repo.results(situation.product, situation.version),
+        repo.waivers(situation.product, situation.version),
+    )
     return assess(
-        situation.policy, situation.release, situation.reports, situation.today, federations=federations
+        situation.policy,
+        release,
+        situation.reports,
+        situation.today,
+        federations=federations,
+        results=results,
+        waivers=waivers,
     ).obstacles
 
 

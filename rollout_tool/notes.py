@@ -21,6 +21,7 @@ from rollout_tool.records import (
     Decision,
     Distribution,
     Environment,
+    Outcome,
     Product,
     Release,
     Report,
@@ -29,6 +30,7 @@ from rollout_tool.records import (
     Team,
 )
 from rollout_tool.repository import Repository
+from rollout_tool.results import CheckStatus, release_checks
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 PUBLISHED = frozenset({State.released, State.recalled})
@@ -102,6 +104,12 @@ class ReleaseFacts:
     late: dict[str, int] = field(default_factory=dict)
     next: NextStep | None = None  # who acts next, for every release someone still acts on
     superseded_by: str | None = None
+    checks: tuple[CheckStatus, ...] = ()  # automated checks on the current revision
+
+    @property
+    def failing_checks(self) -> list[CheckStatus]:
+        """The checks that fail on the current revision, waived or not."""
+        return [c for c in self.checks if c.outcome is Outcome.failed]
 
     @property
     def name(self) -> str:
@@ -269,12 +277,16 @@ def release_facts(
     evaluation = None
     late: dict[str, int] = {}
     next_step = None
+    checks: tuple[CheckStatus, ...] = ()
     if with_policy and release.state in WAITING:
         judged = policy.evaluate(repo, product, version, today)
         next_step = judged.next
+        checks = judged.checks
         if release.state is State.rollout:  # the verdict and its reasons are shown for releases in rollout
             evaluation = judged
             late = {entry.team: entry.days_late for entry in evaluation.late}
+    elif config is not None:
+        checks = release_checks(repo, product, version, policy.effective_policy(config, record, release)[1], today)
 
     return ReleaseFacts(
         product_id=product,
@@ -296,6 +308,7 @@ def release_facts(
         late=late,
         next=next_step,
         superseded_by=successor(repo, product, version) if release.state is State.superseded else None,
+        checks=checks,
     )
 
 

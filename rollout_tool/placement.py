@@ -23,6 +23,7 @@ KEEP = ".gitkeep"
 LINK = "symbolic links are not allowed in a rollout repository; commit the file itself"
 NAME_RULES = {
     "identifier": "use lower-case ASCII letters, digits, '.', '_' and '-', starting with a letter or digit",
+    "result": "name it <team>--<check>--<platform>.yaml, each a lower-case identifier without '--'",
     "version": "use ASCII letters, digits, '.', '_', '+', '~' and '-', starting with a letter or digit",
 }
 # Names at the top that are near enough to what a rollout reads to be a mistake.
@@ -42,7 +43,20 @@ class _Shape:
     fixed: dict[str, Kind] = field(default_factory=dict)
 
     def valid(self, name: str) -> bool:
+        if self.check == "result":
+            return result_parts(name) is not None
         return identifiers.is_identifier(name) if self.check == "identifier" else identifiers.is_version(name)
+
+
+RESULT_SEPARATOR = "--"
+
+
+def result_parts(name: str) -> tuple[str, str, str] | None:
+    """An automated result's file name (without .yaml) as (team, check, platform), or None when it is not one."""
+    parts = name.split(RESULT_SEPARATOR)
+    if len(parts) != 3 or not all(identifiers.is_identifier(part) for part in parts):
+        return None
+    return parts[0], parts[1], parts[2]
 
 
 _TEAMS = _Shape("team", files=True)
@@ -50,7 +64,14 @@ _PRODUCTS = _Shape("product", files=False)
 _VERSIONS = _Shape("version", files=False, check="version", fixed={"product.yaml": Kind.file})
 _DISTRIBUTIONS = _Shape("distribution", files=False)
 _DISTRIBUTION_VERSIONS = _Shape("version", files=True, check="version")
-_RELEASE_FOLDER = {"release.yaml": Kind.file, "reports": Kind.directory}
+_RESULTS = _Shape("result", files=True, check="result")
+_WAIVERS = _Shape("check", files=True)
+_RELEASE_FOLDER = {
+    "release.yaml": Kind.file,
+    "reports": Kind.directory,
+    "results": Kind.directory,
+    "waivers": Kind.directory,
+}
 
 
 def _shape(folder: str) -> _Shape | None:
@@ -61,6 +82,10 @@ def _shape(folder: str) -> _Shape | None:
             return _PRODUCTS
         case ["releases", _]:
             return _VERSIONS
+        case ["releases", _, _, "results"]:
+            return _RESULTS
+        case ["releases", _, _, "waivers"]:
+            return _WAIVERS
         case ["distributions"]:
             return _DISTRIBUTIONS
         case ["distributions", _]:
@@ -116,7 +141,11 @@ def _release_entry(folder: str, entry: Entry) -> Problem | None:
         if entry.name.endswith(".yml"):
             return misplaced(path, "no record belongs here")
         return misplaced(path, "no record belongs here; did you mean reports/<team>.yaml?")
-    return misplaced(path, "a release folder holds only release.yaml and reports/<team>.yaml")
+    return misplaced(
+        path,
+        "a release folder holds only release.yaml, reports/<team>.yaml,"
+        " results/<team>--<check>--<platform>.yaml and waivers/<check>.yaml",
+    )
 
 
 def _top_entry(entry: Entry) -> Problem | None:

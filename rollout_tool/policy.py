@@ -15,8 +15,20 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from rollout_tool.errors import UsageError
-from rollout_tool.records import Config, Decision, Policy, Product, Release, Report, ReportVerdict, State
+from rollout_tool.records import (
+    CheckResult,
+    Config,
+    Decision,
+    Policy,
+    Product,
+    Release,
+    Report,
+    ReportVerdict,
+    State,
+    Waiver,
+)
 from rollout_tool.repository import Repository
+from rollout_tool.results import CheckStatus, judge
 
 DEFAULT_POLICY = "default"
 
@@ -65,6 +77,7 @@ class Evaluation:
     stale: dict[str, Report]
     soak_until: dt.date | None
     next: NextStep | None = None
+    checks: tuple[CheckStatus, ...] = ()  # the automated checks on the current revision
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -84,6 +97,7 @@ class Evaluation:
             },
             "soak_until": self.soak_until.isoformat() if self.soak_until else None,
             "next": self.next.as_dict() if self.next else None,
+            "checks": [c.as_dict() for c in self.checks],
         }
 
 
@@ -226,6 +240,8 @@ class Assessment:
     soak_until: dt.date | None
     needs_reports: bool = False  # quorum or coverage still short: the teams that owe reports act next
     inactive: frozenset[str] = frozenset()
+    checks: tuple[CheckStatus, ...] = ()
+    checks_block: bool = False  # what blocks is failing required checks alone: a waiver or a re-run clears it
 
 
 def assess(
@@ -235,10 +251,13 @@ def assess(
     today: dt.date,
     inactive: frozenset[str] = frozenset(),
     federations: Mapping[str, str] | None = None,
+    results: list[CheckResult] | None = None,
+    waivers: Mapping[str, Waiver] | None = None,
 ) -> Assessment:
     """The verdict as if the release were in rollout; `inactive` teams are never late.
 
-    `federations` maps each assigned or reporting team to its federation, for `cover_federations`.
+    `federations` maps each assigned or reporting team to its federation, for `cover_federations`;
+    `results` and `waivers` are the release's automated results and waivers, for `required_checks`.
     """
     current, stale = split_reports(release, reports)
     accepting = {team: r for team, r in sorted(current.items()) if r.verdict is ReportVerdict.accept}
@@ -284,6 +303,10 @@ def assess(
         missing.extend(_coverage(policy, release, accepting, current, federations or {}))
 
     needs_reports = bool(missing)
+    checks, said = judge(policy, release, results or [], waivers or {}, today)
+    only_checks_block = bool(said.blocking) and not blocking
+    blocking.extend(said.blocking)
+    missing.extend(said.waiting)
     soaks = soak_until(policy, release)
     if soaks is not None and today < soaks:
         missing.append(f"soaks until {soaks.isoformat()}")
@@ -304,6 +327,7 @@ def assess(
         f"team `{team}` reported on revision {r.revision}; revision {release.revision} needs a new report"
         for team, r in sorted(stale.items())
     )
+    notes.extend(said.notes)
 
     if blocking:
         verdict = Verdict.blocked
@@ -312,7 +336,17 @@ def assess(
     else:
         verdict = Verdict.ready
     return Assessment(
-        verdict, blocking + missing + notes, blocking + missing, late, current, stale, soaks, needs_reports, inactive
+        verdict,
+        blocking + missing + notes,
+        blocking + missing,
+        late,
+        current,
+        stale,
+        soaks,
+        needs_reports,
+        inactive,
+        tuple(checks),
+        only_checks_block,
     )
 
 
@@ -329,12 +363,17 @@ def evaluate(repo: Repository, product: str, version: str, today: dt.date) -> Ev
     name, policy = effective_policy(config, repo.product(product), release)
     reports = repo.reports(product, version)
     spec = f"{product}/{version}"
+    results, waivers = repo.results(product, version), repo.waivers(product, version)
     if release.state is not State.rollout:
         current, stale = split_reports(release, reports)
         verdict, step = _outside_rollout(release, policy, spec)
-        return Evaluation(product, version, release.state, name, policy, verdict, [], [], current, stale, None, step)
+        checks = tuple(judge(policy, release, results, waivers, today)[0]) if results else ()
+        return Evaluation(
+            product, version, release.state, name, policy, verdict, [], [], current, stale, None, step, checks
+        )
     inactive = frozenset(t for t in release.teams if (record := repo.team(t)) is not None and not record.active)
-    found = assess(policy, release, reports, today, inactive, team_federations(repo, release, reports))
+    federations = team_federations(repo, release, reports)
+    found = assess(policy, release, reports, today, inactive, federations, results, waivers)
     return Evaluation(
         product,
         version,
@@ -348,6 +387,7 @@ def evaluate(repo: Repository, product: str, version: str, today: dt.date) -> Ev
         found.stale,
         found.soak_until,
         _in_rollout(found, release, policy, spec, today),
+        found.checks,
     )
 
 
@@ -363,6 +403,9 @@ def _outside_rollout(release: Release, policy: Policy, spec: str) -> tuple[Verdi
 
 def _in_rollout(found: Assessment, release: Release, policy: Policy, spec: str, today: dt.date) -> NextStep:
     escalated = any(t.escalate for t in found.late)
+    if found.verdict is Verdict.blocked and found.checks_block:
+        what = f"waive the failing checks (releases/{spec}/waivers/<check>.yaml) or reject it; teams re-run them"
+        return NextStep("coordinators", what, (), escalated)
     if found.verdict is Verdict.blocked:
         what = f"decide: reject it, or accept it with a reason (`rollout accept {spec} --reason`)"
         return NextStep("coordinators", what, (), escalated)

@@ -172,6 +172,10 @@ def _as_the_defaults(schema: dict[str, Any]) -> None:
         setting["examples"] = defaults[name]["examples"]
 
 
+# What a required check without a result does to a release: it holds it (the default), or is left out.
+SourceDown = Literal["hold", "ignore"]
+
+
 class PolicySettings(Record):
     """A named policy: any setting left out is taken from the defaults."""
 
@@ -187,6 +191,12 @@ class PolicySettings(Record):
     auto_release: StrictBool | None = None
     cover_federations: StrictBool | Annotated[list[FederationName], *_Unique] | None = None
     cover_workflows: Annotated[list[WorkflowName], *_Unique] | None = None
+    required_checks: Identifiers | None = Field(
+        None, description="Automated checks that must pass on every platform.", examples=[["functional"]]
+    )
+    when_source_down: SourceDown | None = Field(
+        None, description="What a missing automated result does: hold the release, or ignore it.", examples=["hold"]
+    )
 
 
 class Policy(Record):
@@ -223,6 +233,16 @@ class Policy(Record):
     )
     cover_workflows: Annotated[list[WorkflowName], *_Unique] = Field(
         [], description="VO workflows that an accepting report must have exercised.", examples=[["ATLAS", "CMS"]]
+    )
+    required_checks: Identifiers = Field(
+        [],
+        description="Automated checks that must pass on every platform the release ships for (results/).",
+        examples=[["functional"]],
+    )
+    when_source_down: SourceDown = Field(
+        "hold",
+        description="A required check without a result (its source down): hold the release, or ignore it.",
+        examples=["hold"],
     )
 
     def overlay(self, settings: PolicySettings) -> Policy:
@@ -318,6 +338,11 @@ class Team(Record):
     )
     active: StrictBool = Field(
         True, description="Whether the team takes new assignments; an inactive team is never late.", examples=[True]
+    )
+    automation: Logins = Field(
+        [],
+        description="The logins of the team's CI or monitoring that may file its automated results.",
+        examples=[["praguelcg2-ci[bot]"]],
     )
 
 
@@ -552,6 +577,62 @@ class Report(Record):
         return list(dict.fromkeys(w for e in self.environments for w in e.workflows))
 
 
+# ---------------------------------------------------------------- automated results and waivers
+
+
+class Outcome(StrEnum):
+    """An automated check's outcome; pending (still running) and missing (no result) never read as fail."""
+
+    passed = "pass"
+    failed = "fail"
+    pending = "pending"
+    missing = "missing"
+
+
+Tally = Annotated[StrictInt, Field(ge=0, le=10_000_000)]
+# An identifier without `--`, which separates the parts of a result's file name.
+CHECK_PATTERN = r"^[a-z0-9](?:-?[a-z0-9._])*-?$"
+CheckName = Annotated[StrictStr, Field(pattern=CHECK_PATTERN, max_length=identifiers.MAX_LENGTH)]
+
+
+class CheckResult(Record):
+    """An automated result: one check, run by a team's CI or monitoring on one platform and revision."""
+
+    team: Identifier = Field(description="The team (site) whose automation ran the check.", examples=["praguelcg2"])
+    check: CheckName = Field(description="The check's name, as policies require it.", examples=["functional"])
+    platform: Identifier = Field(description="The platform it ran on.", examples=["el9"])
+    revision: Annotated[StrictInt, Field(ge=1, le=1000)] = Field(
+        description="The release revision tested.", examples=[1]
+    )
+    outcome: Outcome = Field(description="Pass, fail, pending (running) or missing (no result).", examples=["pass"])
+    date: Date = Field(description="When it ran.", examples=["2026-11-25"])
+    by: Login = Field(description="The login that filed it: the team's automation or a member.", examples=["ci[bot]"])
+    tests: Tally | None = Field(None, description="Tests run.", examples=[42])
+    failures: Tally | None = Field(None, description="Tests that failed.", examples=[0])
+    errors: Tally | None = Field(None, description="Tests that could not run.", examples=[0])
+    skipped: Tally | None = Field(None, description="Tests skipped.", examples=[1])
+    failing: Annotated[list[Name], Field(max_length=50)] = Field(
+        [], description="The failing tests' names (at most 50).", examples=[["submit.cancel_job"]]
+    )
+    url: Url | None = Field(None, description="The run's page.", examples=["https://ci.example.org/run/1"])
+    summary: Annotated[StrictStr, Field(max_length=2000)] | None = Field(
+        None, description="One line about the run.", examples=["412 tests, 2 failed"]
+    )
+
+
+class Waiver(Record):
+    """A coordinator's waiver of a failing check on one release: it stops counting the day after `expires`."""
+
+    check: CheckName = Field(description="The check it waives.", examples=["functional"])
+    platforms: Identifiers = Field([], description="The platforms it covers; empty: all.", examples=[["el9"]])
+    reason: Annotated[StrictStr, Field(min_length=1, max_length=2000)] = Field(
+        description="Why the failure does not stop the release.", examples=["the test needs a fixed CA bundle"]
+    )
+    by: Login = Field(description="The coordinator who waived it.", examples=["carla-coord"])
+    date: Date = Field(description="When it was waived.", examples=["2026-11-25"])
+    expires: Date = Field(description="The last day it counts.", examples=["2026-12-10"])
+
+
 # ---------------------------------------------------------------- distributions
 
 
@@ -606,4 +687,6 @@ KINDS: dict[str, type[Record]] = {
     "release": Release,
     "report": Report,
     "distribution": Distribution,
+    "result": CheckResult,
+    "waiver": Waiver,
 }

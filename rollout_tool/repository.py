@@ -23,6 +23,7 @@ from rollout_tool.placement import CONFIG_PATH as CONFIG_PATH  # where every com
 from rollout_tool.problems import Level, Problem
 from rollout_tool.records import (
     KINDS,
+    CheckResult,
     Config,
     Distribution,
     Product,
@@ -30,6 +31,7 @@ from rollout_tool.records import (
     Release,
     Report,
     Team,
+    Waiver,
 )
 from rollout_tool.schema_errors import describe, shows_source_text
 from rollout_tool.sources import Entry, Kind, Source
@@ -61,6 +63,15 @@ def report_path(product: str, version: str, team: str) -> str:
     return f"releases/{product}/{version}/reports/{team}.yaml"
 
 
+def result_path(product: str, version: str, team: str, check: str, platform: str) -> str:
+    sep = placement.RESULT_SEPARATOR
+    return f"releases/{product}/{version}/results/{team}{sep}{check}{sep}{platform}.yaml"
+
+
+def waiver_path(product: str, version: str, check: str) -> str:
+    return f"releases/{product}/{version}/waivers/{check}.yaml"
+
+
 def distribution_path(distribution: str, version: str) -> str:
     return f"distributions/{distribution}/{version}.yaml"
 
@@ -86,6 +97,11 @@ def place_of(path: str) -> Place | None:
             return Place("release", (product, version))
         case ["releases", product, version, "reports", name] if name.endswith(".yaml"):
             return Place("report", (product, version, name[:-5]))
+        case ["releases", product, version, "results", name] if name.endswith(".yaml"):
+            named = placement.result_parts(name[:-5])
+            return Place("result", (product, version, *named)) if named is not None else None
+        case ["releases", product, version, "waivers", name] if name.endswith(".yaml"):
+            return Place("waiver", (product, version, name[:-5]))
         case ["distributions", distribution, name] if name.endswith(".yaml"):
             return Place("distribution", (distribution, name[:-5]))
     return None
@@ -153,6 +169,12 @@ class Repository:
     def report_teams(self, product: str, version: str) -> list[str]:
         return self.names(f"releases/{product}/{version}/reports")
 
+    def result_names(self, product: str, version: str) -> list[str]:
+        return self.names(f"releases/{product}/{version}/results")
+
+    def waiver_checks(self, product: str, version: str) -> list[str]:
+        return self.names(f"releases/{product}/{version}/waivers")
+
     def distribution_ids(self) -> list[str]:
         return self.names("distributions")
 
@@ -169,6 +191,8 @@ class Repository:
             for version in self.versions(product):
                 yield f"releases/{product}/{version}"
                 yield f"releases/{product}/{version}/reports"
+                yield f"releases/{product}/{version}/results"
+                yield f"releases/{product}/{version}/waivers"
         yield "distributions"
         for distribution in self.distribution_ids():
             yield f"distributions/{distribution}"
@@ -268,6 +292,21 @@ class Repository:
                 found[team] = report
         return found
 
+    def results(self, product: str, version: str) -> list[CheckResult]:
+        """The release's automated results that load, in file-name order."""
+        folder = f"releases/{product}/{version}/results"
+        found = (self._record(f"{folder}/{name}.yaml", CheckResult) for name in self.result_names(product, version))
+        return [result for result in found if result is not None]
+
+    def waivers(self, product: str, version: str) -> dict[str, Waiver]:
+        """The release's waivers that load, by check."""
+        found = {}
+        for check in self.waiver_checks(product, version):
+            waiver = self._record(waiver_path(product, version, check), Waiver)
+            if waiver is not None:
+                found[check] = waiver
+        return found
+
     def distribution(self, distribution: str, version: str) -> Distribution | None:
         return self._record(distribution_path(distribution, version), Distribution)
 
@@ -305,6 +344,10 @@ class Repository:
                     read(path)
                     if not keep_reports:
                         self.forget(path)
+                for name in self.result_names(product, version):
+                    read(f"releases/{product}/{version}/results/{name}.yaml")
+                for check in self.waiver_checks(product, version):
+                    read(waiver_path(product, version, check))
         for distribution in self.distribution_ids():
             for version in self.distribution_versions(distribution):
                 read(distribution_path(distribution, version))

@@ -16,6 +16,7 @@ from rollout_tool.policy import DECISION_STATES, is_current, rollout_started
 from rollout_tool.problems import Level, Problem
 from rollout_tool.records import Config, Distribution, Environment, Product, Release, Report, State, Team
 from rollout_tool.repository import Document, Repository, place_of
+from rollout_tool.results import check_result, check_waiver
 
 
 def _hint(word: str, choices: Iterable[str]) -> str:
@@ -326,6 +327,8 @@ CHECKS: dict[str, Callable[..., Iterator[Problem]]] = {
     "release": check_release,
     "report": check_report,
     "distribution": check_distribution,
+    "result": check_result,
+    "waiver": check_waiver,
 }
 
 

@@ -19,7 +19,7 @@ from rollout_tool.sources import WorkTree
 from tests.support.repos import Repo, report_text, run_rollout
 
 PROJECT = Path(__file__).resolve().parent.parent
-KINDS = ["distribution", "product", "release", "report", "rollout", "team"]
+KINDS = ["distribution", "product", "release", "report", "result", "rollout", "team", "waiver"]
 
 
 def validator(root: Path, kind: str) -> Draft202012Validator:
@@ -36,7 +36,7 @@ def loaded(path: Path) -> Any:
 
 def test_schema_writes_one_file_per_kind(repo: Repo) -> None:
     result = repo.rollout("schema")
-    assert (result.returncode, result.stdout) == (0, "wrote 6 schemas to schema/\n")
+    assert (result.returncode, result.stdout) == (0, "wrote 8 schemas to schema/\n")
     written = sorted(path.name for path in (repo.root / "schema").iterdir())
     assert written == [f"{kind}.schema.json" for kind in KINDS]
     config = Repository(WorkTree(repo.root)).config()

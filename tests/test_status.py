@@ -49,6 +49,7 @@ def test_json_is_the_machine_readable_why_not_yet(repo: Repo) -> None:
                     "teams": ["praguelcg2"],
                     "escalated": False,
                 },
+                "checks": [],
             }
         ],
         "invalid": [],

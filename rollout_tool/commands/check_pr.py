@@ -45,6 +45,7 @@ from rollout_tool.repository import (
     release_path,
     report_path,
 )
+from rollout_tool.results import automated_paths, describe_automated
 from rollout_tool.sources import GitRevision, WorkTree
 
 ALLOWED, REFUSED, INVALID = "rollout: allowed", "rollout: refused", "rollout: invalid"
@@ -275,6 +276,7 @@ def affected(tip: Repository, merged: Repository, files: list[FileChange]) -> li
             wanted.update(
                 dict.fromkeys(report_path(product, version, t) for t in merged.report_teams(product, version))
             )
+            wanted.update(dict.fromkeys(automated_paths(merged, product, version)))
             before, after = tip.release(product, version), merged.release(product, version)
             if exists or before is None or after is None or before.state is not after.state:
                 wanted.update(dict.fromkeys(_distribution_paths(merged)))
@@ -287,6 +289,7 @@ def affected(tip: Repository, merged: Repository, files: list[FileChange]) -> li
                     wanted[release_path(product, version)] = None
                 if team in merged.report_teams(product, version):
                     wanted[report_path(product, version, team)] = None
+                wanted.update(dict.fromkeys(automated_paths(merged, product, version, team)))
         elif place.kind == "product" and exists:
             (product,) = place.ids
             wanted.update(dict.fromkeys(release_path(product, v) for v in merged.versions(product)))
@@ -378,6 +381,9 @@ def describe(tip: Repository, merged: Repository, change: FileChange) -> Change:
         if change.status is ChangeKind.added:
             return Change("report-added", change.path, f"new report by team `{team}` on {name}: {what}")
         return Change("report-modified", change.path, f"report of team `{team}` on {name} changed: {what}")
+    if place.kind in ("result", "waiver"):
+        kind, summary = describe_automated(merged, change.path, place.kind, place.ids, change.status.value)
+        return Change(kind, change.path, summary)
     product, version = place.ids
     name = f"{product}/{version}"
     if change.status is ChangeKind.deleted:
@@ -416,7 +422,7 @@ def _evaluations(merged: Repository, files: list[FileChange], today: dt.date) ->
     touched: dict[tuple[str, str], None] = {}
     for change in files:
         place = place_of(change.path)
-        if place is not None and place.kind in ("release", "report"):
+        if place is not None and place.kind in ("release", "report", "result", "waiver"):
             touched[place.ids[0], place.ids[1]] = None
     found = []
     for product, version in touched:

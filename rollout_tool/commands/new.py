@@ -18,7 +18,7 @@ from rollout_tool import schemas
 from rollout_tool.commands.validate import validate_paths
 from rollout_tool.errors import RefusedError, UsageError
 from rollout_tool.problems import Problem, has_errors
-from rollout_tool.records import State
+from rollout_tool.records import Release, State
 from rollout_tool.repository import Repository, place_of, release_path
 from rollout_tool.sources import Entry, Kind, Source, WorkTree
 from rollout_tool.writing import atomic_write, round_trip
@@ -159,6 +159,23 @@ def release_fields(
     }
 
 
+def release_in_rollout(root: Path, product: str, version: str, revision: int | None, what: str, again: str) -> Release:
+    """The release a new report or result is for: in rollout, and at `revision` when one is given."""
+    release = Repository(WorkTree(root)).release(product, version)
+    if release is None:
+        raise UsageError(f"no valid release {product}/{version}: create or fix {release_path(product, version)} first")
+    if release.state is not State.rollout:
+        raise RefusedError(
+            f"{product}/{version} is {release.state.value}: {what}s are taken only while a release is in rollout"
+        )
+    if revision is not None and revision != release.revision:
+        raise RefusedError(
+            f"{product}/{version} is at revision {release.revision}, not {revision}:"
+            f" a {what} counts only for the current revision; {again}"
+        )
+    return release
+
+
 def report_fields(
     root: Path,
     *,
@@ -177,18 +194,7 @@ def report_fields(
     in_production_since: dt.date | None = None,
     revision: int | None = None,
 ) -> dict[str, Any]:
-    release = Repository(WorkTree(root)).release(product, version)
-    if release is None:
-        raise UsageError(f"no valid release {product}/{version}: create or fix {release_path(product, version)} first")
-    if release.state is not State.rollout:
-        raise RefusedError(
-            f"{product}/{version} is {release.state.value}: reports are taken only while a release is in rollout"
-        )
-    if revision is not None and revision != release.revision:
-        raise RefusedError(
-            f"{product}/{version} is at revision {release.revision}, not {revision}:"
-            " a report counts only for the current revision; install it and test again"
-        )
+    release = release_in_rollout(root, product, version, revision, "report", "install it and test again")
     environment: dict[str, Any] = {"platform": platform, "arch": arch, "install": install}
     if from_version:
         environment["from_version"] = from_version

@@ -109,6 +109,8 @@ class StatusReport:
         for e in self.found.releases:
             lines.append(f"{e.product}/{e.version}: {e.state.value}, {e.verdict.value} (policy {e.policy_name})")
             lines.extend(f"  - {reason}" for reason in e.reasons)
+            if e.checks:
+                lines.append("  checks: " + ", ".join(check.brief for check in e.checks))
             if e.next is not None:
                 lines.append(f"  next, {e.next.who}: {e.next.what}")
         lines.extend(f"{name}: not valid; run `rollout validate`" for name in self.found.invalid)
