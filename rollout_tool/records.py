@@ -145,6 +145,7 @@ class PolicySettings(Record):
     quorum: Count | None = None
     cover_platforms: StrictBool | None = None
     soak_days: Count | None = None
+    production_days: Count | None = None
     report_days: Annotated[StrictInt, Field(ge=1, le=3650)] | None = None
     escalate_days: Count | None = None
     auto_accept: StrictBool | None = None
@@ -160,6 +161,8 @@ class Policy(Record):
     quorum: Count = 2
     cover_platforms: StrictBool = True
     soak_days: Count = 7
+    # Days an accepting report's site must have run the release in production by the report's date.
+    production_days: Count = 0
     report_days: Annotated[StrictInt, Field(ge=1, le=3650)] = 14
     escalate_days: Count = 7
     auto_accept: StrictBool = False
