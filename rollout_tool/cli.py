@@ -429,6 +429,29 @@ def codeowners(check: bool, repo: Path | None, output_format: str | None) -> Non
 
 
 @main.command()
+@click.option("--check", is_flag=True, help="Fail when the issue form is not what rollout.yaml says.")
+@repo_option
+@format_option(("text", "json"))
+@handles_errors
+def form(check: bool, repo: Path | None, output_format: str | None) -> None:
+    """Write the Early Adopter report issue form (.github/ISSUE_TEMPLATE/ea-report.yml) from rollout.yaml."""
+    from rollout_tool.github.form import FORM_PATH, is_current, write
+
+    root = repo_root(repo)
+    if check:
+        stale = not is_current(root)
+        said = [] if stale else [f"{FORM_PATH} is up to date"]
+        notes = [f"{FORM_PATH}: stale; run `rollout form` and commit the result"] if stale else []
+        payload = {"path": FORM_PATH, "stale": stale}
+        reporting.report(
+            reporting.Lines(said, payload, notes, EXIT_PROBLEMS if stale else EXIT_OK), output_format or "text"
+        )
+    changed = write(root)
+    said = [f"{'wrote' if changed else 'unchanged:'} {FORM_PATH}"]
+    reporting.report(reporting.Lines(said, {"path": FORM_PATH, "changed": changed}), output_format or "text")
+
+
+@main.command()
 @today_option
 @repo_option
 @rev_option
@@ -667,6 +690,18 @@ def bot_propose(branch: str, remote: str, repo: Path | None) -> None:
     from rollout_tool.github import commands
 
     _print_actions(commands.propose(repo_root(repo), os.environ, branch, remote))
+
+
+@bot.command("report-from-issue")
+@click.option("--remote", default="origin", show_default=True, help="The git remote to push the report's branch to.")
+@today_option
+@repo_option
+@handles_errors
+def bot_report_from_issue(remote: str, today: str | None, repo: Path | None) -> None:
+    """Turn the event's submitted issue form into a pull request holding the report, or say on the issue what is wrong."""
+    from rollout_tool.github import form
+
+    _print_actions(form.run(repo_root(repo), os.environ, today_from(today), remote))
 
 
 # ---- end section: bot ----
