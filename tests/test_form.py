@@ -125,13 +125,13 @@ def test_form_check_fails_once_rollout_yaml_has_another_platform(repo: Repo) -> 
     assert platforms["attributes"]["options"] == ["el8", "el9", "el10"]
 
 
-def test_init_writes_the_form(tmp_path: Path) -> None:
+def test_init_writes_the_form_and_its_workflow(tmp_path: Path) -> None:
     result = invoke_rollout(
         "init", str(tmp_path / "new"), "--name", "Test", "--coordinator", "carla-coord", "--bot", "rollout-bot[bot]",
         "--platform", "el9", "--group", "arc", cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert FORM_PATH in result.stdout
+    assert FORM_PATH in result.stdout and ".github/workflows/ea-report.yml" in result.stdout
     assert invoke_rollout("form", "--check", "--repo", str(tmp_path / "new"), cwd=tmp_path).returncode == 0
 
 

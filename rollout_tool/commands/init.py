@@ -26,7 +26,7 @@ from rollout_tool.sources import WorkTree
 from rollout_tool.writing import atomic_write
 
 PACKAGE = "rollout-as-code"
-WORKFLOWS = ("pull-request.yml", "rollout.yml", "reminders.yml")
+WORKFLOWS = ("pull-request.yml", "rollout.yml", "reminders.yml", "ea-report.yml")
 FOLDERS = ("teams", "releases", "distributions")
 
 
