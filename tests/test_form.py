@@ -11,7 +11,7 @@ import pytest
 import requests
 import yaml
 
-from rollout_tool.github.form import FORM_PATH, parse
+from rollout_tool.github.form import FORM_PATH, new_report_url, parse
 from rollout_tool.records import Environment, Report
 from rollout_tool.repository import Repository
 from rollout_tool.sources import WorkTree
@@ -351,3 +351,36 @@ def test_an_issue_without_the_label_is_left_alone(
     issue["labels"] = []
     assert run_bot(repo, github, tmp_path, issue) == "#1: not an open issue labelled ea-report; nothing to do\n"
     assert comments_on(github, 1) == []
+
+
+# ------------------------------------------------------------------ the dashboard's link to the form
+
+
+def test_a_release_page_in_rollout_links_to_the_form_prefilled(repo: Repo, tmp_path: Path) -> None:
+    config = (repo.root / "rollout.yaml").read_text()
+    repo.write("rollout.yaml", config + "url: https://github.com/egi/rollout.git\n")
+    result = repo.rollout("site", "--out", str(tmp_path / "site"), "--today", "2026-11-12")
+    assert result.returncode == 0, result.stderr
+    page = (tmp_path / "site/releases/arc-ce/6.19.0.html").read_text()
+    assert (
+        'href="https://github.com/egi/rollout/issues/new?template=ea-report.yml&amp;product=arc-ce&amp;version=6.19.0"'
+        in page
+    )
+    # Out of rollout, no report is taken: no link.
+    release = repo.root / "releases/arc-ce/6.19.0/release.yaml"
+    release.write_text(
+        release.read_text().replace("state: rollout", "state: accepted")
+        + "  - {state: accepted, date: 2026-11-11, by: carla-coord}\n"
+    )
+    assert repo.rollout("site", "--out", str(tmp_path / "site"), "--today", "2026-11-12").returncode == 0
+    assert "issues/new" not in (tmp_path / "site/releases/arc-ce/6.19.0.html").read_text()
+
+
+def test_the_form_link_encodes_the_version_and_needs_the_repositorys_url(repo: Repo) -> None:
+    config = Repository(WorkTree(repo.root)).config()
+    assert config is not None
+    assert new_report_url(config, "xrootd", "5.4.2") is None  # rollout.yaml names no repository
+    named = config.model_copy(update={"url": "https://github.com/egi/rollout/"})
+    assert new_report_url(named, "dcache", "9.2.1+rc1~el9") == (
+        "https://github.com/egi/rollout/issues/new?template=ea-report.yml&product=dcache&version=9.2.1%2Brc1~el9"
+    )

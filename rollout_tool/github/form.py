@@ -28,20 +28,22 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlencode
 
 from rollout_tool import identifiers, markdown
 from rollout_tool.commands.check_pr import check_pr
 from rollout_tool.commands.new import REPORT_FOOTER, report_fields, scaffold
 from rollout_tool.errors import FatalError, RolloutError, UsageError
-from rollout_tool.github import bot, messages
-from rollout_tool.github.client import Client, Settings
-from rollout_tool.github.commands import push_branch
+from rollout_tool.github import messages
 from rollout_tool.problems import Level
 from rollout_tool.records import LOGIN_PATTERN, Config, ReportVerdict
 from rollout_tool.repository import CONFIG_PATH, Repository, report_path
 from rollout_tool.sources import WorkTree
 from rollout_tool.writing import atomic_write, round_trip
+
+if TYPE_CHECKING:
+    from rollout_tool.github.client import Client
 
 FORM_PATH = ".github/ISSUE_TEMPLATE/ea-report.yml"
 LABEL = "ea-report"
@@ -176,6 +178,14 @@ def write(root: Path) -> bool:
         return False
     atomic_write(root / FORM_PATH, render(root))
     return True
+
+
+def new_report_url(config: Config, product: str, version: str) -> str | None:
+    """The form, prefilled for a release, on the repository rollout.yaml's `url` names (None without one)."""
+    if config.url is None:
+        return None
+    query = urlencode({"template": Path(FORM_PATH).name, "product": product, "version": version})
+    return f"{config.url.rstrip('/').removesuffix('.git')}/issues/new?{query}"
 
 
 # ------------------------------------------------------------------ the submitted form
@@ -414,6 +424,10 @@ def report_from_issue(
     client: Client, repo: Repository, root: Path, event: Mapping[str, Any], today: dt.date, remote: str
 ) -> Iterator[str]:
     """Turn the submitted form of the event's issue into a report's pull request, or say on the issue what is wrong."""
+    # PyGithub only for the bot: the form and the dashboard's links to it do without.
+    from rollout_tool.github import bot
+    from rollout_tool.github.commands import push_branch
+
     filed = filed_issue(event)
     if LABEL not in filed.labels or not filed.open or filed.pull_request:
         yield f"#{filed.number}: not an open issue labelled {LABEL}; nothing to do"
@@ -467,5 +481,7 @@ def report_from_issue(
 
 
 def run(root: Path, env: Mapping[str, str], today: dt.date, remote: str) -> Iterator[str]:
+    from rollout_tool.github.client import Client, Settings
+
     settings = Settings.from_env(env)
     return report_from_issue(Client(settings), Repository(WorkTree(root)), root, settings.event(), today, remote)
