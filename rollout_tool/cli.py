@@ -417,15 +417,22 @@ def codeowners(check: bool, repo: Path | None, output_format: str | None) -> Non
     if check:
         current = root / CODEOWNERS_PATH
         stale = not current.is_file() or current.is_symlink() or current.read_bytes() != render(root)
-        said = [] if stale else [f"{CODEOWNERS_PATH} is up to date"]
-        notes = [f"{CODEOWNERS_PATH}: stale; run `rollout codeowners` and commit the result"] if stale else []
-        payload = {"path": CODEOWNERS_PATH, "stale": stale}
-        reporting.report(
-            reporting.Lines(said, payload, notes, EXIT_PROBLEMS if stale else EXIT_OK), output_format or "text"
-        )
-    changed = write(root)
-    said = [f"{'wrote' if changed else 'unchanged:'} {CODEOWNERS_PATH}"]
-    reporting.report(reporting.Lines(said, {"path": CODEOWNERS_PATH, "changed": changed}), output_format or "text")
+        _report_generated(CODEOWNERS_PATH, "codeowners", stale, None, output_format)
+    _report_generated(CODEOWNERS_PATH, "codeowners", None, write(root), output_format)
+
+
+def _report_generated(
+    path: str, command: str, stale: bool | None, changed: bool | None, output_format: str | None
+) -> None:
+    """What a command that generates a file says: stale or up to date (--check), else written or unchanged."""
+    if stale is not None:
+        said = [] if stale else [f"{path} is up to date"]
+        notes = [f"{path}: stale; run `rollout {command}` and commit the result"] if stale else []
+        lines = reporting.Lines(said, {"path": path, "stale": stale}, notes, EXIT_PROBLEMS if stale else EXIT_OK)
+    else:
+        said = [f"{'wrote' if changed else 'unchanged:'} {path}"]
+        lines = reporting.Lines(said, {"path": path, "changed": changed})
+    reporting.report(lines, output_format or "text")
 
 
 @main.command()
@@ -439,16 +446,8 @@ def form(check: bool, repo: Path | None, output_format: str | None) -> None:
 
     root = repo_root(repo)
     if check:
-        stale = not is_current(root)
-        said = [] if stale else [f"{FORM_PATH} is up to date"]
-        notes = [f"{FORM_PATH}: stale; run `rollout form` and commit the result"] if stale else []
-        payload = {"path": FORM_PATH, "stale": stale}
-        reporting.report(
-            reporting.Lines(said, payload, notes, EXIT_PROBLEMS if stale else EXIT_OK), output_format or "text"
-        )
-    changed = write(root)
-    said = [f"{'wrote' if changed else 'unchanged:'} {FORM_PATH}"]
-    reporting.report(reporting.Lines(said, {"path": FORM_PATH, "changed": changed}), output_format or "text")
+        _report_generated(FORM_PATH, "form", not is_current(root), None, output_format)
+    _report_generated(FORM_PATH, "form", None, write(root), output_format)
 
 
 @main.command()

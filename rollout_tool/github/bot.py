@@ -94,6 +94,14 @@ def comment(client: Client, repo: Repository, number: int, body: str, labels: li
             yield f"#{number}: removed label {name}"
 
     text = messages.pull_request_comment(body, wanted)
+    yield from _write_comment(client, login, issue, ours, existing, text)
+
+
+def _write_comment(
+    client: Client, login: str, issue: Any, ours: Callable[[], Any | None], existing: Any | None, text: str
+) -> Iterator[str]:
+    """Bring the bot's comment `existing` (found by `ours`) up to date with `text`, or post it."""
+    number = issue.number
     if existing is not None:
         if existing.body != text:
             client.call(lambda: existing.edit(text), f"update the comment on #{number}")
@@ -112,14 +120,7 @@ def sticky_comment(client: Client, login: str, issue: Any, marker: str, text: st
         return found[0] if found else None
 
     existing = client.call(ours, f"read the comments of #{issue.number}")
-    if existing is not None:
-        if existing.body != text:
-            client.call(lambda: existing.edit(text), f"update the comment on #{issue.number}")
-            yield f"#{issue.number}: updated comment {existing.html_url}"
-        return
-    created, _ = client.ensure(ours, lambda: issue.create_comment(text), f"the comment on #{issue.number}")
-    yield f"#{issue.number}: posted comment {created.html_url}"
-    yield from _check_author(login, created)
+    yield from _write_comment(client, login, issue, ours, existing, text)
 
 
 # ------------------------------------------------------------------ the bot's pull request
