@@ -217,9 +217,12 @@ def edit_issue(server: GitHubServer, token: str, number: int, body: str) -> dict
     return issue
 
 
-def run_bot(repo: Repo, server: GitHubServer, tmp_path: Path, issue: dict[str, object], action: str = "opened") -> str:
+def run_bot(
+    repo: Repo, server: GitHubServer, tmp_path: Path, issue: dict[str, object], action: str = "opened", by: str = ""
+) -> str:
     event = tmp_path / "event.json"
-    event.write_text(json.dumps({"action": action, "issue": issue}), encoding="utf-8")
+    sender = {"login": by or issue["user"]["login"]}  # type: ignore[index]
+    event.write_text(json.dumps({"action": action, "issue": issue, "sender": sender}), encoding="utf-8")
     env = {
         "ROLLOUT_BOT_APP": "rollout-bot",
         "GITHUB_TOKEN": "bot-token",
@@ -384,3 +387,30 @@ def test_the_form_link_encodes_the_version_and_needs_the_repositorys_url(repo: R
     assert new_report_url(named, "dcache", "9.2.1+rc1~el9") == (
         "https://github.com/egi/rollout/issues/new?template=ea-report.yml&product=dcache&version=9.2.1%2Brc1~el9"
     )
+
+
+def test_an_edit_into_a_refused_form_closes_the_earlier_pull_request(
+    repo: Repo, github: GitHubServer, remote: Path, tmp_path: Path
+) -> None:
+    run_bot(repo, github, tmp_path, file_issue(github, "jan-token", BODY))
+    edited = edit_issue(github, "jan-token", 1, BODY.replace("### Platforms\n\nel8, el9", "### Platforms\n\nel7"))
+    out = run_bot(repo, github, tmp_path, edited, "edited")
+    assert out.splitlines()[:2] == [
+        "#1: refused (1 problem)",
+        "#2: closed (the form was edited into one that is refused)",
+    ]
+    [pull] = pulls(github)
+    assert pull["state"] == "closed"
+    [comment] = comments_on(github, 1)
+    assert "el7" in str(comment["body"]) and "pull request #2" not in str(comment["body"])
+
+
+def test_only_the_authors_own_edits_are_read(repo: Repo, github: GitHubServer, remote: Path, tmp_path: Path) -> None:
+    # Someone with the right to edit others' issues rewrites a team member's form.
+    issue = file_issue(github, "jan-token", BODY)
+    edited = edit_issue(github, "ana-token", 1, BODY.replace("### Verdict\n\naccept", "### Verdict\n\nreject"))
+    assert run_bot(repo, github, tmp_path, edited, "edited", by="ana-pt").startswith("#1: refused (1 problem)")
+    [comment] = comments_on(github, 1)
+    assert "ana-pt edited the form of jan-cz: only its author" in str(comment["body"])
+    assert pulls(github) == [] and remote_file(remote, BRANCH, PRAGUE) is None
+    assert issue["number"] == 1

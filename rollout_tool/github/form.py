@@ -365,6 +365,7 @@ class FiledIssue:
     labels: tuple[str, ...]
     open: bool
     pull_request: bool
+    editor: str  # who opened or edited it: the event's sender
 
 
 def filed_issue(event: Mapping[str, Any]) -> FiledIssue:
@@ -380,6 +381,8 @@ def filed_issue(event: Mapping[str, Any]) -> FiledIssue:
         str(label.get("name")) for label in issue.get("labels") or [] if isinstance(label, dict) and label.get("name")
     )
     body = issue.get("body")
+    sender = event.get("sender")
+    editor = sender.get("login") if isinstance(sender, dict) else None
     return FiledIssue(
         issue["number"],
         login,
@@ -388,6 +391,7 @@ def filed_issue(event: Mapping[str, Any]) -> FiledIssue:
         labels,
         issue.get("state") == "open",
         issue.get("pull_request") is not None,
+        editor if isinstance(editor, str) and editor else login,
     )
 
 
@@ -439,10 +443,21 @@ def report_from_issue(
     client.connect()
     issue = client.call(lambda: client.repo.get_issue(filed.number), f"read issue #{filed.number}")
 
+    branch = f"{BRANCH_PREFIX}{filed.number}"
+
     def answer(problems: list[str]) -> Iterator[str]:
         yield f"#{filed.number}: refused ({len(problems)} problem{'s' if len(problems) != 1 else ''})"
+        # A pull request made from an earlier version of the form no longer says what the author says.
+        earlier = client.call(lambda: bot.open_pull(client, branch), f"look for the pull request from {branch}")
+        if earlier is not None:
+            client.call(lambda: earlier.edit(state="closed"), f"close pull request #{earlier.number}")
+            yield f"#{earlier.number}: closed (the form was edited into one that is refused)"
         yield from bot.sticky_comment(client, login, issue, COMMENT_MARKER, _refusal(filed.number, problems))
 
+    if filed.editor != filed.author:
+        # Only the author's own words become the author's report, whoever else may edit the issue.
+        yield from answer([f"{filed.editor} edited the form of {filed.author}: only its author's edits are read"])
+        return
     parsed = parse(filed.body)
     if parsed.problems:
         yield from answer(parsed.problems)
@@ -469,7 +484,6 @@ def report_from_issue(
     if not judged.allowed:
         yield from answer([p.message for p in judged.problems if p.level is Level.error])
         return
-    branch = f"{BRANCH_PREFIX}{filed.number}"
     pushed = push_branch(root, remote, branch, head)
     if pushed:
         yield pushed
