@@ -314,6 +314,15 @@ def test_the_author_comes_from_the_event_and_a_non_member_is_refused_on_the_issu
     assert "ana-pt" in str(comment["body"]) and "praguelcg2" in str(comment["body"])
 
 
+def test_an_answer_that_names_nothing_is_a_problem_not_a_crash(
+    repo: Repo, github: GitHubServer, remote: Path, tmp_path: Path
+) -> None:
+    issue = file_issue(github, "jan-token", BODY.replace("### Platforms\n\nel8, el9", "### Platforms\n\n , ,"))
+    assert run_bot(repo, github, tmp_path, issue).startswith("#1: refused (1 problem)\n#1: posted comment ")
+    [comment] = comments_on(github, 1)
+    assert "Platforms names no platform" in str(comment["body"])
+
+
 def test_problems_are_listed_as_inert_text_and_nothing_is_pushed(
     repo: Repo, github: GitHubServer, remote: Path, tmp_path: Path
 ) -> None:

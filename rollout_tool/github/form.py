@@ -285,6 +285,8 @@ def submission(root: Path, values: Mapping[str, str], today: dt.date) -> Submiss
         if since is None:
             problems.append(f"In production since: “{since_text}” is not a date such as 2026-11-20")
     platforms = _names(values["platforms"])
+    if not platforms:
+        problems.append("Platforms names no platform")
     issues, issue_problems = _issues(values.get("issues", ""))
     problems += issue_problems
     if problems:
