@@ -481,15 +481,37 @@ def codeowners(check: bool, repo: Path | None, output_format: str | None) -> Non
     if check:
         current = root / CODEOWNERS_PATH
         stale = not current.is_file() or current.is_symlink() or current.read_bytes() != render(root)
-        said = [] if stale else [f"{CODEOWNERS_PATH} is up to date"]
-        notes = [f"{CODEOWNERS_PATH}: stale; run `rollout codeowners` and commit the result"] if stale else []
-        payload = {"path": CODEOWNERS_PATH, "stale": stale}
-        reporting.report(
-            reporting.Lines(said, payload, notes, EXIT_PROBLEMS if stale else EXIT_OK), output_format or "text"
-        )
-    changed = write(root)
-    said = [f"{'wrote' if changed else 'unchanged:'} {CODEOWNERS_PATH}"]
-    reporting.report(reporting.Lines(said, {"path": CODEOWNERS_PATH, "changed": changed}), output_format or "text")
+        _report_generated(CODEOWNERS_PATH, "codeowners", stale, None, output_format)
+    _report_generated(CODEOWNERS_PATH, "codeowners", None, write(root), output_format)
+
+
+def _report_generated(
+    path: str, command: str, stale: bool | None, changed: bool | None, output_format: str | None
+) -> None:
+    """What a command that generates a file says: stale or up to date (--check), else written or unchanged."""
+    if stale is not None:
+        said = [] if stale else [f"{path} is up to date"]
+        notes = [f"{path}: stale; run `rollout {command}` and commit the result"] if stale else []
+        lines = reporting.Lines(said, {"path": path, "stale": stale}, notes, EXIT_PROBLEMS if stale else EXIT_OK)
+    else:
+        said = [f"{'wrote' if changed else 'unchanged:'} {path}"]
+        lines = reporting.Lines(said, {"path": path, "changed": changed})
+    reporting.report(lines, output_format or "text")
+
+
+@main.command()
+@click.option("--check", is_flag=True, help="Fail when the issue form is not what rollout.yaml says.")
+@repo_option
+@format_option(("text", "json"))
+@handles_errors
+def form(check: bool, repo: Path | None, output_format: str | None) -> None:
+    """Write the Early Adopter report issue form (.github/ISSUE_TEMPLATE/ea-report.yml) from rollout.yaml."""
+    from rollout_tool.github.form import FORM_PATH, is_current, write
+
+    root = repo_root(repo)
+    if check:
+        _report_generated(FORM_PATH, "form", not is_current(root), None, output_format)
+    _report_generated(FORM_PATH, "form", None, write(root), output_format)
 
 
 @main.command()
@@ -731,6 +753,18 @@ def bot_propose(branch: str, remote: str, repo: Path | None) -> None:
     from rollout_tool.github import commands
 
     _print_actions(commands.propose(repo_root(repo), os.environ, branch, remote))
+
+
+@bot.command("report-from-issue")
+@click.option("--remote", default="origin", show_default=True, help="The git remote to push the report's branch to.")
+@today_option
+@repo_option
+@handles_errors
+def bot_report_from_issue(remote: str, today: str | None, repo: Path | None) -> None:
+    """Turn the event's submitted issue form into a pull request holding the report, or say on the issue what is wrong."""
+    from rollout_tool.github import form
+
+    _print_actions(form.run(repo_root(repo), os.environ, today_from(today), remote))
 
 
 # ---- end section: bot ----

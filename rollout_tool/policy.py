@@ -227,6 +227,42 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
+def too_early(policy: Policy, release: Release, reports: Mapping[str, Report]) -> dict[str, str]:
+    """The accepting reports written before their site ran the release `production_days`, with why, by team.
+
+    Judged at the report's own date: the team vouches for what it had seen then.
+    Days count from `in_production_since`, never from before the rollout (re)started:
+    nobody ran this revision in production earlier, whatever a report claims. A
+    report that does not say since when it runs in production proves nothing.
+    """
+    days = policy.production_days
+    found: dict[str, str] = {}
+    if days == 0:
+        return found
+    started = rollout_started(release)
+    for team, report in sorted(reports.items()):
+        if report.verdict is not ReportVerdict.accept:
+            continue
+        since = report.in_production_since
+        if since is None:
+            found[team] = (
+                f"team `{team}`'s report does not say since when it runs in production (in_production_since);"
+                f" it counts after {plural(days, 'day')} there"
+            )
+            continue
+        counted = f"since {since.isoformat()}"
+        if started is not None and since < started:
+            since, counted = started, f"counted from the rollout's start on {started.isoformat()}"
+        ran = max(0, (report.date - since).days)
+        if ran < days:
+            again = since + dt.timedelta(days=days)
+            found[team] = (
+                f"team `{team}` reported after {plural(ran, 'day')} in production ({counted}),"
+                f" {plural(days - ran, 'day')} short of {days}: its report counts when dated {again.isoformat()} or later"
+            )
+    return found
+
+
 @dataclass(frozen=True)
 class Assessment:
     """What the policy says of a release as if it were in rollout today."""
@@ -242,6 +278,7 @@ class Assessment:
     inactive: frozenset[str] = frozenset()
     checks: tuple[CheckStatus, ...] = ()
     checks_block: bool = False  # what blocks is failing required checks alone: a waiver or a re-run clears it
+    early: frozenset[str] = frozenset()  # teams whose accepting report came too early in production
 
 
 def assess(
@@ -260,7 +297,10 @@ def assess(
     `results` and `waivers` are the release's automated results and waivers, for `required_checks`.
     """
     current, stale = split_reports(release, reports)
-    accepting = {team: r for team, r in sorted(current.items()) if r.verdict is ReportVerdict.accept}
+    early = too_early(policy, release, current)
+    accepting = {
+        team: r for team, r in sorted(current.items()) if r.verdict is ReportVerdict.accept and team not in early
+    }
     rejecting = sorted(team for team, r in current.items() if r.verdict is ReportVerdict.reject)
     # A new build does not clear a reject by itself: it blocks until its team reports on the new revision.
     still_rejecting = sorted(
@@ -323,6 +363,7 @@ def assess(
         + ("; escalated to the coordinators" if t.escalate else "")
         for t in late
     ]
+    notes.extend(early[team] for team in sorted(early))
     notes.extend(
         f"team `{team}` reported on revision {r.revision}; revision {release.revision} needs a new report"
         for team, r in sorted(stale.items())
@@ -347,6 +388,7 @@ def assess(
         inactive,
         tuple(checks),
         only_checks_block,
+        frozenset(early),
     )
 
 
@@ -414,7 +456,9 @@ def _in_rollout(found: Assessment, release: Release, policy: Policy, spec: str, 
             return NextStep("the bot", "accepts it on its next run (the policy sets auto_accept)", (), escalated)
         return NextStep("coordinators", f"accept it (`rollout accept {spec}`)", (), escalated)
     if found.needs_reports:
-        owing = tuple(t for t in release.teams if t not in found.current and t not in found.inactive)
+        owing = tuple(
+            t for t in release.teams if (t not in found.current or t in found.early) and t not in found.inactive
+        )
         if owing:
             names = ", ".join(f"`{t}`" for t in owing)
             return NextStep("teams", f"report on revision {release.revision}: {names}", owing, escalated)

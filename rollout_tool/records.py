@@ -185,6 +185,7 @@ class PolicySettings(Record):
     quorum: Count | None = None
     cover_platforms: StrictBool | None = None
     soak_days: Count | None = None
+    production_days: Count | None = None
     report_days: Annotated[StrictInt, Field(ge=1, le=3650)] | None = None
     escalate_days: Count | None = None
     auto_accept: StrictBool | None = None
@@ -214,6 +215,11 @@ class Policy(Record):
         True, description="Whether every platform the release ships for needs an accepting report.", examples=[True]
     )
     soak_days: Count = Field(7, description="Days a release stays in rollout before it can be accepted.", examples=[7])
+    production_days: Count = Field(
+        0,
+        description="Days an accepting report's site must have run the release in production by the report's date.",
+        examples=[7],
+    )
     report_days: Annotated[StrictInt, Field(ge=1, le=3650)] = Field(
         14, description="Days an assigned team has to report once the rollout starts.", examples=[14]
     )

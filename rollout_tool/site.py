@@ -23,6 +23,7 @@ from markupsafe import Markup
 
 from rollout_tool import attention, feed, metrics, policy, svg, templating
 from rollout_tool.errors import RefusedError
+from rollout_tool.github import form
 from rollout_tool.identifiers import version_key
 from rollout_tool.notes import (
     WAITING,
@@ -422,6 +423,7 @@ def _environment(repo: Repository, site: Site) -> jinja2.Environment:
         stylesheet=STYLESHEET,
         metrics_page=METRICS_PAGE,
         excuses_path=EXCUSES,
+        report_form_url=form.new_report_url,
     )
     return env
 

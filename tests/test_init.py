@@ -52,6 +52,7 @@ def test_the_new_repository_validates_and_has_what_it_needs(new_repo: Repo) -> N
         "pull-request.yml",
         "rollout.yml",
         "reminders.yml",
+        "ea-report.yml",
     }
     assert not (root / "rollout_tool").exists()
     # The empty folders are in git, so a clone has them and validates too.

@@ -1,8 +1,8 @@
 """`rollout init DIR`: a new rollout repository for another infrastructure.
 
 Writes rollout.yaml (checked before anything is written), the schemas, the
-workflows and a README shipped with the package, and CODEOWNERS from the new
-rollout.yaml. The workflows install this tool from its package at the version
+workflows and a README shipped with the package, and CODEOWNERS and the
+issue form for Early Adopter reports from the new rollout.yaml. The workflows install this tool from its package at the version
 that wrote them, so the new repository carries no copy of the code. Nothing
 that exists is overwritten.
 """
@@ -18,6 +18,7 @@ from rollout_tool import schemas
 from rollout_tool.commands import codeowners
 from rollout_tool.commands.new import scaffold
 from rollout_tool.errors import RefusedError, UsageError
+from rollout_tool.github import form
 from rollout_tool.placement import KEEP
 from rollout_tool.problems import Problem, has_errors
 from rollout_tool.repository import CONFIG_PATH, Repository
@@ -25,7 +26,7 @@ from rollout_tool.sources import WorkTree
 from rollout_tool.writing import atomic_write
 
 PACKAGE = "rollout-as-code"
-WORKFLOWS = ("pull-request.yml", "rollout.yml", "reminders.yml")
+WORKFLOWS = ("pull-request.yml", "rollout.yml", "reminders.yml", "ea-report.yml")
 FOLDERS = ("teams", "releases", "distributions")
 
 
@@ -89,6 +90,9 @@ def init(
     owners = root / codeowners.CODEOWNERS_PATH
     if not (owners.exists() or owners.is_symlink()) and codeowners.write(root):
         result.written.append(codeowners.CODEOWNERS_PATH)
+    issue_form = root / form.FORM_PATH
+    if not (issue_form.exists() or issue_form.is_symlink()) and form.write(root):
+        result.written.append(form.FORM_PATH)
     for folder in FOLDERS:
         # git keeps no empty folder: a .gitkeep holds each until its first record.
         keep = root / folder / KEEP

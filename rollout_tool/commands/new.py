@@ -87,12 +87,18 @@ def render(kind: str, path: str, fields: Mapping[str, Any], footer: str = "") ->
     return schemas.modeline(kind, path) + buffer.getvalue() + footer
 
 
-def scaffold(root: Path, path: str, fields: Mapping[str, Any], *, footer: str = "", write: bool = True) -> Scaffold:
+def scaffold(
+    root: Path, path: str, fields: Mapping[str, Any], *, footer: str = "", write: bool = True, replace: bool = False
+) -> Scaffold:
+    """The new record's text and its problems in the repository's context; written only when valid.
+
+    `replace` checks it as a replacement of the file there (never through a symbolic link).
+    """
     place = place_of(path)
     if place is None:
         raise UsageError(f"{path}: not a record path")
     target = root / path
-    if target.exists() or target.is_symlink():
+    if target.is_symlink() or (target.exists() and not replace):
         raise RefusedError(f"{path} already exists; edit it instead")
     text = render(place.kind, path, fields, footer)
     repo = Repository(Overlay(WorkTree(root), {path: text.encode()}))

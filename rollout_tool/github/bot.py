@@ -32,7 +32,7 @@ def _ours(items: Iterable[Any], login: str, marker: str) -> list[Any]:
     )
 
 
-def _bot_login(client: Client, repo: Repository) -> str:
+def bot_login(client: Client, repo: Repository) -> str:
     """The login the token acts as, once it is the bot rollout.yaml names; refused before any write otherwise."""
     config = repo.config()
     if config is None:
@@ -62,7 +62,7 @@ def _check_author(login: str, created: Any) -> list[str]:
 
 def comment(client: Client, repo: Repository, number: int, body: str, labels: list[str]) -> Iterator[str]:
     """Post or update the one sticky comment on pull request `number` and set the check's labels."""
-    login = _bot_login(client, repo)
+    login = bot_login(client, repo)
     client.connect()
     issue = client.call(lambda: client.repo.get_issue(number), f"read pull request #{number}")
     if issue.pull_request is None:
@@ -94,6 +94,14 @@ def comment(client: Client, repo: Repository, number: int, body: str, labels: li
             yield f"#{number}: removed label {name}"
 
     text = messages.pull_request_comment(body, wanted)
+    yield from _write_comment(client, login, issue, ours, existing, text)
+
+
+def _write_comment(
+    client: Client, login: str, issue: Any, ours: Callable[[], Any | None], existing: Any | None, text: str
+) -> Iterator[str]:
+    """Bring the bot's comment `existing` (found by `ours`) up to date with `text`, or post it."""
+    number = issue.number
     if existing is not None:
         if existing.body != text:
             client.call(lambda: existing.edit(text), f"update the comment on #{number}")
@@ -102,6 +110,17 @@ def comment(client: Client, repo: Repository, number: int, body: str, labels: li
     created, _ = client.ensure(ours, lambda: issue.create_comment(text), f"the comment on #{number}")
     yield f"#{number}: posted comment {created.html_url}"
     yield from _check_author(login, created)
+
+
+def sticky_comment(client: Client, login: str, issue: Any, marker: str, text: str) -> Iterator[str]:
+    """The bot's one comment carrying `marker` on `issue`, posted or brought up to date with `text`."""
+
+    def ours() -> Any | None:
+        found = _ours(issue.get_comments(), login, marker)
+        return found[0] if found else None
+
+    existing = client.call(ours, f"read the comments of #{issue.number}")
+    yield from _write_comment(client, login, issue, ours, existing, text)
 
 
 # ------------------------------------------------------------------ the bot's pull request
@@ -114,7 +133,7 @@ def propose(
 
     `push` puts the commit on the branch (after the token is known to be the bot's) and says what it did.
     """
-    _bot_login(client, repo)
+    bot_login(client, repo)
     config = repo.config()
     if config is not None and config.bot_changes != "pull-request":
         raise UsageError(
@@ -124,19 +143,26 @@ def propose(
     pushed = push()
     if pushed:
         yield pushed
+    title, body = messages.proposal(message)
+    yield from pull_request(client, branch, title, body)
+
+
+def open_pull(client: Client, branch: str) -> Any | None:
+    """The open pull request from `branch` to the default branch, if there is one (run it through `client.call`)."""
+    owner = client.settings.repository.split("/")[0]
+    pulls = client.repo.get_pulls(state="open", head=f"{owner}:{branch}", base=client.repo.default_branch)
+    return next((pull for pull in pulls if pull.head.ref == branch), None)
+
+
+def pull_request(client: Client, branch: str, title: str, body: str) -> Iterator[str]:
+    """The one open pull request from the bot's `branch` to the default branch, as described, set to auto-merge."""
     client.connect()
     base = client.repo.default_branch
-    owner = client.settings.repository.split("/")[0]
-    title, body = messages.proposal(message)
-
-    def find() -> Any | None:
-        pulls = client.repo.get_pulls(state="open", head=f"{owner}:{branch}", base=base)
-        return next((pull for pull in pulls if pull.head.ref == branch), None)
 
     def create() -> Any:
         return client.repo.create_pull(base=base, head=branch, title=title, body=body)
 
-    pull, created = client.ensure(find, create, f"the pull request from {branch}")
+    pull, created = client.ensure(lambda: open_pull(client, branch), create, f"the pull request from {branch}")
     if created:
         yield f"opened pull request #{pull.number} from {branch}"
     elif pull.title != title or pull.body != body:
@@ -289,7 +315,7 @@ def _publish(
 
 def sync(client: Client, repo: Repository, today: dt.date, sha: str | None) -> Iterator[str]:
     """Tracking issues for releases in rollout, closed when they leave it; tags and Releases when released."""
-    login = _bot_login(client, repo)
+    login = bot_login(client, repo)
     client.connect()
     tracking = _tracking_issues(client, login)
     in_rollout: set[tuple[str, str]] = set()
@@ -343,7 +369,7 @@ def _remind_on(
 
 def remind(client: Client, repo: Repository, today: dt.date) -> Iterator[str]:
     """One comment per late team per day on the release's tracking issue; coordinators when escalated."""
-    login = _bot_login(client, repo)
+    login = bot_login(client, repo)
     client.connect()
     tracking: dict[tuple[str, str], Any] | None = None
     for product, version, release in sorted(repo.releases(), key=lambda r: (r[0], r[1])):

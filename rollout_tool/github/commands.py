@@ -52,16 +52,16 @@ def _git(root: Path, *args: str) -> str:
     return done.stdout
 
 
-def push_branch(root: Path, remote: str, branch: str) -> str | None:
-    """Put HEAD on `branch` of `remote`, unless that branch already holds the same files."""
+def push_branch(root: Path, remote: str, branch: str, rev: str = "HEAD") -> str | None:
+    """Put `rev` on `branch` of `remote`, unless that branch already holds the same files."""
     ref = f"refs/heads/{branch}"
     if _git(root, "ls-remote", remote, ref).strip():
         _git(root, "fetch", "--quiet", remote, ref)
-        if _git(root, "rev-parse", "FETCH_HEAD^{tree}") == _git(root, "rev-parse", "HEAD^{tree}"):
+        if _git(root, "rev-parse", "FETCH_HEAD^{tree}") == _git(root, "rev-parse", f"{rev}^{{tree}}"):
             return None
     # The branch is the bot's own: each run proposes the default branch plus all of today's transitions.
-    _git(root, "push", "--quiet", "--force", remote, f"HEAD:{ref}")
-    return f"pushed {_git(root, 'rev-parse', '--short=12', 'HEAD').strip()} to {branch}"
+    _git(root, "push", "--quiet", "--force", remote, f"{rev}:{ref}")
+    return f"pushed {_git(root, 'rev-parse', '--short=12', rev).strip()} to {branch}"
 
 
 def propose(root: Path, env: Mapping[str, str], branch: str, remote: str) -> Iterator[str]:
