@@ -65,6 +65,7 @@ class Evaluation:
     stale: dict[str, Report]
     soak_until: dt.date | None
     next: NextStep | None = None
+    needs_reports: bool = False  # quorum or coverage still short (the verdict alone does not say)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -348,6 +349,7 @@ def evaluate(repo: Repository, product: str, version: str, today: dt.date) -> Ev
         found.stale,
         found.soak_until,
         _in_rollout(found, release, policy, spec, today),
+        found.needs_reports,
     )
 
 

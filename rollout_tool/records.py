@@ -29,7 +29,8 @@ from rollout_tool import identifiers
 # Anchored for JSON Schema; built from `identifiers`, which file names are checked by.
 IDENTIFIER_PATTERN = f"^{identifiers.IDENTIFIER.pattern}$"
 VERSION_PATTERN = f"^{identifiers.VERSION.pattern}$"
-LOGIN_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$"
+_LOGIN = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})"
+LOGIN_PATTERN = rf"^{_LOGIN}(?:\[bot\])?$"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -129,6 +130,54 @@ class Group(Record):
     mention: Logins = []  # GitHub logins or teams the bot mentions when this family needs someone
 
 
+# A subscriber is a person's login or an `@org/team` handle: GitHub mentions nothing else.
+TEAM_HANDLE_PATTERN = rf"^@{_LOGIN}/[A-Za-z0-9][A-Za-z0-9_-]{{0,99}}$"
+HANDLE_PATTERN = rf"^{_LOGIN}$|{TEAM_HANDLE_PATTERN}"
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+def _handle(value: str) -> str:
+    if _EMAIL.match(value):
+        raise ValueError(
+            f"{value!r} is an e-mail address: GitHub cannot mention a mailing list; subscribe GitHub logins or an"
+            " @org/team handle (a group's list address belongs in its `contacts`)"
+        )
+    if value.endswith("[bot]"):
+        raise ValueError(f"{value!r} is an app's account: only people and teams are told what needs action")
+    if re.match(HANDLE_PATTERN, value):
+        return value
+    if value.startswith("@") and "/" not in value:
+        raise ValueError(f"write a person's login without its @ ({value[1:]!r}); @ starts an @org/team handle")
+    raise ValueError(
+        f"{value!r} is neither a GitHub login (letters, digits and single hyphens) nor an @org/team handle"
+    )
+
+
+Handle = Annotated[
+    StrictStr,
+    Field(max_length=140),
+    AfterValidator(_handle),
+    WithJsonSchema({"type": "string", "pattern": HANDLE_PATTERN, "maxLength": 140}),
+]
+
+
+class Event(StrEnum):
+    """What a subscriber can be told of: each one waits for someone to act."""
+
+    reject = "reject"  # a report rejects the release: a coordinator decides
+    stale_report = "stale-report"  # a report is on an older revision after a bump: its team reports again
+    blocked_quorum = "blocked-quorum"  # past its due date without enough reports
+    failing_check = "failing-check"  # a required automated check fails
+
+
+class Subscription(Record):
+    """Who is told, by a mention on the release's tracking issue, when a family's release needs action."""
+
+    who: Handle
+    groups: Identifiers = Field(min_length=1)
+    events: Annotated[list[Event], *_Unique] = Field(default_factory=lambda: list(Event), min_length=1)
+
+
 class Vocabulary(Record):
     """A federation (EGI, OSG) or a VO workflow (ATLAS, CMS) that teams and reports name."""
 
@@ -192,6 +241,8 @@ class Config(Record):
     # When declared, teams' federations and reports' workflows must be among these.
     federations: dict[FederationName, Vocabulary] = {}
     workflows: dict[WorkflowName, Vocabulary] = {}
+    # Who the bot mentions when a product family's release needs them (see `Subscription`).
+    subscriptions: list[Subscription] = []
 
 
 # ---------------------------------------------------------------- teams

@@ -15,13 +15,14 @@ from typing import Any
 
 from github import UnknownObjectException
 
-from rollout_tool import notes, policy
+from rollout_tool import notes, policy, subscriptions
 from rollout_tool.authorization import same_login
 from rollout_tool.errors import FatalError, UsageError
 from rollout_tool.github import messages
 from rollout_tool.github.client import Client, IdentityError
 from rollout_tool.records import State
 from rollout_tool.repository import Repository
+from rollout_tool.subscriptions import Notice
 
 
 def _ours(items: Iterable[Any], login: str, marker: str) -> list[Any]:
@@ -288,7 +289,7 @@ def _publish(
 
 
 def sync(client: Client, repo: Repository, today: dt.date, sha: str | None) -> Iterator[str]:
-    """Tracking issues for releases in rollout, closed when they leave it; tags and Releases when released."""
+    """Tracking issues for releases in rollout (with their notices), closed when they leave it; tags and Releases."""
     login = _bot_login(client, repo)
     client.connect()
     tracking = _tracking_issues(client, login)
@@ -297,10 +298,12 @@ def sync(client: Client, repo: Repository, today: dt.date, sha: str | None) -> I
     for product, version, release in sorted(repo.releases(), key=lambda r: (r[0], r[1])):
         if release.state is State.rollout:
             in_rollout.add((product, version))
-            _, lines = _ensure_tracking_issue(
+            issue, lines = _ensure_tracking_issue(
                 client, repo, login, product, version, today, tracking.get((product, version))
             )
             yield from lines
+            notices = _notices(repo, policy.evaluate(repo, product, version, today), today)
+            yield from _post_once(client, login, issue, _notice_posts(repo, notices, issue.number))
         elif release.state is State.released:
             published = published or Published.read(client)
             yield from _publish(client, repo, product, version, today, sha, published)
@@ -309,40 +312,78 @@ def sync(client: Client, repo: Repository, today: dt.date, sha: str | None) -> I
             yield from _close_tracking_issue(client, repo, issue, product, version)
 
 
-# ------------------------------------------------------------------ reminders
+# ------------------------------------------------------------------ reminders and notices
 
 
-def _remind_on(
-    client: Client,
-    repo: Repository,
-    login: str,
-    issue: Any,
-    product: str,
-    version: str,
-    late_teams: list[policy.LateTeam],
-    today: dt.date,
-) -> Iterator[str]:
+@dataclass(frozen=True)
+class Post:
+    """A comment the bot writes once: found again by its marker, told as `line` when written."""
+
+    marker: str
+    text: str
+    line: str
+
+
+def _post_once(client: Client, login: str, issue: Any, posts: list[Post]) -> Iterator[str]:
+    """Each post on `issue` unless the bot wrote its marker there already (one listing of the comments)."""
+    if not posts:
+        return
     comments = client.call(lambda: list(issue.get_comments()), f"read the comments of #{issue.number}")
-    for late in sorted(late_teams, key=lambda t: t.team):
-        marker = messages.reminder_marker(late.team, today)
-        if _ours(comments, login, marker):
+    for post in posts:
+        if _ours(comments, login, post.marker):
             continue
-        text = f"{marker}\n{messages.reminder(repo, product, version, late)}"
 
-        def find(marker: str = marker) -> Any | None:
+        def find(marker: str = post.marker) -> Any | None:
             found = _ours(issue.get_comments(), login, marker)
             return found[0] if found else None
 
-        def create(text: str = text) -> Any:
+        def create(text: str = post.text) -> Any:
             return issue.create_comment(text)
 
-        client.ensure(find, create, f"a reminder on #{issue.number}")
+        client.ensure(find, create, f"a comment on #{issue.number}")
+        yield post.line
+
+
+def _reminders(
+    repo: Repository, product: str, version: str, late_teams: list[policy.LateTeam], today: dt.date, number: int
+) -> list[Post]:
+    posts = []
+    for late in sorted(late_teams, key=lambda t: t.team):
+        marker = messages.reminder_marker(late.team, today)
         who = " (escalated to the coordinators)" if late.escalate else ""
-        yield f"{product}/{version}: reminded team {late.team} on #{issue.number}{who}"
+        line = f"{product}/{version}: reminded team {late.team} on #{number}{who}"
+        posts.append(Post(marker, f"{marker}\n{messages.reminder(repo, product, version, late)}", line))
+    return posts
+
+
+def _notices(repo: Repository, evaluation: policy.Evaluation, today: dt.date) -> list[tuple[Notice, list[str]]]:
+    """The release's notices that someone subscribed to: only those are ever posted."""
+    config, release = repo.config(), repo.release(evaluation.product, evaluation.version)
+    if config is None or release is None or not config.subscriptions:
+        return []
+    record = repo.product(evaluation.product)
+    group = record.group if record is not None else None
+    found = []
+    for notice in subscriptions.notices(release, evaluation, today):
+        who = subscriptions.subscribers(config, group, notice.event)
+        if who:
+            found.append((notice, who))
+    return found
+
+
+def _notice_posts(repo: Repository, notices: list[tuple[Notice, list[str]]], number: int) -> list[Post]:
+    posts = []
+    for notice, who in notices:
+        line = f"{notice.product}/{notice.version}: told {', '.join(who)} on #{number} ({notice.event.value})"
+        posts.append(Post(messages.notice_marker(notice), messages.notice(repo, notice, who), line))
+    return posts
 
 
 def remind(client: Client, repo: Repository, today: dt.date) -> Iterator[str]:
-    """One comment per late team per day on the release's tracking issue; coordinators when escalated."""
+    """One comment per late team per day on the release's tracking issue; coordinators when escalated.
+
+    Subscribers of the release's family are told, once each, what they must act on.
+    """
     login = _bot_login(client, repo)
     client.connect()
     tracking: dict[tuple[str, str], Any] | None = None
@@ -350,7 +391,8 @@ def remind(client: Client, repo: Repository, today: dt.date) -> Iterator[str]:
         if release.state is not State.rollout:
             continue
         evaluation = policy.evaluate(repo, product, version, today)
-        if not evaluation.late:
+        notices = _notices(repo, evaluation, today)
+        if not evaluation.late and not notices:
             continue
         if tracking is None:
             tracking = _tracking_issues(client, login)
@@ -358,4 +400,5 @@ def remind(client: Client, repo: Repository, today: dt.date) -> Iterator[str]:
             client, repo, login, product, version, today, tracking.get((product, version))
         )
         yield from lines
-        yield from _remind_on(client, repo, login, issue, product, version, evaluation.late, today)
+        posts = _reminders(repo, product, version, evaluation.late, today, issue.number)
+        yield from _post_once(client, login, issue, posts + _notice_posts(repo, notices, issue.number))
