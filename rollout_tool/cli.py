@@ -588,6 +588,23 @@ for _step in _STEPS:
 
 # ---- end section: coordinator steps ----
 
+
+@main.command()
+@today_option
+@repo_option
+@rev_option
+@format_option(("text", "json", "markdown"))
+@handles_errors
+def digest(today: str | None, repo: Path | None, rev: str | None, output_format: str | None) -> None:
+    """What needs action this week, oldest first, each with who acts: the weekly digest issue's content."""
+    from rollout_tool.digest import digest as run_digest
+    from rollout_tool.repository import Repository
+    from rollout_tool.sources import open_source
+
+    found = run_digest(Repository(open_source(repo_root(repo), rev)), today_from(today))
+    reporting.report(found, output_format or "text")
+
+
 # ---- section: bot ----
 
 
@@ -667,6 +684,17 @@ def bot_propose(branch: str, remote: str, repo: Path | None) -> None:
     from rollout_tool.github import commands
 
     _print_actions(commands.propose(repo_root(repo), os.environ, branch, remote))
+
+
+@bot.command("digest")
+@today_option
+@repo_option
+@handles_errors
+def bot_digest(today: str | None, repo: Path | None) -> None:
+    """Open or update this ISO week's digest issue: what needs action, oldest first, and who acts."""
+    from rollout_tool.github import commands
+
+    _print_actions(commands.digest(repo_root(repo), os.environ, today_from(today)))
 
 
 # ---- end section: bot ----

@@ -15,6 +15,7 @@ from typing import Any
 
 from github import UnknownObjectException
 
+from rollout_tool import digest as digest_module
 from rollout_tool import notes, policy, subscriptions
 from rollout_tool.authorization import same_login
 from rollout_tool.errors import FatalError, UsageError
@@ -402,3 +403,63 @@ def remind(client: Client, repo: Repository, today: dt.date) -> Iterator[str]:
         yield from lines
         posts = _reminders(repo, product, version, evaluation.late, today, issue.number)
         yield from _post_once(client, login, issue, posts + _notice_posts(repo, notices, issue.number))
+
+
+# ------------------------------------------------------------------ the weekly digest
+
+
+def _digest_issues(client: Client, login: str) -> dict[str, Any]:
+    """The bot's digest issues by ISO week, the oldest one of a week winning (one listing)."""
+
+    def listing() -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for issue in sorted(
+            client.repo.get_issues(state="all", labels=[messages.DIGEST_LABEL]), key=lambda i: i.number
+        ):
+            week = messages.digest_week(issue.body)
+            if week is not None and issue.user.login == login and issue.pull_request is None:
+                found.setdefault(week, issue)
+        return found
+
+    return client.call(listing, "list the digest issues")
+
+
+def digest(client: Client, repo: Repository, today: dt.date) -> Iterator[str]:
+    """This ISO week's one digest issue, opened or brought up to date; earlier weeks' open digests closed.
+
+    A week with nothing that needs action opens nothing.
+    """
+    login = _bot_login(client, repo)
+    client.connect()
+    found = digest_module.digest(repo, today)
+    wanted = messages.digest_issue(found)
+    issues = _digest_issues(client, login)
+    current: Any = issues.get(found.week)
+    if found.items and current is None:
+
+        def find() -> Any | None:
+            return _digest_issues(client, login).get(found.week)
+
+        def create() -> Any:
+            return client.repo.create_issue(wanted.title, body=wanted.body, labels=[messages.DIGEST_LABEL])
+
+        current, created = client.ensure(find, create, f"the digest issue of {found.week}")
+        if created:
+            yield f"{found.week}: opened digest issue #{current.number}"
+            yield from _check_author(login, current)
+    if current is not None and (current.body != wanted.body or current.title != wanted.title):
+        # Emptied during its week: it says so and is closed; filled again: it is reopened.
+        state = "open" if found.items else "closed"
+        issue = current
+        client.call(
+            lambda: issue.edit(title=wanted.title, body=wanted.body, state=state), f"update issue #{issue.number}"
+        )
+        yield f"{found.week}: {'updated' if found.items else 'closed'} digest issue #{issue.number}"
+    for week, issue in sorted(issues.items()):
+        if week < found.week and issue.state == "open":
+
+            def close(issue: Any = issue) -> None:
+                issue.edit(state="closed")
+
+            client.call(close, f"close issue #{issue.number}")
+            yield f"{week}: closed digest issue #{issue.number}: a later week's digest replaces it"

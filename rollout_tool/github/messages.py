@@ -13,7 +13,8 @@ import json
 import re
 from dataclasses import dataclass
 
-from rollout_tool import identifiers, markdown, policy
+from rollout_tool import identifiers, markdown, policy, reporting
+from rollout_tool.digest import Digest
 from rollout_tool.records import HANDLE_PATTERN, LOGIN_PATTERN, Config, Event, Product, State, Team
 from rollout_tool.repository import Repository, report_path
 from rollout_tool.subscriptions import Notice
@@ -190,6 +191,26 @@ def notice(repo: Repository, notice: Notice, subscribers: list[str]) -> str:
         f"<sub>You are told as subscribers of the {markdown.text(described)} family's"
         f" {markdown.code(notice.event.value)} events (`subscriptions` in rollout.yaml).</sub>\n"
     )
+
+
+DIGEST_LABEL = "digest"
+_DIGEST = re.compile(rf"<!-- {MARK}:digest (\d{{4}}-W\d{{2}}) -->")
+
+
+def digest_marker(week: str) -> str:
+    return f"<!-- {MARK}:digest {week} -->"
+
+
+def digest_week(body: str | None) -> str | None:
+    """The ISO week a digest issue is about, from its marker."""
+    found = _DIGEST.search(body or "")
+    return found.group(1) if found else None
+
+
+def digest_issue(found: Digest) -> Issue:
+    """The week's digest issue: the same Markdown as `rollout digest --format markdown`, under its marker."""
+    body = reporting.markdown(found.markdown_template, result=found)
+    return Issue(f"Needs action: week {found.week}", f"{digest_marker(found.week)}\n{body}")
 
 
 PROPOSAL_MARKER = f"<!-- {MARK}:proposal -->"
