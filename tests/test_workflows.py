@@ -117,6 +117,48 @@ def test_one_pin_per_action() -> None:
     assert {a: s for a, s in pins.items() if len(s) > 1} == {}
 
 
+def _crons(flow: dict[str, Any]) -> list[str]:
+    return [entry["cron"] for entry in flow["on"].get("schedule") or []]
+
+
+def _needed(jobs: dict[str, Any], name: str) -> list[str]:
+    """`name` and every job it needs, directly or not."""
+    needs = jobs[name].get("needs") or []
+    found = [name]
+    for other in [needs] if isinstance(needs, str) else needs:
+        found += _needed(jobs, other)
+    return found
+
+
+def test_the_dashboard_is_rebuilt_and_deployed_every_day() -> None:
+    flow = workflow(WORKFLOWS / "rollout.yml")
+    [cron] = _crons(flow)
+    minute, hour, day, month, weekday = cron.split()
+    assert (day, month, weekday) == ("*", "*", "*"), f"{cron} is not every day"
+    assert minute.isdigit() and hour.isdigit()
+    # One build definition: the scheduled run is the push's, and nothing on the way to the deploy skips it.
+    chain = _needed(flow["jobs"], "deploy")
+    assert {"pages", "deploy"} <= set(chain)
+    for name in chain:
+        condition = str(flow["jobs"][name].get("if", ""))
+        assert not condition or "schedule" in condition, f"job {name} runs only if {condition}"
+
+
+def test_the_digest_is_opened_weekly_with_least_permissions() -> None:
+    flow = workflow(WORKFLOWS / "reminders.yml")
+    jobs = flow["jobs"]
+    digest = jobs["digest"]
+    assert digest["permissions"] == {"contents": "read", "issues": "write"}
+    assert digest["steps"][-1]["run"] == "rollout bot digest"
+    [weekly] = [cron for cron in _crons(flow) if cron.split()[2:] == ["*", "*", "1"]]
+    daily = [cron for cron in _crons(flow) if cron != weekly]
+    assert daily, "the reminders keep their own schedule"
+    # Each job runs on its own schedule, and both on a manual run.
+    assert f"github.event.schedule == '{weekly}'" in digest["if"]
+    assert "github.event_name == 'workflow_dispatch'" in digest["if"]
+    assert jobs["remind"]["if"] == f"github.event.schedule != '{weekly}'"
+
+
 def test_no_pull_request_target_and_no_secrets_for_pull_requests() -> None:
     for path in FILES:
         flow = workflow(path)
