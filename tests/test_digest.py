@@ -121,7 +121,7 @@ def test_the_bot_keeps_one_issue_a_week_and_closes_the_last_weeks(repo: Repo, gi
     # A new week: a new issue, and last week's is closed.
     assert run_bot(repo, github, "digest", "--today", "2026-11-23").splitlines() == [
         "2026-W48: opened digest issue #2",
-        "2026-W47: closed digest issue #1: a later week's digest replaces it",
+        "2026-W47: closed digest issue #1: #2 replaces it",
     ]
     first, second = issues(github)
     assert (first["state"], second["state"]) == ("closed", "open")

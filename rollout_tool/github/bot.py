@@ -303,7 +303,7 @@ def sync(client: Client, repo: Repository, today: dt.date, sha: str | None) -> I
                 client, repo, login, product, version, today, tracking.get((product, version))
             )
             yield from lines
-            notices = _notices(repo, policy.evaluate(repo, product, version, today), today)
+            notices = _notices(repo, product, version, today)
             yield from _post_once(client, login, issue, _notice_posts(repo, notices, issue.number))
         elif release.state is State.released:
             published = published or Published.read(client)
@@ -357,12 +357,15 @@ def _reminders(
     return posts
 
 
-def _notices(repo: Repository, evaluation: policy.Evaluation, today: dt.date) -> list[tuple[Notice, list[str]]]:
+def _notices(
+    repo: Repository, product: str, version: str, today: dt.date, evaluation: policy.Evaluation | None = None
+) -> list[tuple[Notice, list[str]]]:
     """The release's notices that someone subscribed to: only those are ever posted."""
-    config, release = repo.config(), repo.release(evaluation.product, evaluation.version)
+    config, release = repo.config(), repo.release(product, version)
     if config is None or release is None or not config.subscriptions:
         return []
-    record = repo.product(evaluation.product)
+    evaluation = evaluation or policy.evaluate(repo, product, version, today)
+    record = repo.product(product)
     group = record.group if record is not None else None
     found = []
     for notice in subscriptions.notices(release, evaluation, today):
@@ -392,7 +395,7 @@ def remind(client: Client, repo: Repository, today: dt.date) -> Iterator[str]:
         if release.state is not State.rollout:
             continue
         evaluation = policy.evaluate(repo, product, version, today)
-        notices = _notices(repo, evaluation, today)
+        notices = _notices(repo, product, version, today, evaluation)
         if not evaluation.late and not notices:
             continue
         if tracking is None:
@@ -462,4 +465,5 @@ def digest(client: Client, repo: Repository, today: dt.date) -> Iterator[str]:
                 issue.edit(state="closed")
 
             client.call(close, f"close issue #{issue.number}")
-            yield f"{week}: closed digest issue #{issue.number}: a later week's digest replaces it"
+            why = f"#{current.number} replaces it" if found.items and current is not None else "a week has passed"
+            yield f"{week}: closed digest issue #{issue.number}: {why}"

@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from rollout_tool import identifiers, markdown, policy, reporting
+from rollout_tool import identifiers, markdown, notes, policy, reporting
 from rollout_tool.digest import Digest
 from rollout_tool.records import HANDLE_PATTERN, LOGIN_PATTERN, Config, Event, Product, State, Team
 from rollout_tool.repository import Repository, report_path
@@ -183,12 +183,10 @@ def notice(repo: Repository, notice: Notice, subscribers: list[str]) -> str:
         what += "".join(f"\n- {markdown.text(reason)}" for reason in notice.reasons)
     else:
         what = f"the required check {markdown.code(notice.check or '')} fails on {name} (revision {revision})."
-    family = repo.config()
-    group = record.group if record is not None else None
-    described = family.groups[group].name if family is not None and group in family.groups else group or ""
+    family = notes.group_name(repo.config(), record)
     return (
         f"{notice_marker(notice)}\n{_mentions(subscribers)}: {what}\n\n"
-        f"<sub>You are told as subscribers of the {markdown.text(described)} family's"
+        f"<sub>You are told as subscribers of the {markdown.text(family)} family's"
         f" {markdown.code(notice.event.value)} events (`subscriptions` in rollout.yaml).</sub>\n"
     )
 
