@@ -52,7 +52,14 @@ def zizmor(folder: Path) -> subprocess.CompletedProcess[str]:
 
 def test_the_workflows_exist() -> None:
     names = {p.name for p in FILES}
-    assert {"pull-request.yml", "pull-request-comment.yml", "rollout.yml", "reminders.yml", "ci.yml"} <= names
+    assert {
+        "pull-request.yml",
+        "pull-request-comment.yml",
+        "rollout.yml",
+        "reminders.yml",
+        "digest.yml",
+        "ci.yml",
+    } <= names
 
 
 def test_actionlint_is_clean() -> None:
@@ -145,18 +152,14 @@ def test_the_dashboard_is_rebuilt_and_deployed_every_day() -> None:
 
 
 def test_the_digest_is_opened_weekly_with_least_permissions() -> None:
-    flow = workflow(WORKFLOWS / "reminders.yml")
-    jobs = flow["jobs"]
-    digest = jobs["digest"]
-    assert digest["permissions"] == {"contents": "read", "issues": "write"}
-    assert digest["steps"][-1]["run"] == "rollout bot digest"
-    [weekly] = [cron for cron in _crons(flow) if cron.split()[2:] == ["*", "*", "1"]]
-    daily = [cron for cron in _crons(flow) if cron != weekly]
-    assert daily, "the reminders keep their own schedule"
-    # Each job runs on its own schedule, and both on a manual run.
-    assert f"github.event.schedule == '{weekly}'" in digest["if"]
-    assert "github.event_name == 'workflow_dispatch'" in digest["if"]
-    assert jobs["remind"]["if"] == f"github.event.schedule != '{weekly}'"
+    flow = workflow(WORKFLOWS / "digest.yml")
+    [cron] = _crons(flow)
+    assert cron.split()[2:] == ["*", "*", "1"], f"{cron} is not once a week, on Mondays"
+    assert "workflow_dispatch" in flow["on"]
+    [job] = flow["jobs"].values()
+    assert job["permissions"] == {"contents": "read", "issues": "write"}
+    assert "if" not in job
+    assert job["steps"][-1]["run"] == "rollout bot digest"
 
 
 def test_no_pull_request_target_and_no_secrets_for_pull_requests() -> None:
