@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
+import pytest
+
+from tests.act_support import payloads
 from tests.github_server import GitHubServer
 from tests.support.lifecycle import PRAGUE_REPORT, RELEASE_PATH
-from tests.support.repos import Repo, report_text
+from tests.support.repos import Repo, report_text, run_rollout
 from tests.test_bot import assert_rerun_changes_nothing, github, issues, release_in, run_bot
+from tests.test_story import FULL_NAME, IN_ROLLOUT, TODAY, Story, assert_succeeded, files_under, story
 from tests.test_subscriptions import mentioned
 
-__all__ = ["github"]  # the fixture, shared with the bot's own tests
+__all__ = ["github", "story"]  # the fixtures, shared with the bot's tests and the story's
 
 ACCEPTED_EARLIER = """\
 version: 6.18.0
@@ -164,3 +169,36 @@ def test_a_digest_someone_else_wrote_is_not_the_bots(repo: Repo, github: GitHubS
         repo_state["next_number"] = 2
     assert run_bot(repo, github, "digest", "--today", "2026-11-18") == "2026-W47: opened digest issue #2\n"
     assert issues(github)[0]["body"] == "<!-- rollout-as-code:digest 2026-W47 -->\nforged"
+
+
+# ---------------------------------------------------------------- the real workflows, run by act
+
+
+@pytest.mark.runner
+def test_the_digest_workflow_opens_the_weeks_issue(story: Story) -> None:
+    story.repo.write(RELEASE_PATH, IN_ROLLOUT)
+    story.repo.commit("Start the rollout of arc-ce 6.19.0")
+    story.push_main()
+    # Emergency policy: reports were due on 2026-11-19, two days after the rollout started.
+    payload = {"schedule": "47 6 * * 1", "repository": payloads.repository(FULL_NAME)}
+    run = story.runner.run("digest.yml", "schedule", payload, sha=story.main_sha(), actor="rollout-bot")
+    assert_succeeded(run)
+    [digest_issue] = story.issues().values()
+    assert digest_issue["title"] == "Needs action: week 2026-W47"
+    assert digest_issue["labels"] == ["digest"]
+    assert "- **late** since 2026-11-19 (1 day): ARC CE 6.19.0:" in digest_issue["body"]
+
+
+@pytest.mark.runner
+def test_the_daily_run_rebuilds_and_deploys_the_dashboard(story: Story) -> None:
+    payload = {"schedule": "23 5 * * *", "repository": payloads.repository(FULL_NAME)}
+    run = story.runner.run("rollout.yml", "schedule", payload, sha=story.main_sha(), actor="rollout-bot")
+    assert_succeeded(run)
+    clone = story.runner.scratch / "clone"
+    subprocess.run(["git", "clone", "-q", str(story.origin), str(clone)], check=True)
+    site = story.runner.scratch / "site"
+    built = run_rollout("site", "--out", str(site), cwd=clone, env={"ROLLOUT_TODAY": TODAY})
+    assert built.returncode == 0, built.stderr
+    deployed = files_under(story.runner.artifacts / "pages")
+    assert "index.html" in deployed
+    assert deployed == {path: data for path, data in files_under(site).items() if "/." not in f"/{path}"}
