@@ -47,7 +47,11 @@ def subscribers(config: Config, group: str | None, event: Event) -> list[str]:
 
 
 def notices(release: Release, evaluation: policy.Evaluation, today: dt.date) -> list[Notice]:
-    """What a release in rollout needs someone to act on now, from its policy evaluation."""
+    """What a release in rollout needs someone to act on now, from its policy evaluation.
+
+    Failing required checks join here, through `failing_check`, once the evaluation carries the
+    automated results; the bot posts whatever this returns.
+    """
     spec = (evaluation.product, evaluation.version, release.revision)
     found: list[Notice] = []
     decision = release.decision
