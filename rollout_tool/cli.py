@@ -674,6 +674,23 @@ for _step in _STEPS:
 
 # ---- end section: coordinator steps ----
 
+
+@main.command()
+@today_option
+@repo_option
+@rev_option
+@format_option(("text", "json", "markdown"))
+@handles_errors
+def digest(today: str | None, repo: Path | None, rev: str | None, output_format: str | None) -> None:
+    """What needs action this week, oldest first, each with who acts: the weekly digest issue's content."""
+    from rollout_tool.digest import digest as run_digest
+    from rollout_tool.repository import Repository
+    from rollout_tool.sources import open_source
+
+    found = run_digest(Repository(open_source(repo_root(repo), rev)), today_from(today))
+    reporting.report(found, output_format or "text")
+
+
 # ---- section: bot ----
 
 
@@ -765,6 +782,17 @@ def bot_report_from_issue(remote: str, today: str | None, repo: Path | None) -> 
     from rollout_tool.github import form
 
     _print_actions(form.run(repo_root(repo), os.environ, today_from(today), remote))
+
+
+@bot.command("digest")
+@today_option
+@repo_option
+@handles_errors
+def bot_digest(today: str | None, repo: Path | None) -> None:
+    """Open or update this ISO week's digest issue: what needs action, oldest first, and who acts."""
+    from rollout_tool.github import commands
+
+    _print_actions(commands.digest(repo_root(repo), os.environ, today_from(today)))
 
 
 # ---- end section: bot ----

@@ -78,6 +78,7 @@ class Evaluation:
     soak_until: dt.date | None
     next: NextStep | None = None
     checks: tuple[CheckStatus, ...] = ()  # the automated checks on the current revision
+    needs_reports: bool = False  # quorum or coverage still short (the verdict alone does not say)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -430,6 +431,7 @@ def evaluate(repo: Repository, product: str, version: str, today: dt.date) -> Ev
         found.soak_until,
         _in_rollout(found, release, policy, spec, today),
         found.checks,
+        found.needs_reports,
     )
 
 

@@ -29,7 +29,8 @@ from rollout_tool import identifiers
 # Anchored for JSON Schema; built from `identifiers`, which file names are checked by.
 IDENTIFIER_PATTERN = f"^{identifiers.IDENTIFIER.pattern}$"
 VERSION_PATTERN = f"^{identifiers.VERSION.pattern}$"
-LOGIN_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$"
+_LOGIN = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})"
+LOGIN_PATTERN = rf"^{_LOGIN}(?:\[bot\])?$"
 # ASCII digits, the whole value: as an editor reads the same pattern in the schema.
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
@@ -144,6 +145,63 @@ class Group(Record):
     )
     mention: Logins = Field(
         [], description="GitHub logins the bot mentions when this family needs someone.", examples=[["mara-kozlova"]]
+    )
+
+
+# A subscriber is a person's login or an `@org/team` handle: GitHub mentions nothing else.
+TEAM_HANDLE_PATTERN = rf"^@{_LOGIN}/[A-Za-z0-9][A-Za-z0-9_-]{{0,99}}$"
+HANDLE_PATTERN = rf"^{_LOGIN}$|{TEAM_HANDLE_PATTERN}"
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+def _handle(value: str) -> str:
+    if _EMAIL.match(value):
+        raise ValueError(
+            f"{value!r} is an e-mail address: GitHub cannot mention a mailing list; subscribe GitHub logins or an"
+            " @org/team handle (a group's list address belongs in its `contacts`)"
+        )
+    if value.endswith("[bot]"):
+        raise ValueError(f"{value!r} is an app's account: only people and teams are told what needs action")
+    if re.match(HANDLE_PATTERN, value):
+        return value
+    if value.startswith("@") and "/" not in value:
+        raise ValueError(f"write a person's login without its @ ({value[1:]!r}); @ starts an @org/team handle")
+    raise ValueError(
+        f"{value!r} is neither a GitHub login (letters, digits and single hyphens) nor an @org/team handle"
+    )
+
+
+Handle = Annotated[
+    StrictStr,
+    Field(max_length=140),
+    AfterValidator(_handle),
+    WithJsonSchema({"type": "string", "pattern": HANDLE_PATTERN, "maxLength": 140}),
+]
+
+
+class Event(StrEnum):
+    """What a subscriber can be told of: each one waits for someone to act."""
+
+    reject = "reject"  # a report rejects the release: a coordinator decides
+    stale_report = "stale-report"  # a report is on an older revision after a bump: its team reports again
+    blocked_quorum = "blocked-quorum"  # past its due date without enough reports
+    failing_check = "failing-check"  # a required automated check fails
+
+
+class Subscription(Record):
+    """Who is told, by a mention on the release's tracking issue, when a family's release needs action."""
+
+    who: Handle = Field(
+        description="A GitHub login, or an @org/team handle; never a mailing list.", examples=["mara-kozlova"]
+    )
+    groups: Identifiers = Field(
+        min_length=1, description="The product families (rollout.yaml groups) to hear about.", examples=[["arc"]]
+    )
+    events: Annotated[list[Event], *_Unique] = Field(
+        default_factory=lambda: list(Event),
+        min_length=1,
+        description="What to be told of; all four when left out.",
+        examples=[["reject", "blocked-quorum"]],
     )
 
 
@@ -317,6 +375,11 @@ class Config(Record):
         {},
         description="The VO workflows reports name; when declared, a report's workflows must be among them.",
         examples=[{"ATLAS": {"name": "ATLAS"}, "CMS": {"name": "CMS"}}],
+    )
+    subscriptions: list[Subscription] = Field(
+        [],
+        description="Who the bot mentions, for which product families and events, when a release needs them.",
+        examples=[[{"who": "@egi-sr/arc-admins", "groups": ["arc"], "events": ["reject"]}]],
     )
 
 

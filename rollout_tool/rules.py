@@ -45,6 +45,7 @@ def check_config(repo: Repository, doc: Document, config: Config) -> Iterator[Pr
     for login in config.coordinators:
         if login == config.bot:
             yield repo.problem_at(doc.path, ("bot",), "value", "the bot cannot also be a coordinator")
+    yield from _check_subscriptions(repo, doc, config)
     named: list[tuple[tuple[str, ...], object]] = [(("policy",), config.policy)]
     named += [(("policies", name), settings) for name, settings in config.policies.items()]
     for at, settings in named:
@@ -57,6 +58,25 @@ def check_config(repo: Repository, doc: Document, config: Config) -> Iterator[Pr
             problem = _vocabulary("workflow", name, config.workflows)
             if problem is not None:
                 yield repo.problem_at(doc.path, (*at, "cover_workflows", index), "reference", problem)
+
+
+def _check_subscriptions(repo: Repository, doc: Document, config: Config) -> Iterator[Problem]:
+    """Each subscriber once (as GitHub compares logins), to product families rollout.yaml declares."""
+    seen: set[str] = set()
+    for index, subscription in enumerate(config.subscriptions):
+        who = subscription.who.casefold()
+        if who in seen:
+            yield repo.problem_at(
+                doc.path,
+                ("subscriptions", index, "who"),
+                "value",
+                f"{subscription.who} is subscribed twice: list all its groups and events in one entry",
+            )
+        seen.add(who)
+        for at, group in enumerate(subscription.groups):
+            problem = _vocabulary("group", group, config.groups)
+            if problem is not None:
+                yield repo.problem_at(doc.path, ("subscriptions", index, "groups", at), "reference", problem)
 
 
 def check_team(repo: Repository, doc: Document, team: Team) -> Iterator[Problem]:

@@ -52,7 +52,14 @@ def zizmor(folder: Path) -> subprocess.CompletedProcess[str]:
 
 def test_the_workflows_exist() -> None:
     names = {p.name for p in FILES}
-    assert {"pull-request.yml", "pull-request-comment.yml", "rollout.yml", "reminders.yml", "ci.yml"} <= names
+    assert {
+        "pull-request.yml",
+        "pull-request-comment.yml",
+        "rollout.yml",
+        "reminders.yml",
+        "digest.yml",
+        "ci.yml",
+    } <= names
 
 
 def test_actionlint_is_clean() -> None:
@@ -115,6 +122,44 @@ def test_one_pin_per_action() -> None:
             pins.setdefault(action, set()).add(sha)
     assert pins
     assert {a: s for a, s in pins.items() if len(s) > 1} == {}
+
+
+def _crons(flow: dict[str, Any]) -> list[str]:
+    return [entry["cron"] for entry in flow["on"].get("schedule") or []]
+
+
+def _needed(jobs: dict[str, Any], name: str) -> list[str]:
+    """`name` and every job it needs, directly or not."""
+    needs = jobs[name].get("needs") or []
+    found = [name]
+    for other in [needs] if isinstance(needs, str) else needs:
+        found += _needed(jobs, other)
+    return found
+
+
+def test_the_dashboard_is_rebuilt_and_deployed_every_day() -> None:
+    flow = workflow(WORKFLOWS / "rollout.yml")
+    [cron] = _crons(flow)
+    minute, hour, day, month, weekday = cron.split()
+    assert (day, month, weekday) == ("*", "*", "*"), f"{cron} is not every day"
+    assert minute.isdigit() and hour.isdigit()
+    # One build definition: the scheduled run is the push's, and nothing on the way to the deploy skips it.
+    chain = _needed(flow["jobs"], "deploy")
+    assert {"pages", "deploy"} <= set(chain)
+    for name in chain:
+        condition = str(flow["jobs"][name].get("if", ""))
+        assert not condition or "schedule" in condition, f"job {name} runs only if {condition}"
+
+
+def test_the_digest_is_opened_weekly_with_least_permissions() -> None:
+    flow = workflow(WORKFLOWS / "digest.yml")
+    [cron] = _crons(flow)
+    assert cron.split()[2:] == ["*", "*", "1"], f"{cron} is not once a week, on Mondays"
+    assert "workflow_dispatch" in flow["on"]
+    [job] = flow["jobs"].values()
+    assert job["permissions"] == {"contents": "read", "issues": "write"}
+    assert "if" not in job
+    assert job["steps"][-1]["run"] == "rollout bot digest"
 
 
 def test_no_pull_request_target_and_no_secrets_for_pull_requests() -> None:

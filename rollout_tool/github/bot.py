@@ -15,13 +15,15 @@ from typing import Any
 
 from github import UnknownObjectException
 
-from rollout_tool import notes, policy
+from rollout_tool import digest as digest_module
+from rollout_tool import notes, policy, subscriptions
 from rollout_tool.authorization import same_login
 from rollout_tool.errors import FatalError, UsageError
 from rollout_tool.github import messages
 from rollout_tool.github.client import Client, IdentityError
 from rollout_tool.records import State
 from rollout_tool.repository import Repository
+from rollout_tool.subscriptions import Notice
 
 
 def _ours(items: Iterable[Any], login: str, marker: str) -> list[Any]:
@@ -303,7 +305,7 @@ def _publish(
             yield f"{product}/{version}: published GitHub Release {release.html_url}"
             return
         existing = release
-    if existing.body != body or existing.title != name:
+    if existing.body != body or existing.name != name:
         client.call(
             lambda: existing.update_release(
                 name=name, message=body, draft=existing.draft, prerelease=existing.prerelease
@@ -314,7 +316,7 @@ def _publish(
 
 
 def sync(client: Client, repo: Repository, today: dt.date, sha: str | None) -> Iterator[str]:
-    """Tracking issues for releases in rollout, closed when they leave it; tags and Releases when released."""
+    """Tracking issues for releases in rollout (with their notices), closed when they leave it; tags and Releases."""
     login = bot_login(client, repo)
     client.connect()
     tracking = _tracking_issues(client, login)
@@ -323,10 +325,12 @@ def sync(client: Client, repo: Repository, today: dt.date, sha: str | None) -> I
     for product, version, release in sorted(repo.releases(), key=lambda r: (r[0], r[1])):
         if release.state is State.rollout:
             in_rollout.add((product, version))
-            _, lines = _ensure_tracking_issue(
+            issue, lines = _ensure_tracking_issue(
                 client, repo, login, product, version, today, tracking.get((product, version))
             )
             yield from lines
+            notices = _notices(repo, product, version, today)
+            yield from _post_once(client, login, issue, _notice_posts(repo, notices, issue.number))
         elif release.state is State.released:
             published = published or Published.read(client)
             yield from _publish(client, repo, product, version, today, sha, published)
@@ -335,40 +339,81 @@ def sync(client: Client, repo: Repository, today: dt.date, sha: str | None) -> I
             yield from _close_tracking_issue(client, repo, issue, product, version)
 
 
-# ------------------------------------------------------------------ reminders
+# ------------------------------------------------------------------ reminders and notices
 
 
-def _remind_on(
-    client: Client,
-    repo: Repository,
-    login: str,
-    issue: Any,
-    product: str,
-    version: str,
-    late_teams: list[policy.LateTeam],
-    today: dt.date,
-) -> Iterator[str]:
+@dataclass(frozen=True)
+class Post:
+    """A comment the bot writes once: found again by its marker, told as `line` when written."""
+
+    marker: str
+    text: str
+    line: str
+
+
+def _post_once(client: Client, login: str, issue: Any, posts: list[Post]) -> Iterator[str]:
+    """Each post on `issue` unless the bot wrote its marker there already (one listing of the comments)."""
+    if not posts:
+        return
     comments = client.call(lambda: list(issue.get_comments()), f"read the comments of #{issue.number}")
-    for late in sorted(late_teams, key=lambda t: t.team):
-        marker = messages.reminder_marker(late.team, today)
-        if _ours(comments, login, marker):
+    for post in posts:
+        if _ours(comments, login, post.marker):
             continue
-        text = f"{marker}\n{messages.reminder(repo, product, version, late)}"
 
-        def find(marker: str = marker) -> Any | None:
+        def find(marker: str = post.marker) -> Any | None:
             found = _ours(issue.get_comments(), login, marker)
             return found[0] if found else None
 
-        def create(text: str = text) -> Any:
+        def create(text: str = post.text) -> Any:
             return issue.create_comment(text)
 
-        client.ensure(find, create, f"a reminder on #{issue.number}")
+        client.ensure(find, create, f"a comment on #{issue.number}")
+        yield post.line
+
+
+def _reminders(
+    repo: Repository, product: str, version: str, late_teams: list[policy.LateTeam], today: dt.date, number: int
+) -> list[Post]:
+    posts = []
+    for late in sorted(late_teams, key=lambda t: t.team):
+        marker = messages.reminder_marker(late.team, today)
         who = " (escalated to the coordinators)" if late.escalate else ""
-        yield f"{product}/{version}: reminded team {late.team} on #{issue.number}{who}"
+        line = f"{product}/{version}: reminded team {late.team} on #{number}{who}"
+        posts.append(Post(marker, f"{marker}\n{messages.reminder(repo, product, version, late)}", line))
+    return posts
+
+
+def _notices(
+    repo: Repository, product: str, version: str, today: dt.date, evaluation: policy.Evaluation | None = None
+) -> list[tuple[Notice, list[str]]]:
+    """The release's notices that someone subscribed to: only those are ever posted."""
+    config, release = repo.config(), repo.release(product, version)
+    if config is None or release is None or not config.subscriptions:
+        return []
+    evaluation = evaluation or policy.evaluate(repo, product, version, today)
+    record = repo.product(product)
+    group = record.group if record is not None else None
+    found = []
+    for notice in subscriptions.notices(release, evaluation, today):
+        who = subscriptions.subscribers(config, group, notice.event)
+        if who:
+            found.append((notice, who))
+    return found
+
+
+def _notice_posts(repo: Repository, notices: list[tuple[Notice, list[str]]], number: int) -> list[Post]:
+    posts = []
+    for notice, who in notices:
+        line = f"{notice.product}/{notice.version}: told {', '.join(who)} on #{number} ({notice.event.value})"
+        posts.append(Post(messages.notice_marker(notice), messages.notice(repo, notice, who), line))
+    return posts
 
 
 def remind(client: Client, repo: Repository, today: dt.date) -> Iterator[str]:
-    """One comment per late team per day on the release's tracking issue; coordinators when escalated."""
+    """One comment per late team per day on the release's tracking issue; coordinators when escalated.
+
+    Subscribers of the release's family are told, once each, what they must act on.
+    """
     login = bot_login(client, repo)
     client.connect()
     tracking: dict[tuple[str, str], Any] | None = None
@@ -376,7 +421,8 @@ def remind(client: Client, repo: Repository, today: dt.date) -> Iterator[str]:
         if release.state is not State.rollout:
             continue
         evaluation = policy.evaluate(repo, product, version, today)
-        if not evaluation.late:
+        notices = _notices(repo, product, version, today, evaluation)
+        if not evaluation.late and not notices:
             continue
         if tracking is None:
             tracking = _tracking_issues(client, login)
@@ -384,4 +430,66 @@ def remind(client: Client, repo: Repository, today: dt.date) -> Iterator[str]:
             client, repo, login, product, version, today, tracking.get((product, version))
         )
         yield from lines
-        yield from _remind_on(client, repo, login, issue, product, version, evaluation.late, today)
+        posts = _reminders(repo, product, version, evaluation.late, today, issue.number)
+        yield from _post_once(client, login, issue, posts + _notice_posts(repo, notices, issue.number))
+
+
+# ------------------------------------------------------------------ the weekly digest
+
+
+def _digest_issues(client: Client, login: str) -> dict[str, Any]:
+    """The bot's digest issues by ISO week, the oldest one of a week winning (one listing)."""
+
+    def listing() -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for issue in sorted(
+            client.repo.get_issues(state="all", labels=[messages.DIGEST_LABEL]), key=lambda i: i.number
+        ):
+            week = messages.digest_week(issue.body)
+            if week is not None and issue.user.login == login and issue.pull_request is None:
+                found.setdefault(week, issue)
+        return found
+
+    return client.call(listing, "list the digest issues")
+
+
+def digest(client: Client, repo: Repository, today: dt.date) -> Iterator[str]:
+    """This ISO week's one digest issue, opened or brought up to date; earlier weeks' open digests closed.
+
+    A week with nothing that needs action opens nothing.
+    """
+    login = bot_login(client, repo)
+    client.connect()
+    found = digest_module.digest(repo, today)
+    wanted = messages.digest_issue(found)
+    issues = _digest_issues(client, login)
+    current: Any = issues.get(found.week)
+    if found.items and current is None:
+
+        def find() -> Any | None:
+            return _digest_issues(client, login).get(found.week)
+
+        def create() -> Any:
+            return client.repo.create_issue(wanted.title, body=wanted.body, labels=[messages.DIGEST_LABEL])
+
+        current, created = client.ensure(find, create, f"the digest issue of {found.week}")
+        if created:
+            yield f"{found.week}: opened digest issue #{current.number}"
+            yield from _check_author(login, current)
+    if current is not None and (current.body != wanted.body or current.title != wanted.title):
+        # Emptied during its week: it says so and is closed; filled again: it is reopened.
+        state = "open" if found.items else "closed"
+        issue = current
+        client.call(
+            lambda: issue.edit(title=wanted.title, body=wanted.body, state=state), f"update issue #{issue.number}"
+        )
+        yield f"{found.week}: {'updated' if found.items else 'closed'} digest issue #{issue.number}"
+    for week, issue in sorted(issues.items()):
+        if week < found.week and issue.state == "open":
+
+            def close(issue: Any = issue) -> None:
+                issue.edit(state="closed")
+
+            client.call(close, f"close issue #{issue.number}")
+            why = f"#{current.number} replaces it" if found.items and current is not None else "a week has passed"
+            yield f"{week}: closed digest issue #{issue.number}: {why}"

@@ -45,6 +45,11 @@ def remind(root: Path, env: Mapping[str, str], today: dt.date) -> Iterator[str]:
     return bot.remind(Client(settings), Repository(WorkTree(root)), today)
 
 
+def digest(root: Path, env: Mapping[str, str], today: dt.date) -> Iterator[str]:
+    settings = Settings.from_env(env)
+    return bot.digest(Client(settings), Repository(WorkTree(root)), today)
+
+
 def _git(root: Path, *args: str) -> str:
     done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
     if done.returncode != 0:

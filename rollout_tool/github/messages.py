@@ -13,9 +13,11 @@ import json
 import re
 from dataclasses import dataclass
 
-from rollout_tool import identifiers, markdown, policy
-from rollout_tool.records import Config, Product, State, Team
+from rollout_tool import identifiers, markdown, notes, policy, reporting
+from rollout_tool.digest import Digest
+from rollout_tool.records import HANDLE_PATTERN, LOGIN_PATTERN, Config, Event, Product, State, Team
 from rollout_tool.repository import Repository, report_path
+from rollout_tool.subscriptions import Notice
 
 MARK = "rollout-as-code"
 COMMENT_MARKER = f"<!-- {MARK}:pull-request -->"
@@ -52,8 +54,15 @@ class Issue:
     body: str
 
 
+def _mention(handle: str) -> str:
+    """A deliberate mention of a login or an `@org/team` handle the records validated; anything else stays inert."""
+    if re.match(LOGIN_PATTERN, handle) or re.match(HANDLE_PATTERN, handle):
+        return handle if handle.startswith("@") else f"@{handle}"
+    return markdown.code(handle)
+
+
 def _mentions(logins: list[str]) -> str:
-    return " ".join(f"@{login}" for login in logins)
+    return " ".join(_mention(login) for login in logins)
 
 
 def tracking_issue(repo: Repository, product: str, version: str, today: dt.date) -> Issue:
@@ -135,6 +144,71 @@ def _contacts(config: Config, team: Team | None, product: Product | None) -> lis
     if product is not None and product.group in config.groups:
         found += config.groups[product.group].mention
     return list(dict.fromkeys(found))
+
+
+_KEY_UNSAFE = re.compile(r"[^A-Za-z0-9._+~/ -]|--")
+
+
+def notice_marker(notice: Notice) -> str:
+    # The key names records' identifiers; whatever else it could hold cannot end the comment.
+    key = _KEY_UNSAFE.sub("_", notice.key)
+    return f"<!-- {MARK}:notice {notice.event.value} {notice.product}/{notice.version} {key} -->"
+
+
+def notice(repo: Repository, notice: Notice, subscribers: list[str]) -> str:
+    """The comment telling a family's subscribers what they must act on, and why they are told."""
+    record = repo.product(notice.product)
+    name = f"{markdown.text(record.name if record is not None else notice.product)} {markdown.text(notice.version)}"
+    spec = f"{notice.product}/{notice.version}"
+    team = markdown.code(notice.team or "")
+    revision = notice.revision
+    if notice.event is Event.reject and notice.report_revision == revision:
+        what = (
+            f"team {team} rejects {name} (revision {revision}). A coordinator must decide: reject the release,"
+            f" or accept it with a reason ({markdown.code(f'rollout accept {spec} --reason')})."
+        )
+    elif notice.event is Event.reject:
+        what = (
+            f"team {team} rejected revision {notice.report_revision} of {name} and has not reported on revision"
+            f" {revision}: the rejection still blocks it. A coordinator must decide, or the team reports again."
+        )
+    elif notice.event is Event.stale_report:
+        what = (
+            f"{name} is now at revision {revision}: the report of team {team} is on revision"
+            f" {notice.report_revision} and no longer counts. The team reports again on revision {revision}."
+        )
+    elif notice.event is Event.blocked_quorum:
+        due = notice.due.isoformat() if notice.due is not None else "its due date"
+        what = f"{name} (revision {revision}) was due on {due} and still lacks the reports its policy needs:"
+        what += "".join(f"\n- {markdown.text(reason)}" for reason in notice.reasons)
+    else:
+        what = f"the required check {markdown.code(notice.check or '')} fails on {name} (revision {revision})."
+    family = notes.group_name(repo.config(), record)
+    return (
+        f"{notice_marker(notice)}\n{_mentions(subscribers)}: {what}\n\n"
+        f"<sub>You are told as subscribers of the {markdown.text(family)} family's"
+        f" {markdown.code(notice.event.value)} events (`subscriptions` in rollout.yaml).</sub>\n"
+    )
+
+
+DIGEST_LABEL = "digest"
+_DIGEST = re.compile(rf"<!-- {MARK}:digest (\d{{4}}-W\d{{2}}) -->")
+
+
+def digest_marker(week: str) -> str:
+    return f"<!-- {MARK}:digest {week} -->"
+
+
+def digest_week(body: str | None) -> str | None:
+    """The ISO week a digest issue is about, from its marker."""
+    found = _DIGEST.search(body or "")
+    return found.group(1) if found else None
+
+
+def digest_issue(found: Digest) -> Issue:
+    """The week's digest issue: the same Markdown as `rollout digest --format markdown`, under its marker."""
+    body = reporting.markdown(found.markdown_template, result=found)
+    return Issue(f"Needs action: week {found.week}", f"{digest_marker(found.week)}\n{body}")
 
 
 PROPOSAL_MARKER = f"<!-- {MARK}:proposal -->"
