@@ -47,11 +47,7 @@ def subscribers(config: Config, group: str | None, event: Event) -> list[str]:
 
 
 def notices(release: Release, evaluation: policy.Evaluation, today: dt.date) -> list[Notice]:
-    """What a release in rollout needs someone to act on now, from its policy evaluation.
-
-    Failing required checks join here, through `failing_check`, once the evaluation carries the
-    automated results; the bot posts whatever this returns.
-    """
+    """What a release in rollout needs someone to act on now, from its policy evaluation; the bot posts these."""
     spec = (evaluation.product, evaluation.version, release.revision)
     found: list[Notice] = []
     decision = release.decision
@@ -64,6 +60,10 @@ def notices(release: Release, evaluation: policy.Evaluation, today: dt.date) -> 
     for team, report in sorted(evaluation.stale.items()):
         key = f"{team} r{report.revision} r{release.revision}"
         found.append(Notice(Event.stale_report, *spec, key, team, report.revision))
+    for status in evaluation.checks:
+        if status.blocks:  # required, failing, not waived: a waiver or a passing re-run ends it
+            scope = " ".join((status.platform, *status.teams))
+            found.append(failing_check(*spec, status.check, scope))
     due = policy.due_date(evaluation.policy, release)
     if evaluation.verdict is policy.Verdict.waiting and evaluation.needs_reports and due is not None and today > due:
         reasons = tuple(evaluation.reasons)
@@ -72,10 +72,6 @@ def notices(release: Release, evaluation: policy.Evaluation, today: dt.date) -> 
 
 
 def failing_check(product: str, version: str, revision: int, check: str, scope: str = "") -> Notice:
-    """A required automated check fails on the release's current revision (`scope`: its platform and site, if any).
-
-    The automated results are judged elsewhere: whatever finds a failing
-    required check hands its notice to the bot with the others.
-    """
+    """A required automated check fails on the release's current revision (`scope`: its platform and teams)."""
     key = f"{check} r{revision}" + (f" {scope}" if scope else "")
     return Notice(Event.failing_check, product, version, revision, key, check=check)

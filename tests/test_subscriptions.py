@@ -258,3 +258,32 @@ def test_subscribed_events_default_to_every_event(repo: Repo) -> None:
     config = Repository(WorkTree(repo.root)).config()
     assert config is not None
     assert [e.value for e in config.subscriptions[0].events] == list(subscriptions.EVENTS)
+
+
+def test_a_failing_required_check_tells_its_subscribers_once_and_a_waiver_ends_it(
+    repo: Repo, github: GitHubServer
+) -> None:
+    from tests.test_results import FAILING, file_result, require_checks
+
+    subscribe(repo)
+    require_checks(repo)
+    assert file_result(repo, FAILING, "el9", today="2026-11-10").returncode == 0
+    repo.commit("functional fails on el9")
+    out = run_bot(repo, github, "sync", "--today", "2026-11-10")
+    assert out.splitlines()[-1] == "arc-ce/6.19.0: told arc-lead, check-watcher on #1 (failing-check)"
+    [notice] = comments_on(github, 1)
+    assert notice.startswith(
+        "<!-- rollout-as-code:notice failing-check arc-ce/6.19.0 functional r1 el9 praguelcg2 -->\n"
+    )
+    assert mentioned(notice) == {"arc-lead", "check-watcher"}  # not @egi/arc-experts: rejects only
+    assert_rerun_changes_nothing(repo, github, "sync", "--today", "2026-11-10")
+    assert_rerun_changes_nothing(repo, github, "remind", "--today", "2026-11-11")
+    # A coordinator's waiver: the check no longer blocks, so nobody is told anything new.
+    repo.write(
+        "releases/arc-ce/6.19.0/waivers/functional.yaml",
+        "check: functional\nreason: the probe needs a fixed CA bundle\nby: carla-coord\n"
+        "date: 2026-11-11\nexpires: 2026-11-30\n",
+    )
+    repo.commit("waive functional")
+    run_bot(repo, github, "sync", "--today", "2026-11-11")
+    assert len(comments_on(github, 1)) == 1
