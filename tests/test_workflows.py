@@ -193,6 +193,7 @@ def script(repo: Repo, server: GitHubServer, *args: str) -> subprocess.Completed
         "GITHUB_TOKEN": "bot-token",
         "ROLLOUT_BOT_APP": "rollout-bot",
         "ROLLOUT_STATUS_TOKEN": app_token(server),
+        "ROLLOUT_STATUS_APP": "rollout-bot",
         "ROLLOUT_BOT_WRITE_INTERVAL": "0",
         # The script runs `rollout`: this environment's, never another on the machine's PATH.
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -252,6 +253,11 @@ def test_the_check_posts_the_apps_status_the_comment_and_the_labels(
     result = post(repo, server, artifact(tmp_path, number, head), head)
     assert result.returncode == 0, result.stdout + result.stderr
     assert statuses(server, head) == [(CONTEXT, "success", "allowed", "rollout-bot[bot]")]
+    # Run again: the app's newest status says the same, nothing is posted twice.
+    again = post(repo, server, artifact(tmp_path, number, head), head)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"{CONTEXT} on {head}: already success (allowed)" in again.stdout
+    assert len(statuses(server, head)) == 1
     [(on, body)] = bot_comments(server)
     assert on == number
     assert "\n### Rollout check: allowed ✅\n" in body

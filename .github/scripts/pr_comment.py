@@ -12,7 +12,7 @@ API; the base is the tip of the target branch now.
 `pull-request` judges merging the head into that tip, posts the comment and
 labels with the workflow's token, and the verdict as the commit status
 `rollout / check` on the head with the bot's GitHub App token
-(ROLLOUT_STATUS_TOKEN): branch protection requires that context from that app,
+(ROLLOUT_STATUS_TOKEN, the app's slug in ROLLOUT_STATUS_APP): branch protection requires that context from that app,
 which no workflow of a pull request can write as.
 
 `merge-group` judges a merge queue's commit: one pull request per commit on
@@ -116,8 +116,21 @@ def post_status(sha: str, result: dict[str, Any]) -> None:
     server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
     run = f"{server}/{os.environ['GITHUB_REPOSITORY']}/actions/runs/{os.environ.get('GITHUB_RUN_ID', '')}"
     body = {"state": "success" if allowed else "failure", "context": CONTEXT, "description": description}
-    api("POST", f"/statuses/{sha}", os.environ["ROLLOUT_STATUS_TOKEN"], {**body, "target_url": run})
+    token = os.environ["ROLLOUT_STATUS_TOKEN"]
+    # A re-run that reaches the same verdict posts nothing: the app's newest status already says it.
+    app = f"{os.environ.get('ROLLOUT_STATUS_APP', '')}[bot]"
+    posted = api("GET", f"/commits/{sha}/statuses?per_page=100", token)
+    ours = [s for s in posted if isinstance(s, dict) and s.get("context") == CONTEXT and _creator(s) == app]
+    if ours and (ours[0].get("state"), ours[0].get("description")) == (body["state"], description):
+        print(f"{CONTEXT} on {sha}: already {body['state']} ({description})")
+        return
+    api("POST", f"/statuses/{sha}", token, {**body, "target_url": run})
     print(f"{CONTEXT} on {sha}: {body['state']} ({description})")
+
+
+def _creator(status: dict[str, Any]) -> object:
+    creator = status.get("creator")
+    return creator.get("login") if isinstance(creator, dict) else None
 
 
 def summarise(body: str) -> None:
