@@ -175,12 +175,15 @@ CONTEXT = "rollout / check"
 @pytest.fixture
 def server() -> Iterator[GitHubServer]:
     with GitHubServer(new_state("egi/rollout")) as running:
+        workflow = {"login": "github-actions[bot]", "app": "github-actions", "write": True}
+        running.state.data["tokens"]["workflow-token"] = workflow
         yield running
 
 
 def app_token(server: GitHubServer) -> str:
     """An installation token of the bot's app, as actions/create-github-app-token makes it."""
-    ask = {"client_id": APP_CLIENT_ID, "private_key": APP_PRIVATE_KEY, "permissions": {"statuses": "write"}}
+    wanted = {"statuses": "write", "issues": "write", "pull-requests": "write"}
+    ask = {"client_id": APP_CLIENT_ID, "private_key": APP_PRIVATE_KEY, "permissions": wanted}
     request = urllib.request.Request(f"{server.url}/_app_tokens", method="POST", data=json.dumps(ask).encode())
     with urllib.request.urlopen(request, timeout=10) as answer:
         return str(json.load(answer)["token"])
@@ -190,8 +193,8 @@ def script(repo: Repo, server: GitHubServer, *args: str) -> subprocess.Completed
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "ROLLOUT_"))} | {
         "GITHUB_API_URL": server.url,
         "GITHUB_REPOSITORY": "egi/rollout",
-        "GITHUB_TOKEN": "bot-token",
-        "ROLLOUT_BOT_APP": "rollout-bot",
+        # The workflow's own token: the bot's comment goes out as the app rollout.yaml names instead.
+        "GITHUB_TOKEN": "workflow-token",
         "ROLLOUT_STATUS_TOKEN": app_token(server),
         "ROLLOUT_STATUS_APP": "rollout-bot",
         "ROLLOUT_BOT_WRITE_INTERVAL": "0",
@@ -260,6 +263,7 @@ def test_the_check_posts_the_apps_status_the_comment_and_the_labels(
     assert len(statuses(server, head)) == 1
     [(on, body)] = bot_comments(server)
     assert on == number
+    assert server.repo()["comments"][next(iter(server.repo()["comments"]))]["user"] == "rollout-bot[bot]"
     assert "\n### Rollout check: allowed ✅\n" in body
     assert "- new report by team `praguelcg2` on arc-ce/6.19.0: accept on revision 1" in body
     # The labels are check-pr's own, from the same judgement as the comment.

@@ -167,7 +167,19 @@ def command_pull_request(args: argparse.Namespace) -> int:
     command = ["rollout", "bot", "comment", "--pr", str(number), "--body-file", written.name]
     for label in result.get("labels", []):
         command += ["--label", str(label)]
-    return subprocess.run(command, check=False).returncode
+    return subprocess.run(command, check=False, env=bot_environment()).returncode
+
+
+def bot_environment() -> dict[str, str]:
+    """The bot writes as the one identity rollout.yaml names: its app when it names the app, else the workflow's token."""
+    from rollout_tool.repository import Repository
+    from rollout_tool.sources import WorkTree
+
+    app = os.environ.get("ROLLOUT_STATUS_APP", "")
+    config = Repository(WorkTree(Path.cwd())).config()
+    if app and config is not None and config.bot == f"{app}[bot]":
+        return {**os.environ, "GITHUB_TOKEN": os.environ["ROLLOUT_STATUS_TOKEN"], "ROLLOUT_BOT_APP": app}
+    return dict(os.environ)
 
 
 def command_merge_group(args: argparse.Namespace) -> int:
