@@ -579,9 +579,12 @@ def get_pull(state: GitHubState, request: Request) -> Answer:
 
 
 def _branch_sha(repo: Json, branch: str) -> str:
-    # Pushes go to a git remote, not to this server: a branch it does not hold has the default branch's sha.
-    ref = repo["refs"].get(f"refs/heads/{branch}") or repo["refs"][f"refs/heads/{repo['default_branch']}"]
-    return str(ref["sha"])
+    # Without git serving the repository, pushes go to a git remote, not to this server: a branch
+    # it does not hold has the default branch's sha.
+    found = branch_tip(repo, branch) or branch_tip(repo, repo["default_branch"])
+    if found is None:
+        raise HttpError(422, "Validation Failed", [{"resource": "PullRequest", "code": "invalid", "field": "head"}])
+    return found
 
 
 @route("POST", "/repos/{owner}/{repo}/pulls")
