@@ -53,7 +53,8 @@ def zizmor(folder: Path) -> subprocess.CompletedProcess[str]:
 
 def test_the_workflows_exist() -> None:
     names = {p.name for p in FILES}
-    assert {"pull-request.yml", "pull-request-comment.yml", "rollout.yml", "reminders.yml", "ci.yml"} <= names
+    assert {"pull-request.yml", "pull-request-comment.yml", "pull-request-queue.yml", "rollout.yml"} <= names
+    assert {"reminders.yml", "ci.yml"} <= names
 
 
 def test_actionlint_is_clean() -> None:
@@ -127,6 +128,27 @@ def test_no_pull_request_target_and_no_secrets_for_pull_requests() -> None:
             assert "github.token" not in path.read_text(), path.name
             for job in flow["jobs"].values():
                 assert set(job["permissions"].values()) == {"read"}, path.name
+
+
+# Events whose runs use the default branch's workflow files: the only ones that may reach the app's key.
+DEFAULT_BRANCH_EVENTS = {"workflow_run", "push", "workflow_dispatch", "schedule"}
+
+
+def test_only_default_branch_runs_reach_the_apps_key_through_its_environment() -> None:
+    users = []
+    for path in FILES:
+        flow = workflow(path)
+        for name, job in flow["jobs"].items():
+            if "ROLLOUT_APP_PRIVATE_KEY" not in json.dumps(job):
+                continue
+            users.append(path.name)
+            assert job.get("environment") == "rollout-bot", f"{path.name}/{name}: the key lives in rollout-bot only"
+            assert set(flow["on"]) <= DEFAULT_BRANCH_EVENTS, f"{path.name} runs files a pull request may change"
+            if flow["on"].get("push"):
+                assert flow["on"]["push"]["branches"] == ["main"], path.name
+    assert sorted(set(users)) == ["pull-request-comment.yml", "rollout.yml"]
+    # merge_group runs the group's own files, which a queued pull request may have changed: no key there.
+    assert "secrets." not in (WORKFLOWS / "pull-request-queue.yml").read_text()
 
 
 def test_the_privileged_workflow_never_runs_pull_request_code() -> None:
