@@ -8,6 +8,13 @@ shapes of GitHub's REST description. Faults can be queued by method and path:
 a server error or a rate limit before the request is carried out, a server
 error after it was carried out, or an answer slower than the client waits.
 
+Commit statuses remember the app that posted them; branch protection
+(required status checks, each from an app, and `strict`) decides whether
+`PUT .../pulls/{n}/merge` merges or refuses (405). A repository whose state
+names `"git_dir"` (a bare repository the tests push to) is served from it:
+branches are read there, a merge is a real merge commit, and a protected
+branch refuses pushes through an `update` hook.
+
 The whole state is plain JSON: tests seed it and read it back. Admin
 endpoints (no token; the server listens on 127.0.0.1 only):
 
