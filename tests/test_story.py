@@ -1,9 +1,11 @@
 """The whole story through the real workflow files, run by act against the local GitHub server.
 
 A release enters rollout -> tracking issue; an EA team's report pull request is
-checked and commented; after the merge the policy is met -> accepted ->
-released -> tag and GitHub Release with the notes. And the refused story: an
-outsider's report fails its check, with the reason in the comment.
+checked, its verdict posted as the bot's GitHub App and commented; after the
+merge the policy is met -> accepted -> released -> tag and GitHub Release with
+the notes. And the refusals: an invalid report, an outsider's pull request that
+rewrites its own check to post success (protection refuses the merge); a merge
+queue's group judged in queue order; protected main, where the bot proposes.
 """
 
 from __future__ import annotations
@@ -443,45 +445,6 @@ def test_a_job_gets_only_the_permissions_it_declares(story: Story) -> None:
     assert story.comments_on(tracking) == []
 
 
-def test_an_outsiders_report_is_refused_with_the_reason_in_the_comment(story: Story) -> None:
-    story.repo.write(RELEASE_PATH, IN_ROLLOUT)
-    story.repo.commit("Start the rollout of arc-ce 6.19.0")
-    story.push_main()
-    # The pull request also rewrites the check to allow everything: the check that runs is the base's.
-    check_pr = story.repo.root / "rollout_tool" / "commands" / "check_pr.py"
-    loosened = check_pr.read_text().replace("return not has_errors(self.problems)", "return True")
-    assert loosened != check_pr.read_text()
-    number, pull = story.open_pull(
-        "mallory",
-        "mallory/report",
-        {REPORT_PATH: report_text("ncg-ingrid-pt"), "rollout_tool/commands/check_pr.py": loosened},
-    )
-
-    checked = story.run_pull_request(pull)
-    assert checked.returncode != 0
-    assert "Rollout check: refused" in checked.summary(), checked.output[-6000:]
-    # Inline annotations on the report: the refusal from check-pr, the early date from validate.
-    report = "file=releases/arc-ce/6.19.0/reports/ncg-ingrid-pt.yaml"
-    assert f"::error {report},line=1,col=1,title=unauthorized::only members of team" in checked.output
-    assert checked.output.count(f"::warning {report},line=4,col=7,title=value::dated 2026-11-10, before") == 1
-    assert_succeeded(story.run_comment(checked, pull))
-
-    [comment] = story.comments_on(number)
-    assert "### Rollout check: refused ❌" in comment["body"]
-    assert (
-        "only members of team `ncg-ingrid-pt` (or coordinators) may write its reports;"
-        " mallory is not a member of `ncg-ingrid-pt` at the base revision (unauthorized)"
-    ) in comment["body"]
-    assert (
-        # The message is inert Markdown: `_` escaped, which GitHub shows as written.
-        "- `rollout_tool/commands/check_pr.py:1` only coordinators may change rollout\\_tool/;"
-        " mallory is not a coordinator (unauthorized)"
-    ) in comment["body"]
-    assert story.issues()[number]["labels"] == ["rollout: refused"]
-    assert "verdict" not in comment["body"]
-    assert story.origin_file(RELEASE_PATH) == IN_ROLLOUT
-
-
 def test_an_invalid_report_is_annotated_where_it_is_wrong(story: Story) -> None:
     story.repo.write(RELEASE_PATH, IN_ROLLOUT)
     story.repo.commit("Start the rollout of arc-ce 6.19.0")
@@ -496,14 +459,15 @@ def test_an_invalid_report_is_annotated_where_it_is_wrong(story: Story) -> None:
         "::error file=releases/arc-ce/6.19.0/reports/ncg-ingrid-pt.yaml,line=3,col=10,title=vocabulary::"
         "verdict: the string 'yes' is not one of 'accept' or 'reject'"
     )
-    assert checked.output.count(annotation) == 1  # from validate; check-pr's copy of it is not repeated
-    assert "::error::validation: failure, check-pr: failure" in checked.output
+    assert checked.output.count(annotation) == 1  # one check-pr call: each problem annotated once
+    assert "::error::check-pr refused the change" in checked.output
     assert_succeeded(story.run_comment(checked, pull))
     [comment] = story.comments_on(number)
-    assert (
+    assert comment["body"] == (
         "### Rollout check: refused ❌\n"
         "\n"
-        "Some changed records are invalid: see the annotations in the **Files changed** tab.\n"
+        "Some records would be invalid after the merge: see the problems below and the annotations in the"
+        " **Files changed** tab.\n"
         "\n"
         "**What this pull request does**\n"
         "\n"
@@ -511,10 +475,11 @@ def test_an_invalid_report_is_annotated_where_it_is_wrong(story: Story) -> None:
         "\n"
         "**Why it cannot be merged as it is**\n"
         "\n"
-        "- `releases/arc-ce/6.19.0/reports/ncg-ingrid-pt.yaml:3` verdict: the string 'yes' is not one of"
+        "- releases/arc-ce/6.19.0/reports/ncg-ingrid-pt.yaml:3 verdict: the string 'yes' is not one of"
         " 'accept' or 'reject' (vocabulary)\n"
-    ) in comment["body"]
+    )
     assert story.issues()[number]["labels"] == ["rollout: refused", "rollout: invalid"]
+    assert story.statuses(pull["head"]["sha"]) == [(CHECK, "failure", APP_LOGIN)]
 
 
 def forging_workflow() -> str:
@@ -551,16 +516,21 @@ jobs:
 """
 
 
-def test_a_pull_request_that_posts_its_own_success_cannot_be_merged(story: Story) -> None:
+def test_a_pull_request_that_rewrites_its_check_can_neither_loosen_it_nor_be_merged(story: Story) -> None:
+    """An outsider's report that loosens check-pr and rewrites pull-request.yml to post success itself."""
     story.repo.write(RELEASE_PATH, IN_ROLLOUT)
     story.repo.commit("Start the rollout of arc-ce 6.19.0")
     story.push_main()
     story.protect_main()
+    check_pr = story.repo.root / "rollout_tool" / "commands" / "check_pr.py"
+    loosened = check_pr.read_text().replace("return not has_errors(self.problems)", "return True")
+    assert loosened != check_pr.read_text()
     number, pull = story.open_pull(
         "mallory",
         "mallory/report",
         {
             REPORT_PATH: report_text("ncg-ingrid-pt", date="2026-11-19"),
+            "rollout_tool/commands/check_pr.py": loosened,
             ".github/workflows/pull-request.yml": forging_workflow(),
         },
         fork=True,  # the head is no branch of origin: the trusted workflow has to fetch it
@@ -585,7 +555,18 @@ def test_a_pull_request_that_posts_its_own_success_cannot_be_merged(story: Story
     [comment] = story.comments_on(number)
     body = comment["body"]
     assert "### Rollout check: refused ❌" in body and "allowed ✅" not in body
-    assert "mallory is not a member of" in body
+    # The default branch's tool judged it, with the reasons in the comment.
+    assert (
+        "- releases/arc-ce/6.19.0/reports/ncg-ingrid-pt.yaml:1 only members of team `ncg-ingrid-pt` (or"
+        " coordinators) may write its reports; mallory is not a member of `ncg-ingrid-pt` at the base revision"
+        " (unauthorized)\n"
+    ) in body
+    assert (
+        "- rollout\\_tool/commands/check\\_pr.py:1 only coordinators may change rollout\\_tool/;"
+        " mallory is not a coordinator (unauthorized)\n"
+    ) in body
+    assert "- .github/workflows/pull-request.yml:1 " in body
+    assert "verdict" not in body
     assert story.issues()[number]["labels"] == ["rollout: refused"]
     status, refused = story.merge(number)
     assert (status, refused["message"]) == (405, f'Required status check "{CHECK}" is failing.')
