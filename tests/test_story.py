@@ -334,8 +334,11 @@ def test_a_release_goes_from_rollout_to_a_github_release(story: Story) -> None:
     assert story.statuses(pull["head"]["sha"]) == [(CHECK, "success", APP_LOGIN)]
 
     # 3. Merged: the policy is met, the bot accepts and releases, tags and publishes.
-    repo.git("merge", "-q", "--no-ff", "-m", f"Merge pull request #{number}", "ana-pt/report")
-    merged = story.push_main()
+    status, answer = story.merge(number)
+    assert (status, answer["merged"]) == (200, True)
+    merged = story.main_sha()
+    repo.git("fetch", "-q", "origin")
+    repo.git("reset", "-q", "--hard", "origin/main")
     published = story.run_push(started, merged, "carla-coord")
     assert_succeeded(published)
 

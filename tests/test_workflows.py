@@ -322,6 +322,17 @@ def test_the_change_is_judged_against_the_tip_not_where_it_was_cut(
     assert state == "failure"
 
 
+def test_a_merged_pull_request_is_not_checked_again(repo: Repo, server: GitHubServer, tmp_path: Path) -> None:
+    head = pull_request_branch(repo, "jan-cz", {PRAGUE_REPORT: report_text("praguelcg2", date="2026-11-19")})
+    number = server.add_pull("report", "jan-cz", head_sha=head)
+    with server.state.lock:
+        server.state.data["repos"]["egi/rollout"]["issues"][str(number)]["state"] = "closed"
+    result = post(repo, server, artifact(tmp_path, number, head), head)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"pull request #{number} is closed: not checking" in result.stdout
+    assert bot_comments(server) == [] and server.repo().get("statuses", []) == []
+
+
 def test_the_check_refuses_an_artifact_that_names_another_pull_request(
     repo: Repo, server: GitHubServer, tmp_path: Path
 ) -> None:

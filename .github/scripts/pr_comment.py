@@ -154,6 +154,10 @@ def command_pull_request(args: argparse.Namespace) -> int:
         # The artifact names another pull request, or a newer push made this run stale: the newer run checks.
         print(f"::warning::pull request #{number} is at {head}, not at the checked {args.head_sha}: not checking")
         return 0
+    if pull.get("state") != "open":
+        # Merged or closed: a verdict against today's tip would say nothing about what landed.
+        print(f"pull request #{number} is {pull.get('state')}: not checking")
+        return 0
     git("cat-file", "-e", f"{head}^{{commit}}")
     tip = tip_of(str(pull["base"]["ref"]))
     author, opened = str(pull["user"]["login"]), str(pull["created_at"])[:10]
