@@ -466,8 +466,8 @@ def test_an_invalid_report_is_annotated_where_it_is_wrong(story: Story) -> None:
     assert "::error::check-pr refused the change" in checked.output
     assert_succeeded(story.run_comment(checked, pull))
     [comment] = story.comments_on(number)
-    assert comment["body"] == (
-        "### Rollout check: refused ❌\n"
+    assert comment["body"].endswith(
+        "\n### Rollout check: refused ❌\n"
         "\n"
         "Some records would be invalid after the merge: see the problems below and the annotations in the"
         " **Files changed** tab.\n"
