@@ -42,6 +42,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import subprocess
 import threading
 import time
@@ -1157,7 +1158,8 @@ class GitHubHTTPServer(ThreadingHTTPServer):
         if any(levels.get(level, 3) > levels[granted.get(scope, "none")] for scope, level in wanted.items()):
             message = "The permissions requested are not granted to this installation."
             return Answer(422, {"message": message, "documentation_url": DOCS})
-        token = f"ghs_{app['slug']}_{self.state.next_id()}"
+        # A fresh name that moves no other counter: minting a token changes nothing but the tokens.
+        token = f"ghs_{app['slug']}_{secrets.token_hex(8)}"
         self.state.data["tokens"][token] = {
             "login": f"{app['slug']}[bot]",
             "app": app["slug"],
