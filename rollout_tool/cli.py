@@ -357,6 +357,14 @@ def result_from_json(file: Path, repo: Path | None, **given: Any) -> None:
 # ---- section: lifecycle (status, check-pr, advance, codeowners) ----
 
 
+def _also_output(item: str) -> tuple[str, Path]:
+    """A `--also FORMAT=FILE` option, checked before any work is done."""
+    fmt, equals, target = item.partition("=")
+    if not equals or not target or fmt not in reporting.CHECK_FORMATS:
+        raise UsageError(f"--also {item}: give FORMAT=FILE with FORMAT one of {', '.join(reporting.CHECK_FORMATS)}")
+    return fmt, Path(target)
+
+
 @main.command("check-pr")
 @click.option("--base", required=True, help="The tip of the target branch: the change is judged merged into it.")
 @click.option(
@@ -380,6 +388,14 @@ def result_from_json(file: Path, repo: Path | None, **given: Any) -> None:
     help="A pull request of the merge group --head, in queue order, with the day it was opened (repeatable);"
     " replaces --author and --opened.",
 )
+@click.option(
+    "--also",
+    "also",
+    multiple=True,
+    metavar="FORMAT=FILE",
+    help="Also write the same result as FORMAT to FILE (repeatable): one judgement, several outputs,"
+    " e.g. the comment as markdown and its labels as json.",
+)
 @today_option
 @repo_option
 @format_option(reporting.CHECK_FORMATS)
@@ -390,6 +406,7 @@ def check_pr(
     author: str | None,
     opened: str | None,
     queue: tuple[str, ...],
+    also: tuple[str, ...],
     today: str | None,
     repo: Path | None,
     output_format: str | None,
@@ -397,11 +414,13 @@ def check_pr(
     """Say what merging a change does, and refuse it when it is illegal or not authorised."""
     from rollout_tool.commands.check_pr import check_pr as run_check
     from rollout_tool.commands.check_pr import parse_queue
+    from rollout_tool.writing import atomic_write
 
     if queue and author is not None:
         raise UsageError("--author names the author of one pull request; a merge group's authors come with --queue")
     if not queue and author is None:
         raise UsageError("missing --author LOGIN (or --queue HEAD:AUTHOR for each pull request of a merge group)")
+    outputs = [_also_output(item) for item in also]
     result = run_check(
         repo_root(repo),
         base,
@@ -411,6 +430,11 @@ def check_pr(
         opened=today_from(opened) if opened else None,
         queue=parse_queue(queue),
     )
+    for fmt, target in outputs:
+        try:
+            atomic_write(target, reporting.REPORTER_BY_NAME[fmt](result)[0].encode("utf-8"))
+        except OSError as exc:
+            raise UsageError(f"--also {fmt}={target}: cannot write it ({exc.strerror})") from None
     reporting.report(result, output_format)
 
 

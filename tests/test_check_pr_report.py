@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from tests.support.lifecycle import PRAGUE_REPORT
 from tests.support.repos import Repo, report_text
@@ -95,3 +96,38 @@ def test_advance_and_codeowners_print_json_too(repo: Repo) -> None:
     assert json.loads(wrote.stdout) == {"path": ".github/CODEOWNERS", "changed": True}
     fresh = repo.rollout("codeowners", "--check")
     assert (fresh.returncode, fresh.stdout) == (0, ".github/CODEOWNERS is up to date\n")
+
+
+def test_one_judgement_writes_the_comment_and_the_json_of_the_same_result(repo: Repo, tmp_path: Path) -> None:
+    base = repo.git("rev-parse", "HEAD")
+    repo.write(PRAGUE_REPORT, report_text("praguelcg2", platform="el8"))
+    repo.commit("prague reports")
+    data, comment = tmp_path / "check.json", tmp_path / "comment.md"
+    both = repo.rollout(
+        "check-pr",
+        "--base",
+        base,
+        "--author",
+        "ana-pt",
+        "--today",
+        "2026-11-20",
+        "--format",
+        "github",
+        "--also",
+        f"json={data}",
+        "--also",
+        f"markdown={comment}",
+    )
+    assert both.returncode == 1
+    assert "::error file=releases/arc-ce/6.19.0/reports/praguelcg2.yaml" in both.stdout
+    assert comment.read_text(encoding="utf-8") == markdown(repo, base, "ana-pt")[1]
+    assert json.loads(data.read_text(encoding="utf-8"))["labels"] == ["rollout: refused"]
+
+
+def test_a_wrong_or_unwritable_also_is_a_usage_error(repo: Repo, tmp_path: Path) -> None:
+    base = repo.git("rev-parse", "HEAD")
+    (tmp_path / "a-file").write_text("")
+    for given in ("json", "yaml=x.yaml", f"json={tmp_path / 'a-file' / 'check.json'}"):
+        result = repo.rollout("check-pr", "--base", base, "--author", "ana-pt", "--also", given)
+        assert result.returncode == 2, (given, result.stdout, result.stderr)
+        assert f"--also {given}" in result.stderr

@@ -25,7 +25,7 @@ import pytest
 from github import Auth, Github, GithubException
 
 from tests.act_support.tools import unavailable
-from tests.github_server import GitHubServer, new_state
+from tests.github_server import APP_CLIENT_ID, APP_PRIVATE_KEY, GitHubServer, new_state
 from tests.support.repos import Repo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -454,3 +454,190 @@ def test_standalone_server_serves_saves_its_state_and_exits_when_idle(tmp_path: 
             process.kill()
     saved = json.loads(state_file.read_text())
     assert saved["repos"]["egi/rollout"]["issues"]["1"]["user"] == "rollout-bot"
+
+
+# ------------------------------------------------------------------ statuses, protection, merges, app tokens
+
+PROTECTION_OPERATIONS = {
+    "POST /repos/{owner}/{repo}/statuses/{sha}",
+    "GET /repos/{owner}/{repo}/commits/{ref}/status",
+    "GET /repos/{owner}/{repo}/commits/{ref}/statuses",
+    "PUT /repos/{owner}/{repo}/branches/{branch}/protection",
+    "GET /repos/{owner}/{repo}/branches/{branch}/protection",
+    "PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge",
+    "DELETE /repos/{owner}/{repo}/branches/{branch}/protection",
+}
+CHECK = "rollout / check"
+
+
+def served(tmp_path: Path, github: GitHubServer) -> tuple[Path, Repo]:
+    """A bare repository served as egi/rollout, with main, and a work tree that pushes to it."""
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
+    work = Repo(tmp_path / "work")
+    work.root.mkdir()
+    work.git("init", "-q", "-b", "main")
+    work.git("config", "user.email", "t@example.org")
+    work.git("config", "user.name", "t")
+    work.write("a.txt", "a\n")
+    work.commit("first")
+    work.git("remote", "add", "origin", str(origin))
+    work.git("push", "-q", "origin", "main")
+    with github.state.lock:
+        github.state.data["repos"]["egi/rollout"]["git_dir"] = str(origin)
+    return origin, work
+
+
+def pull_from(github: GitHubServer, work: Repo, branch: str, path: str, author: str = "ana-pt") -> int:
+    work.git("checkout", "-q", "-b", branch, "main")
+    work.write(path, f"{branch}\n")
+    head = work.commit(branch)
+    work.git("push", "-q", "origin", branch)
+    work.git("checkout", "-q", "main")
+    number = github.add_pull(branch, author, head_sha=head)
+    with github.state.lock:
+        pull = github.state.data["repos"]["egi/rollout"]["issues"][str(number)]["pull"]
+        pull["base"]["sha"] = work.git("rev-parse", "main")
+    return number
+
+
+def app_token(github: GitHubServer, **asked: Any) -> Any:
+    ask = {"client_id": APP_CLIENT_ID, "private_key": APP_PRIVATE_KEY, **asked}
+    request = urllib.request.Request(f"{github.url}/_app_tokens", method="POST", data=json.dumps(ask).encode())
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, json.load(answer)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def protect(github: GitHubServer, app_id: int | None, *, strict: bool = True) -> Any:
+    checks = {
+        "strict": strict,
+        "contexts": [],
+        "checks": [{"context": CHECK, **({"app_id": app_id} if app_id else {})}],
+    }
+    return http(
+        github,
+        "PUT",
+        "/repos/egi/rollout/branches/main/protection",
+        {
+            "required_status_checks": checks,
+            "enforce_admins": True,
+            "required_pull_request_reviews": None,
+            "restrictions": None,
+        },
+        token="admin-token",
+    )
+
+
+def test_a_required_check_is_satisfied_only_by_the_app_branch_protection_names(
+    github: GitHubServer, tmp_path: Path
+) -> None:
+    origin, work = served(tmp_path, github)
+    tokens = {
+        "admin-token": {"login": "carla-coord", "write": True},
+        # A workflow's own token that declares `statuses: write`, as a pull request's rewritten workflow can.
+        "workflow-token": {
+            "login": "github-actions[bot]",
+            "app": "github-actions",
+            "write": True,
+            "permissions": {"statuses": "write", "contents": "write"},
+        },
+    }
+    http(github, "GET", "/rate_limit")  # the admin endpoint below needs no token; this one does
+    with github.state.lock:
+        github.state.data["tokens"].update(tokens)
+    status, minted = app_token(github, permissions={"statuses": "write", "contents": "write"})
+    assert status == 201 and minted["app_slug"] == "rollout-bot"
+    bot = minted["token"]
+    number = pull_from(github, work, "ana-pt/report", "b.txt")
+    head = github.repo()["issues"][str(number)]["pull"]["head"]["sha"]
+    status, _, protection = protect(github, 424242)
+    assert status == 200
+    assert protection["required_status_checks"]["checks"] == [{"context": CHECK, "app_id": 424242}]
+    assert http(github, "GET", "/repos/egi/rollout/branches/main/protection")[2] == {**protection}
+
+    def merge() -> tuple[int, str]:
+        status, _, answer = http(github, "PUT", f"/repos/egi/rollout/pulls/{number}/merge", {}, token="workflow-token")
+        return status, answer["message"]
+
+    def post(state: str, token: str) -> None:
+        body = {"state": state, "context": CHECK, "description": "rollout check-pr"}
+        assert http(github, "POST", f"/repos/egi/rollout/statuses/{head}", body, token=token)[0] == 201
+
+    assert merge() == (405, f'Required status check "{CHECK}" is expected.')
+    # Success posted with the workflow's token is another app's: it does not count.
+    post("success", "workflow-token")
+    assert merge() == (405, f'Required status check "{CHECK}" is expected.')
+    post("failure", bot)
+    post("success", "workflow-token")  # the newest status, still not the app's
+    assert merge() == (405, f'Required status check "{CHECK}" is failing.')
+    combined = http(github, "GET", f"/repos/egi/rollout/commits/{head}/status")[2]
+    assert (combined["state"], combined["total_count"]) == ("success", 1)  # the newest of the context
+    listed = http(github, "GET", f"/repos/egi/rollout/commits/{head}/statuses")[2]
+    assert [(s["state"], s["creator"]["login"]) for s in listed] == [
+        ("success", "github-actions[bot]"),
+        ("failure", "rollout-bot[bot]"),
+        ("success", "github-actions[bot]"),
+    ]
+    post("success", bot)
+    # main moves: with `strict` the verdict was judged on a tip that is gone.
+    work.write("c.txt", "c\n")
+    work.commit("another change")
+    assert http(github, "DELETE", "/repos/egi/rollout/branches/main/protection", token="admin-token")[0] == 204
+    work.git("push", "-q", "origin", "main")
+    assert protect(github, 424242)[0] == 200
+    assert merge() == (405, "Head branch is out of date with the base branch.")
+    # Not strict: the same verdict merges, as a real merge commit of tip and head.
+    assert protect(github, 424242, strict=False)[0] == 200
+    tip = work.git("rev-parse", "main")
+    status, _, merged = http(github, "PUT", f"/repos/egi/rollout/pulls/{number}/merge", {}, token="workflow-token")
+    assert (status, merged["merged"]) == (200, True)
+    parents = subprocess.run(
+        ["git", "--git-dir", str(origin), "rev-parse", f"{merged['sha']}^1", f"{merged['sha']}^2"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert parents == [tip, head]
+    assert github.repo()["issues"][str(number)]["state"] == "closed"
+    assert merge() == (405, "Pull Request is not mergeable")
+
+    seen = check_log(github)
+    assert seen >= PROTECTION_OPERATIONS, f"not exercised: {sorted(PROTECTION_OPERATIONS - seen)}"
+
+
+def test_a_protected_branch_refuses_pushes_and_takes_merges(github: GitHubServer, tmp_path: Path) -> None:
+    _, work = served(tmp_path, github)
+    with github.state.lock:
+        github.state.data["tokens"]["admin-token"] = {"login": "carla-coord", "write": True}
+    assert protect(github, None)[0] == 200
+    work.write("d.txt", "d\n")
+    work.commit("straight to main")
+    pushed = subprocess.run(["git", "push", "origin", "main"], cwd=work.root, capture_output=True, text=True)
+    assert pushed.returncode != 0
+    assert "GH006: Protected branch update failed for refs/heads/main." in pushed.stderr
+    assert "[remote rejected] main -> main (hook declined)" in pushed.stderr
+    # Other branches take pushes: the bot proposes its changes from one.
+    assert subprocess.run(["git", "push", "-q", "origin", "main:rollout-bot/advance"], cwd=work.root).returncode == 0
+
+
+def test_app_tokens_need_the_key_and_hold_only_what_the_installation_grants(github: GitHubServer) -> None:
+    assert app_token(github, private_key="a guess")[0] == 401
+    assert app_token(github, client_id="another-app")[0] == 401
+    status, answer = app_token(github, permissions={"administration": "write"})
+    assert (status, answer["message"]) == (422, "The permissions requested are not granted to this installation.")
+    before = github.snapshot()
+    status, minted = app_token(github, permissions={"statuses": "write"})
+    assert status == 201
+    # A re-run of a workflow mints a token again: nothing but the tokens may differ.
+    after = github.snapshot()
+    assert {k: v for k, v in before.items() if k != "tokens"} == {k: v for k, v in after.items() if k != "tokens"}
+    account = github.snapshot()["tokens"][minted["token"]]
+    assert (account["login"], account["app"]) == ("rollout-bot[bot]", "rollout-bot")
+    # Narrowed to statuses: it cannot open an issue.
+    status, _, body = http(github, "POST", "/repos/egi/rollout/issues", {"title": "x"}, token=minted["token"])
+    assert (status, body["message"]) == (403, "Resource not accessible by integration")
+    _, full = app_token(github)
+    assert http(github, "POST", "/repos/egi/rollout/issues", {"title": "x"}, token=full["token"])[0] == 201

@@ -1,16 +1,21 @@
 """The whole story through the real workflow files, run by act against the local GitHub server.
 
 A release enters rollout -> tracking issue; an EA team's report pull request is
-checked and commented; after the merge the policy is met -> accepted ->
-released -> tag and GitHub Release with the notes. And the refused story: an
-outsider's report fails its check, with the reason in the comment.
+checked, its verdict posted as the bot's GitHub App and commented; after the
+merge the policy is met -> accepted -> released -> tag and GitHub Release with
+the notes. And the refusals: an invalid report, an outsider's pull request that
+rewrites its own check to post success (protection refuses the merge); a merge
+queue's group judged in queue order; protected main, where the bot proposes.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +26,7 @@ import pytest
 from tests.act_support import payloads
 from tests.act_support.runner import WORKFLOW_LOGIN, Run, Runner
 from tests.github_server import GitHubServer, new_state
+from tests.github_server.server import BOT_APP
 from tests.support.repos import Repo, build_repo, report_text, run_rollout
 
 pytestmark = pytest.mark.runner
@@ -28,6 +34,9 @@ pytestmark = pytest.mark.runner
 ROOT = Path(__file__).resolve().parent.parent
 FULL_NAME = "egi/rollout"
 TODAY = "2026-11-20"
+OPENED = f"{TODAY}T08:00:00Z"
+CHECK = "rollout / check"
+APP_LOGIN = "rollout-bot[bot]"
 RELEASE_PATH = "releases/arc-ce/6.19.0/release.yaml"
 REPORT_PATH = "releases/arc-ce/6.19.0/reports/ncg-ingrid-pt.yaml"
 CANDIDATE = """\
@@ -42,7 +51,7 @@ teams: [ncg-ingrid-pt, praguelcg2]
 history:
   - {state: candidate, date: 2026-11-16, by: nordu-maint}
 """
-IN_ROLLOUT = CANDIDATE.replace("state: candidate", "state: rollout") + (
+IN_ROLLOUT = CANDIDATE.replace("state: candidate", "state: rollout", 1) + (
     "  - {state: rollout, date: 2026-11-17, by: carla-coord}\n"
 )
 
@@ -84,9 +93,12 @@ class Story:
         self.repo.git("push", "-q", "origin", f"{branch}:refs/pull/{number}/head" if fork else branch)
         with self.server.state.lock:
             # As on GitHub, the API names the base commit the pull request was opened against.
-            self.server.state.data["repos"][FULL_NAME]["issues"][str(number)]["pull"]["base"]["sha"] = base
+            record = self.server.state.data["repos"][FULL_NAME]["issues"][str(number)]
+            record["pull"]["base"]["sha"] = base
+            record["created_at"] = OPENED
         pull = {
             "number": number,
+            "created_at": OPENED,
             "title": f"EA report by {author}",
             "user": payloads.user(author),
             "head": {"ref": branch, "sha": head, "label": f"{author}:{branch}", "user": payloads.user(author)},
@@ -107,24 +119,66 @@ class Story:
         )
 
     def run_comment(self, checked: Run, pull: dict[str, Any]) -> Run:
+        return self.run_trusted(checked, "Pull request", "pull_request", pull["head"]["sha"], pull["head"]["ref"])
+
+    def run_trusted(self, checked: Run, name: str, event: str, head_sha: str, head_branch: str) -> Run:
+        """pull-request-comment.yml, from the default branch, once the run `checked` completed."""
         main = self.main_sha()
+        path = f".github/workflows/{checked.workflow}"
         payload = payloads.event(
             "workflow_run$completed",
             repository=payloads.repository(FULL_NAME),
-            sender=pull["user"],
-            workflow={"name": "Pull request", "path": ".github/workflows/pull-request.yml"},
+            sender=payloads.user("carla-coord"),
+            workflow={"name": name, "path": path},
             workflow_run={
                 "id": checked.run_id,
-                "name": "Pull request",
-                "event": "pull_request",
+                "name": name,
+                "event": event,
                 "status": "completed",
                 "conclusion": "success" if checked.returncode == 0 else "failure",
-                "head_sha": pull["head"]["sha"],
-                "head_branch": pull["head"]["ref"],
-                "path": ".github/workflows/pull-request.yml",
+                "head_sha": head_sha,
+                "head_branch": head_branch,
+                "path": path,
             },
         )
         return self.runner.run("pull-request-comment.yml", "workflow_run", payload, sha=main, actor="rollout-bot")
+
+    def statuses(self, sha: str) -> list[tuple[str, str, str]]:
+        """The commit statuses on `sha`, oldest first: context, state, who posted it."""
+        posted = self.server.repo(FULL_NAME).get("statuses", [])
+        return [(s["context"], s["state"], s["creator"]) for s in posted if s["sha"] == sha]
+
+    def protect_main(self) -> None:
+        """Branch protection as the README asks: `rollout / check` from the bot's app, up to date."""
+        checks = {"strict": True, "contexts": [], "checks": [{"context": CHECK, "app_id": BOT_APP["id"]}]}
+        answer = self.api(
+            "PUT",
+            "/branches/main/protection",
+            {
+                "required_status_checks": checks,
+                "enforce_admins": True,
+                "required_pull_request_reviews": None,
+                "restrictions": None,
+            },
+        )
+        assert answer[0] == 200, answer
+
+    def api(self, method: str, path: str, body: Any = None, token: str = "bot-token") -> tuple[int, Any]:
+        request = urllib.request.Request(
+            f"{self.server.url}/repos/{FULL_NAME}{path}",
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"token {token}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                return answer.status, json.loads(answer.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"null")
+
+    def merge(self, number: int) -> tuple[int, Any]:
+        """What a maintainer's merge button asks for."""
+        return self.api("PUT", f"/pulls/{number}/merge", {"merge_method": "merge"}, token="maintainer-token")
 
     def main_sha(self) -> str:
         """main on origin: with the bot's commits, where scheduled and workflow_run runs start."""
@@ -190,7 +244,12 @@ def story(tmp_path: Path) -> Iterator[Story]:
     repo.git("remote", "add", "origin", str(origin))
     head = repo.git("rev-parse", "HEAD")
     repo.git("push", "-q", "origin", "main")
-    with GitHubServer(new_state(FULL_NAME, head_sha=head)) as server:
+    state = new_state(FULL_NAME, head_sha=head)
+    # The server serves origin: merges are real merge commits there, protected branches refuse pushes.
+    state["repos"][FULL_NAME]["git_dir"] = str(origin)
+    # A maintainer merges with the merge button: a person's token with every permission.
+    state["tokens"]["maintainer-token"] = {"login": "carla-coord", "write": True}
+    with GitHubServer(state) as server:
         runner = Runner(origin=origin, scratch=tmp_path / "act", api_url=server.url, today=TODAY)
         yield Story(repo, origin, server, runner)
 
@@ -271,10 +330,15 @@ def test_a_release_goes_from_rollout_to_a_github_release(story: Story) -> None:
     # The default branch's own check of the head agrees with what the pull request's run handed on.
     assert "own check reported something else" not in comment["body"]
     assert sorted(story.issues()[number]["labels"]) == ["rollout: allowed", "verdict: ready"]
+    # The trusted verdict: `rollout / check` on the head, posted as the bot's GitHub App.
+    assert story.statuses(pull["head"]["sha"]) == [(CHECK, "success", APP_LOGIN)]
 
     # 3. Merged: the policy is met, the bot accepts and releases, tags and publishes.
-    repo.git("merge", "-q", "--no-ff", "-m", f"Merge pull request #{number}", "ana-pt/report")
-    merged = story.push_main()
+    status, answer = story.merge(number)
+    assert (status, answer["merged"]) == (200, True)
+    merged = story.main_sha()
+    repo.git("fetch", "-q", "origin")
+    repo.git("reset", "-q", "--hard", "origin/main")
     published = story.run_push(started, merged, "carla-coord")
     assert_succeeded(published)
 
@@ -347,7 +411,7 @@ def test_a_push_that_loses_the_race_is_worked_out_again_from_the_new_tip(story: 
     repo.commit("In rollout with an accepting report: the bot may accept and release")
     due = story.push_main()
     # While the bot works, a coordinator rejects the release on main.
-    rejected = IN_ROLLOUT.replace("state: rollout", "state: rejected") + (
+    rejected = IN_ROLLOUT.replace("state: rollout", "state: rejected", 1) + (
         "  - {state: rejected, date: 2026-11-20, by: carla-coord}\n"
     )
     repo.write(RELEASE_PATH, rejected)
@@ -384,45 +448,6 @@ def test_a_job_gets_only_the_permissions_it_declares(story: Story) -> None:
     assert story.comments_on(tracking) == []
 
 
-def test_an_outsiders_report_is_refused_with_the_reason_in_the_comment(story: Story) -> None:
-    story.repo.write(RELEASE_PATH, IN_ROLLOUT)
-    story.repo.commit("Start the rollout of arc-ce 6.19.0")
-    story.push_main()
-    # The pull request also rewrites the check to allow everything: the check that runs is the base's.
-    check_pr = story.repo.root / "rollout_tool" / "commands" / "check_pr.py"
-    loosened = check_pr.read_text().replace("return not has_errors(self.problems)", "return True")
-    assert loosened != check_pr.read_text()
-    number, pull = story.open_pull(
-        "mallory",
-        "mallory/report",
-        {REPORT_PATH: report_text("ncg-ingrid-pt"), "rollout_tool/commands/check_pr.py": loosened},
-    )
-
-    checked = story.run_pull_request(pull)
-    assert checked.returncode != 0
-    assert "Rollout check: refused" in checked.summary(), checked.output[-6000:]
-    # Inline annotations on the report: the refusal from check-pr, the early date from validate.
-    report = "file=releases/arc-ce/6.19.0/reports/ncg-ingrid-pt.yaml"
-    assert f"::error {report},line=1,col=1,title=unauthorized::only members of team" in checked.output
-    assert checked.output.count(f"::warning {report},line=4,col=7,title=value::dated 2026-11-10, before") == 1
-    assert_succeeded(story.run_comment(checked, pull))
-
-    [comment] = story.comments_on(number)
-    assert "### Rollout check: refused ❌" in comment["body"]
-    assert (
-        "only members of team `ncg-ingrid-pt` (or coordinators) may write its reports;"
-        " mallory is not a member of `ncg-ingrid-pt` at the base revision (unauthorized)"
-    ) in comment["body"]
-    assert (
-        # The message is inert Markdown: `_` escaped, which GitHub shows as written.
-        "- `rollout_tool/commands/check_pr.py:1` only coordinators may change rollout\\_tool/;"
-        " mallory is not a coordinator (unauthorized)"
-    ) in comment["body"]
-    assert story.issues()[number]["labels"] == ["rollout: refused"]
-    assert "verdict" not in comment["body"]
-    assert story.origin_file(RELEASE_PATH) == IN_ROLLOUT
-
-
 def test_an_invalid_report_is_annotated_where_it_is_wrong(story: Story) -> None:
     story.repo.write(RELEASE_PATH, IN_ROLLOUT)
     story.repo.commit("Start the rollout of arc-ce 6.19.0")
@@ -437,14 +462,15 @@ def test_an_invalid_report_is_annotated_where_it_is_wrong(story: Story) -> None:
         "::error file=releases/arc-ce/6.19.0/reports/ncg-ingrid-pt.yaml,line=3,col=10,title=vocabulary::"
         "verdict: the string 'yes' is not one of 'accept' or 'reject'"
     )
-    assert checked.output.count(annotation) == 1  # from validate; check-pr's copy of it is not repeated
-    assert "::error::validation: failure, check-pr: failure" in checked.output
+    assert checked.output.count(annotation) == 1  # one check-pr call: each problem annotated once
+    assert "::error::check-pr refused the change" in checked.output
     assert_succeeded(story.run_comment(checked, pull))
     [comment] = story.comments_on(number)
-    assert (
-        "### Rollout check: refused ❌\n"
+    assert comment["body"].endswith(
+        "\n### Rollout check: refused ❌\n"
         "\n"
-        "Some changed records are invalid: see the annotations in the **Files changed** tab.\n"
+        "Some records would be invalid after the merge: see the problems below and the annotations in the"
+        " **Files changed** tab.\n"
         "\n"
         "**What this pull request does**\n"
         "\n"
@@ -452,14 +478,15 @@ def test_an_invalid_report_is_annotated_where_it_is_wrong(story: Story) -> None:
         "\n"
         "**Why it cannot be merged as it is**\n"
         "\n"
-        "- `releases/arc-ce/6.19.0/reports/ncg-ingrid-pt.yaml:3` verdict: the string 'yes' is not one of"
+        "- releases/arc-ce/6.19.0/reports/ncg-ingrid-pt.yaml:3 verdict: the string 'yes' is not one of"
         " 'accept' or 'reject' (vocabulary)\n"
-    ) in comment["body"]
+    )
     assert story.issues()[number]["labels"] == ["rollout: refused", "rollout: invalid"]
+    assert story.statuses(pull["head"]["sha"]) == [(CHECK, "failure", APP_LOGIN)]
 
 
 def forging_workflow() -> str:
-    """A pull-request.yml rewritten by the pull request: it skips every check and hands on an approval."""
+    """A pull-request.yml rewritten by the pull request: it posts success as the check itself, with its own token."""
     real = (ROOT / ".github" / "workflows" / "pull-request.yml").read_text()
     upload = re.search(r"actions/upload-artifact@[0-9a-f]{40}", real)
     assert upload is not None
@@ -472,14 +499,18 @@ permissions: {{}}
 jobs:
   check:
     runs-on: ubuntu-latest
+    permissions:
+      statuses: write
     env:
       PR_NUMBER: ${{{{ github.event.pull_request.number }}}}
       HEAD_SHA: ${{{{ github.event.pull_request.head.sha }}}}
+      GITHUB_TOKEN: ${{{{ github.token }}}}
     steps:
       - run: |
+          curl -sSf -X POST -H "Authorization: Bearer $GITHUB_TOKEN" \\
+            "$GITHUB_API_URL/repos/$GITHUB_REPOSITORY/statuses/$HEAD_SHA" \\
+            -d '{{"state": "success", "context": "{CHECK}", "description": "allowed"}}'
           mkdir -p "$RUNNER_TEMP/pr-comment"
-          printf '### Rollout check: allowed ✅\\n' > "$RUNNER_TEMP/pr-comment/comment.md"
-          printf 'rollout: allowed\\nverdict: ready\\n' > "$RUNNER_TEMP/pr-comment/labels.txt"
           printf '{{"number": %s, "head_sha": "%s"}}\\n' "$PR_NUMBER" "$HEAD_SHA" > "$RUNNER_TEMP/pr-comment/pull-request.json"
       - uses: {upload.group(0)}
         with:
@@ -488,39 +519,169 @@ jobs:
 """
 
 
-def test_a_pull_request_that_rewrites_its_check_cannot_forge_the_comment(story: Story) -> None:
+def test_a_pull_request_that_rewrites_its_check_can_neither_loosen_it_nor_be_merged(story: Story) -> None:
+    """An outsider's report that loosens check-pr and rewrites pull-request.yml to post success itself."""
     story.repo.write(RELEASE_PATH, IN_ROLLOUT)
     story.repo.commit("Start the rollout of arc-ce 6.19.0")
     story.push_main()
+    story.protect_main()
+    check_pr = story.repo.root / "rollout_tool" / "commands" / "check_pr.py"
+    loosened = check_pr.read_text().replace("return not has_errors(self.problems)", "return True")
+    assert loosened != check_pr.read_text()
     number, pull = story.open_pull(
         "mallory",
         "mallory/report",
         {
             REPORT_PATH: report_text("ncg-ingrid-pt", date="2026-11-19"),
+            "rollout_tool/commands/check_pr.py": loosened,
             ".github/workflows/pull-request.yml": forging_workflow(),
         },
-        fork=True,  # the head is no branch of origin: the comment workflow has to fetch it
+        fork=True,  # the head is no branch of origin: the trusted workflow has to fetch it
     )
+    head = pull["head"]["sha"]
 
     checked = story.run_pull_request(pull)
     assert_succeeded(checked)  # the pull request's own workflow ran, and said what it liked
-    artifact = story.runner.artifacts / str(checked.run_id) / "pr-comment" / "comment.md"
-    commented = story.run_comment(checked, pull)
-    assert_succeeded(commented)
+    assert story.statuses(head) == [(CHECK, "success", WORKFLOW_LOGIN)]
+    # The workflow token is GitHub Actions' app, not the bot's: protection does not count its status.
+    assert story.merge(number) == (
+        405,
+        {
+            "message": f'Required status check "{CHECK}" is expected.',
+            "documentation_url": "https://docs.github.com/rest",
+            "status": "405",
+        },
+    )
 
+    assert_succeeded(story.run_comment(checked, pull))
+    assert story.statuses(head) == [(CHECK, "success", WORKFLOW_LOGIN), (CHECK, "failure", APP_LOGIN)]
     [comment] = story.comments_on(number)
     body = comment["body"]
     assert "### Rollout check: refused ❌" in body and "allowed ✅" not in body
+    # The default branch's tool judged it, with the reasons in the comment.
     assert (
-        "only members of team `ncg-ingrid-pt` (or coordinators) may write its reports;"
-        " mallory is not a member of `ncg-ingrid-pt` at the base revision (unauthorized)"
+        "- releases/arc-ce/6.19.0/reports/ncg-ingrid-pt.yaml:1 only members of team `ncg-ingrid-pt` (or"
+        " coordinators) may write its reports; mallory is not a member of `ncg-ingrid-pt` at the base revision"
+        " (unauthorized)\n"
     ) in body
-    assert "- `.github/workflows/pull-request.yml:1` " in body
-    assert body.endswith(
-        "\n> ⚠️ The pull request's own check reported something else."
-        " This comment is the default branch's check of its head commit.\n"
-    )
+    assert (
+        "- rollout\\_tool/commands/check\\_pr.py:1 only coordinators may change rollout\\_tool/;"
+        " mallory is not a coordinator (unauthorized)\n"
+    ) in body
+    assert "- .github/workflows/pull-request.yml:1 " in body
+    assert "verdict" not in body
     assert story.issues()[number]["labels"] == ["rollout: refused"]
-    assert "another comment than this check computes" in commented.output
-    # What the pull request's run handed on was the forgery: it did not reach the server.
-    assert artifact.read_text(encoding="utf-8") == "### Rollout check: allowed ✅\n"
+    status, refused = story.merge(number)
+    assert (status, refused["message"]) == (405, f'Required status check "{CHECK}" is failing.')
+    assert story.origin_file(RELEASE_PATH) == IN_ROLLOUT
+
+
+def test_a_merge_group_is_judged_in_queue_order_and_checked_as_the_app(story: Story) -> None:
+    repo = story.repo
+    repo.write(RELEASE_PATH, IN_ROLLOUT)
+    repo.commit("Start the rollout of arc-ce 6.19.0")
+    tip = story.push_main()
+    story.protect_main()
+    prague = "releases/arc-ce/6.19.0/reports/praguelcg2.yaml"
+    first, _ = story.open_pull(
+        "ana-pt", "ana-pt/report", {REPORT_PATH: report_text("ncg-ingrid-pt", platform="el9", date="2026-11-19")}
+    )
+    second, _ = story.open_pull(
+        "jan-cz", "jan-cz/report", {prague: report_text("praguelcg2", platform="el9", date="2026-11-19")}
+    )
+    # The queue's commit: the tip, then each pull request merged in queue order, as GitHub builds it.
+    repo.git("checkout", "-q", "--detach", tip)
+    for number, branch in ((first, "ana-pt/report"), (second, "jan-cz/report")):
+        repo.git("merge", "-q", "--no-ff", "-m", f"Merge pull request #{number} from egi/{branch}", branch)
+    group = repo.git("rev-parse", "HEAD")
+    repo.git("checkout", "-q", "main")
+    queue_ref = f"gh-readonly-queue/main/pr-{second}-{tip}"
+    repo.git("push", "-q", "origin", f"{group}:refs/heads/{queue_ref}")
+
+    payload = payloads.event(
+        "merge_group$checks_requested",
+        merge_group={
+            "head_sha": group,
+            "head_ref": f"refs/heads/{queue_ref}",
+            "base_sha": tip,
+            "base_ref": "refs/heads/main",
+            "head_commit": {
+                "id": group,
+                "tree_id": group,
+                "message": f"Merge pull request #{second}",
+                "timestamp": OPENED,
+            },
+        },
+        repository=payloads.repository(FULL_NAME),
+        sender=payloads.user("carla-coord"),
+    )
+    queued = story.runner.run("pull-request-queue.yml", "merge_group", payload, sha=group, actor="carla-coord")
+    assert_succeeded(queued)
+    trusted = story.run_trusted(queued, "Merge queue", "merge_group", group, queue_ref)
+    assert_succeeded(trusted)
+    assert "by ana-pt: allowed" in trusted.output and "by jan-cz: allowed" in trusted.output
+    assert story.statuses(group) == [(CHECK, "success", APP_LOGIN)]
+
+
+def test_protected_main_refuses_a_push_and_the_bot_proposes_its_transitions(story: Story) -> None:
+    repo = story.repo
+    first = repo.git("rev-parse", "HEAD")
+    config = (repo.root / "rollout.yaml").read_text()
+    repo.write("rollout.yaml", re.sub(r"(?m)^bot: .*$", f"bot: {APP_LOGIN}\nbot_changes: pull-request", config))
+    repo.write(RELEASE_PATH, IN_ROLLOUT)
+    repo.write(REPORT_PATH, report_text("ncg-ingrid-pt", platform="el9", date="2026-11-19"))
+    repo.commit("In rollout with an accepting report; the bot acts as its app and proposes")
+    due = story.push_main()
+    story.protect_main()
+
+    # Nobody pushes to protected main, whatever their token: GitHub's hook declines it.
+    repo.write("README.md", "# pushed past review\n")
+    repo.commit("straight to main")
+    pushed = subprocess.run(["git", "push", "origin", "main"], cwd=repo.root, capture_output=True, text=True)
+    assert pushed.returncode != 0
+    assert "GH006: Protected branch update failed for refs/heads/main." in pushed.stderr
+    repo.git("reset", "-q", "--hard", due)
+
+    run = story.run_push(first, due, "carla-coord")
+    assert_succeeded(run)
+    assert story.main_sha() == due  # nothing pushed to main
+    [(number, proposal)] = [(n, i) for n, i in story.issues().items() if i.get("pull")]
+    assert proposal["user"] == APP_LOGIN
+    assert proposal["pull"]["head"]["ref"] == "rollout-bot/advance"
+    assert proposal["pull"]["auto_merge"]["enabled_by"] == APP_LOGIN
+    head = proposal["pull"]["head"]["sha"]
+    proposed = subprocess.run(
+        ["git", "--git-dir", str(story.origin), "show", f"{head}:{RELEASE_PATH}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "state: released" in proposed
+    # The tracking issue is the app's too: one identity for everything the bot writes.
+    assert all(i["user"] == APP_LOGIN for i in story.issues().values())
+    # Auto-merge waits for the check: without the app's status, no merge.
+    assert story.merge(number)[0] == 405
+
+    # The bot's pull request is checked like any other, and lands.
+    pull = {
+        "number": number,
+        "created_at": OPENED,
+        "title": proposal["title"],
+        "user": payloads.user(APP_LOGIN),
+        "head": {
+            "ref": "rollout-bot/advance",
+            "sha": head,
+            "label": "egi:rollout-bot/advance",
+            "user": payloads.user("egi"),
+        },
+        "base": {"ref": "main", "sha": due, "label": "egi:main", "user": payloads.user("egi")},
+    }
+    with story.server.state.lock:
+        story.server.state.data["repos"][FULL_NAME]["issues"][str(number)]["created_at"] = OPENED
+    checked = story.run_pull_request(pull)
+    assert_succeeded(checked)
+    assert_succeeded(story.run_comment(checked, pull))
+    assert story.statuses(head) == [(CHECK, "success", APP_LOGIN)]
+    status, merged = story.merge(number)
+    assert (status, merged["merged"]) == (200, True)
+    assert "state: released" in story.origin_file(RELEASE_PATH)

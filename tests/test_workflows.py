@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 
 from rollout_tool.loading import LoadError, load
 from tests.act_support.tools import require_tool
-from tests.github_server import GitHubServer, new_state
+from tests.github_server import APP_CLIENT_ID, APP_PRIVATE_KEY, GitHubServer, new_state
 from tests.support.repos import Repo, report_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,14 +53,8 @@ def zizmor(folder: Path) -> subprocess.CompletedProcess[str]:
 
 def test_the_workflows_exist() -> None:
     names = {p.name for p in FILES}
-    assert {
-        "pull-request.yml",
-        "pull-request-comment.yml",
-        "rollout.yml",
-        "reminders.yml",
-        "digest.yml",
-        "ci.yml",
-    } <= names
+    assert {"pull-request.yml", "pull-request-comment.yml", "pull-request-queue.yml", "rollout.yml"} <= names
+    assert {"reminders.yml", "digest.yml", "ea-report.yml", "ci.yml"} <= names
 
 
 def test_actionlint_is_clean() -> None:
@@ -80,7 +75,7 @@ def test_the_linters_catch_what_they_are_here_for(tmp_path: Path) -> None:
     text = (WORKFLOWS / "pull-request.yml").read_text()
     text = text.replace("  pull_request:\n", "  pull_request_target:\n", 1)
     text = re.sub(r"actions/checkout@[0-9a-f]{40} # v[\d.]+", "actions/checkout@v5", text)
-    text = text.replace('"$BASE_SHA"', "${{ github.event.pull_request.title }}", 1)
+    text = text.replace('"$HEAD_SHA"', "${{ github.event.pull_request.title }}", 1)
     broken = tmp_path / ".github" / "workflows"
     broken.mkdir(parents=True)
     (broken / "pull-request.yml").write_text(text)
@@ -173,10 +168,33 @@ def test_no_pull_request_target_and_no_secrets_for_pull_requests() -> None:
                 assert set(job["permissions"].values()) == {"read"}, path.name
 
 
+# Events whose runs use the default branch's workflow files: the only ones that may reach the app's key.
+DEFAULT_BRANCH_EVENTS = {"workflow_run", "push", "workflow_dispatch", "schedule"}
+
+
+def test_only_default_branch_runs_reach_the_apps_key_through_its_environment() -> None:
+    users = []
+    for path in FILES:
+        flow = workflow(path)
+        for name, job in flow["jobs"].items():
+            if "ROLLOUT_APP_PRIVATE_KEY" not in json.dumps(job):
+                continue
+            users.append(path.name)
+            assert job.get("environment") == "rollout-bot", f"{path.name}/{name}: the key lives in rollout-bot only"
+            assert set(flow["on"]) <= DEFAULT_BRANCH_EVENTS, f"{path.name} runs files a pull request may change"
+            if flow["on"].get("push"):
+                assert flow["on"]["push"]["branches"] == ["main"], path.name
+    assert sorted(set(users)) == ["pull-request-comment.yml", "rollout.yml"]
+    # merge_group runs the group's own files, which a queued pull request may have changed: no key there.
+    assert "secrets." not in (WORKFLOWS / "pull-request-queue.yml").read_text()
+
+
 def test_the_privileged_workflow_never_runs_pull_request_code() -> None:
     flow = workflow(WORKFLOWS / "pull-request-comment.yml")
     assert list(flow["on"]) == ["workflow_run"]
-    assert flow["on"]["workflow_run"]["workflows"] == [workflow(WORKFLOWS / "pull-request.yml")["name"]]
+    assert flow["on"]["workflow_run"]["workflows"] == [
+        workflow(WORKFLOWS / name)["name"] for name in ("pull-request.yml", "pull-request-queue.yml")
+    ]
     text = (WORKFLOWS / "pull-request-comment.yml").read_text()
     for command in ("git checkout", "git switch", "git worktree", "git reset", "gh pr checkout", "git merge"):
         assert command not in text
@@ -209,162 +227,62 @@ def test_the_workflows_match_githubs_schema() -> None:
 # ------------------------------------------------------------------ .github/scripts/pr_comment.py
 
 SCRIPT = ROOT / ".github" / "scripts" / "pr_comment.py"
-CHECK_ALLOWED = {
-    "allowed": True,
-    "changes": [
-        {
-            "kind": "report-added",
-            "path": "releases/arc-ce/6.19.0/reports/praguelcg2.yaml",
-            "summary": "new report by team `praguelcg2` on arc-ce/6.19.0: accept on revision 1",
-        }
-    ],
-    "problems": [],
-}
-STATUS = {
-    "today": "2026-11-20",
-    "releases": [
-        {
-            "product": "arc-ce",
-            "version": "6.19.0",
-            "state": "rollout",
-            "policy": "default",
-            "verdict": "waiting",
-            "reasons": ["needs 1 more accepting report", "none yet on el8"],
-        },
-        {"product": "other", "version": "1.0", "state": "rollout", "verdict": "blocked", "reasons": ["x"]},
-    ],
-}
-
-
-def run_render(
-    tmp_path: Path, check: Any, status: Any = STATUS, validation: str = "success", validated: Any = None
-) -> subprocess.CompletedProcess[str]:
-    (tmp_path / "check.json").write_text(check if isinstance(check, str) else json.dumps(check))
-    (tmp_path / "status.json").write_text(json.dumps(status))
-    (tmp_path / "validate.json").write_text(json.dumps(validated))
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), "render", "--check", str(tmp_path / "check.json"), "--status",
-         str(tmp_path / "status.json"), "--validated", str(tmp_path / "validate.json"), "--validation", validation,
-         "--pr", "7", "--head-sha", "a" * 40, "--out", str(tmp_path / "out")],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    return result
-
-
-def render(tmp_path: Path, check: Any, status: Any = STATUS, validation: str = "success") -> tuple[str, list[str]]:
-    run_render(tmp_path, check, status, validation)
-    out = tmp_path / "out"
-    assert json.loads((out / "pull-request.json").read_text()) == {"number": 7, "head_sha": "a" * 40}
-    return (out / "comment.md").read_text(), (out / "labels.txt").read_text().splitlines()
-
-
-def test_the_comment_of_an_allowed_change(tmp_path: Path) -> None:
-    body, labels = render(tmp_path, CHECK_ALLOWED)
-    assert body == (
-        "### Rollout check: allowed ✅\n"
-        "\n"
-        "**What this pull request does**\n"
-        "\n"
-        "- new report by team `praguelcg2` on arc-ce/6.19.0: accept on revision 1\n"
-        "\n"
-        "**arc-ce/6.19.0** with this change: rollout, verdict **waiting** (policy default)\n"
-        "- needs 1 more accepting report\n"
-        "- none yet on el8\n"
-    )
-    assert labels == ["rollout: allowed", "verdict: waiting"]
-
-
-def test_the_comment_of_a_refused_invalid_change_names_each_problem(tmp_path: Path) -> None:
-    check = {
-        "allowed": False,
-        "changes": CHECK_ALLOWED["changes"],
-        "problems": [
-            {"path": "releases/arc-ce/6.19.0/reports/praguelcg2.yaml", "line": 1, "column": 1, "level": "error",
-             "rule": "unauthorized", "message": "only members of team `praguelcg2` may write its reports"},
-        ],
-    }  # fmt: skip
-    body, labels = render(tmp_path, check, validation="failure")
-    assert body.splitlines()[:3] == [
-        "### Rollout check: refused ❌",
-        "",
-        "Some changed records are invalid: see the annotations in the **Files changed** tab.",
-    ]
-    assert (
-        "- `releases/arc-ce/6.19.0/reports/praguelcg2.yaml:1` only members of team `praguelcg2`"
-        " may write its reports (unauthorized)\n"
-    ) in body
-    assert "verdict" not in body
-    assert labels == ["rollout: refused", "rollout: invalid"]
-
-
-def test_check_pr_problems_are_annotated_once(tmp_path: Path) -> None:
-    invalid = {"path": "teams/x.yaml", "line": 2, "column": 3, "level": "error", "rule": "schema", "message": "bad"}
-    refused = {**invalid, "line": 1, "column": 1, "rule": "unauthorized", "message": "only coordinators, 100%"}
-    check = {"allowed": False, "changes": [], "problems": [invalid, refused]}
-    result = run_render(tmp_path, check, validated={"files": 1, "problems": [invalid]})
-    # The validation problem was annotated by `rollout validate`; only check-pr's own is added.
-    assert result.stdout == "::error file=teams/x.yaml,line=1,col=1,title=unauthorized::only coordinators, 100%25\n"
-    assert run_render(tmp_path, check, validated=None).stdout.count("::error ") == 2
-
-
-def test_a_check_that_could_not_run_is_said_so(tmp_path: Path) -> None:
-    body, labels = render(tmp_path, "")
-    assert body.startswith("### Rollout check: could not run\n")
-    assert labels == ["rollout: refused"]
-
-
-def test_text_from_the_change_cannot_inject_markup_or_mentions(tmp_path: Path) -> None:
-    check = {
-        **CHECK_ALLOWED,
-        "changes": [{"path": "x", "summary": "<img src=x onerror=alert(1)> ping @org/team\n# big"}],
-    }
-    body, _ = render(tmp_path, check)
-    assert "- &lt;img src=x onerror=alert(1)&gt; ping \u200d@\u200dorg/team # big\n" in body
-    assert "<img" not in body and "\n# big" not in body
+TODAY = "2026-11-20"
+PRAGUE_REPORT = "releases/arc-ce/6.19.0/reports/praguelcg2.yaml"
+CONTEXT = "rollout / check"
 
 
 @pytest.fixture
 def server() -> Iterator[GitHubServer]:
     with GitHubServer(new_state("egi/rollout")) as running:
+        workflow = {"login": "github-actions[bot]", "app": "github-actions", "write": True}
+        running.state.data["tokens"]["workflow-token"] = workflow
         yield running
 
 
-def post(repo: Repo, server: GitHubServer, artifact: Path, head_sha: str) -> subprocess.CompletedProcess[str]:
+def app_token(server: GitHubServer) -> str:
+    """An installation token of the bot's app, as actions/create-github-app-token makes it."""
+    wanted = {"statuses": "write", "issues": "write", "pull-requests": "write"}
+    ask = {"client_id": APP_CLIENT_ID, "private_key": APP_PRIVATE_KEY, "permissions": wanted}
+    request = urllib.request.Request(f"{server.url}/_app_tokens", method="POST", data=json.dumps(ask).encode())
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return str(json.load(answer)["token"])
+
+
+def script(repo: Repo, server: GitHubServer, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "ROLLOUT_"))} | {
         "GITHUB_API_URL": server.url,
         "GITHUB_REPOSITORY": "egi/rollout",
-        "GITHUB_TOKEN": "bot-token",
-        "ROLLOUT_BOT_APP": "rollout-bot",
+        # The workflow's own token: the bot's comment goes out as the app rollout.yaml names instead.
+        "GITHUB_TOKEN": "workflow-token",
+        "ROLLOUT_STATUS_TOKEN": app_token(server),
+        "ROLLOUT_STATUS_APP": "rollout-bot",
         "ROLLOUT_BOT_WRITE_INTERVAL": "0",
         # The script runs `rollout`: this environment's, never another on the machine's PATH.
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "ROLLOUT_TODAY": TODAY,
     }
+    # The checkout's view of the target branch: the tip the change is judged against.
+    repo.git("update-ref", "refs/remotes/origin/main", "main")
     return subprocess.run(
-        [sys.executable, str(SCRIPT), "post", "--artifact", str(artifact), "--head-sha", head_sha],
-        cwd=repo.root, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [sys.executable, str(SCRIPT), *args], cwd=repo.root, env=env, capture_output=True, text=True, timeout=180
+    )
 
 
-TODAY = "2026-11-20"
-PRAGUE_REPORT = "releases/arc-ce/6.19.0/reports/praguelcg2.yaml"
+def post(repo: Repo, server: GitHubServer, artifact: Path, head_sha: str) -> subprocess.CompletedProcess[str]:
+    return script(repo, server, "pull-request", "--artifact", str(artifact), "--head-sha", head_sha)
 
 
-def artifact(
-    tmp_path: Path, number: object, labels: list[str], head_sha: str, body: str = "### Rollout check: allowed ✅\n"
-) -> Path:
+def artifact(tmp_path: Path, number: object, head_sha: str) -> Path:
     folder = tmp_path / "artifact"
     folder.mkdir(exist_ok=True)
     (folder / "pull-request.json").write_text(json.dumps({"number": number, "head_sha": head_sha}))
-    (folder / "labels.txt").write_text("".join(f"{label}\n" for label in labels))
-    (folder / "comment.md").write_text(body, encoding="utf-8")
     return folder
 
 
-def pull_request_branch(repo: Repo, author: str, files: dict[str, str]) -> str:
+def pull_request_branch(repo: Repo, author: str, files: dict[str, str], base: str = "main") -> str:
     """A pull request's head commit on its own branch; the work tree is back on main."""
-    repo.git("checkout", "-q", "-b", f"{author}/change", "main")
+    repo.git("checkout", "-q", "-b", f"{author}/change", base)
     for path, content in files.items():
         repo.write(path, content)
     head = repo.commit(f"Change by {author}")
@@ -372,80 +290,97 @@ def pull_request_branch(repo: Repo, author: str, files: dict[str, str]) -> str:
     return head
 
 
-def checked_as_the_pull_request_does(repo: Repo, tmp_path: Path, number: int, head: str, author: str) -> Path:
-    """The artifact pull-request.yml hands on: check-pr, status and validate at the head, then render."""
-    repo.git("checkout", "-q", head)
-    try:
-        env = {"ROLLOUT_TODAY": TODAY}
-        check = repo.rollout(
-            "check-pr", "--base", "main", "--head", head, "--author", author, "--format", "json", env=env
-        )
-        status = repo.rollout("status", "--format", "json", env=env)
-        validated = repo.rollout("validate", "--format", "json", "--", PRAGUE_REPORT, env=env)
-    finally:
-        repo.git("checkout", "-q", "main")
-    (tmp_path / "check.json").write_text(check.stdout)
-    (tmp_path / "status.json").write_text(status.stdout)
-    folder = tmp_path / "artifact"
-    rendered = subprocess.run(
-        [sys.executable, str(SCRIPT), "render", "--check", str(tmp_path / "check.json"), "--status",
-         str(tmp_path / "status.json"), "--validation", "success" if validated.returncode == 0 else "failure",
-         "--pr", str(number), "--head-sha", head, "--out", str(folder)],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert rendered.returncode == 0, rendered.stderr
-    return folder
+def opened_today(server: GitHubServer, number: int) -> None:
+    with server.state.lock:
+        server.state.data["repos"]["egi/rollout"]["issues"][str(number)]["created_at"] = f"{TODAY}T08:00:00Z"
 
 
 def bot_comments(server: GitHubServer) -> list[tuple[int, str]]:
     return [(c["issue"], c["body"]) for c in server.repo()["comments"].values()]
 
 
-def test_post_comments_on_the_checked_pull_request(repo: Repo, server: GitHubServer, tmp_path: Path) -> None:
+def statuses(server: GitHubServer, sha: str) -> list[tuple[str, str, str, str]]:
+    return [
+        (s["context"], s["state"], s["description"], s["creator"])
+        for s in server.repo().get("statuses", [])
+        if s["sha"] == sha
+    ]
+
+
+def test_the_check_posts_the_apps_status_the_comment_and_the_labels(
+    repo: Repo, server: GitHubServer, tmp_path: Path
+) -> None:
     head = pull_request_branch(repo, "jan-cz", {PRAGUE_REPORT: report_text("praguelcg2", date="2026-11-19")})
     number = server.add_pull("report", "jan-cz", head_sha=head)
-    handed = checked_as_the_pull_request_does(repo, tmp_path, number, head, "jan-cz")
-    result = post(repo, server, handed, head)
+    opened_today(server, number)
+    result = post(repo, server, artifact(tmp_path, number, head), head)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert statuses(server, head) == [(CONTEXT, "success", "allowed", "rollout-bot[bot]")]
+    # Run again: the app's newest status says the same, nothing is posted twice.
+    again = post(repo, server, artifact(tmp_path, number, head), head)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"{CONTEXT} on {head}: already success (allowed)" in again.stdout
+    assert len(statuses(server, head)) == 1
     [(on, body)] = bot_comments(server)
-    # The check computed again from the head's git objects is the one the pull request's run handed on.
-    assert on == number and body.endswith((handed / "comment.md").read_text())
+    assert on == number
+    assert server.repo()["comments"][next(iter(server.repo()["comments"]))]["user"] == "rollout-bot[bot]"
     assert "\n### Rollout check: allowed ✅\n" in body
     assert "- new report by team `praguelcg2` on arc-ce/6.19.0: accept on revision 1" in body
-    assert "pull request's own check reported something else" not in body
+    # The labels are check-pr's own, from the same judgement as the comment.
     labels = server.repo()["issues"][str(number)]["labels"]
-    assert labels == (handed / "labels.txt").read_text().splitlines()
     assert labels[0] == "rollout: allowed" and labels[1].startswith("verdict: ")
 
 
-def test_post_ignores_a_forged_comment_and_labels(repo: Repo, server: GitHubServer, tmp_path: Path) -> None:
-    """A pull request that rewrites its own check hands on whatever it likes: it is computed again."""
+def test_a_refused_change_gets_a_failing_status_from_the_app(repo: Repo, server: GitHubServer, tmp_path: Path) -> None:
     head = pull_request_branch(repo, "mallory", {PRAGUE_REPORT: report_text("praguelcg2", date="2026-11-19")})
     number = server.add_pull("report", "mallory", head_sha=head)
-    forged = artifact(tmp_path, number, ["rollout: allowed", "verdict: ready"], head)
-    result = post(repo, server, forged, head)
+    opened_today(server, number)
+    result = post(repo, server, artifact(tmp_path, number, head), head)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "another comment than this check computes" in result.stdout
-    [(on, body)] = bot_comments(server)
-    assert on == number
-    assert "### Rollout check: refused ❌" in body and "allowed ✅" not in body
-    assert "mallory is not a member of `praguelcg2` at the base revision (unauthorized)" in body
-    assert body.endswith(
-        "\n> ⚠️ The pull request's own check reported something else."
-        " This comment is the default branch's check of its head commit.\n"
-    )
+    assert statuses(server, head) == [(CONTEXT, "failure", "refused: 1 problem", "rollout-bot[bot]")]
+    [(_, body)] = bot_comments(server)
+    assert "### Rollout check: refused ❌" in body
+    assert "mallory is not a member of `praguelcg2`" in body
     assert server.repo()["issues"][str(number)]["labels"] == ["rollout: refused"]
 
 
-def test_post_refuses_an_artifact_that_names_another_pull_request(
+def test_the_change_is_judged_against_the_tip_not_where_it_was_cut(
+    repo: Repo, server: GitHubServer, tmp_path: Path
+) -> None:
+    """A report cut before its team dropped jan-cz: allowed where it was cut, refused at the tip."""
+    cut = repo.git("rev-parse", "main")
+    team = repo.root / "teams" / "praguelcg2.yaml"
+    team.write_text(team.read_text().replace("jan-cz", "eva-cz", 1))
+    repo.commit("jan-cz leaves praguelcg2")
+    head = pull_request_branch(repo, "jan-cz", {PRAGUE_REPORT: report_text("praguelcg2", date="2026-11-19")}, cut)
+    number = server.add_pull("report", "jan-cz", head_sha=head)
+    opened_today(server, number)
+    assert post(repo, server, artifact(tmp_path, number, head), head).returncode == 0
+    [(_, state, _, _)] = statuses(server, head)
+    assert state == "failure"
+
+
+def test_a_merged_pull_request_is_not_checked_again(repo: Repo, server: GitHubServer, tmp_path: Path) -> None:
+    head = pull_request_branch(repo, "jan-cz", {PRAGUE_REPORT: report_text("praguelcg2", date="2026-11-19")})
+    number = server.add_pull("report", "jan-cz", head_sha=head)
+    with server.state.lock:
+        server.state.data["repos"]["egi/rollout"]["issues"][str(number)]["state"] = "closed"
+    result = post(repo, server, artifact(tmp_path, number, head), head)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"pull request #{number} is closed: not checking" in result.stdout
+    assert bot_comments(server) == [] and server.repo().get("statuses", []) == []
+
+
+def test_the_check_refuses_an_artifact_that_names_another_pull_request(
     repo: Repo, server: GitHubServer, tmp_path: Path
 ) -> None:
     """The artifact comes from a run of the pull request's own code: its number is checked against the API."""
     victim = server.add_pull("someone else's", "jan-cz", head_sha="c" * 40)
-    result = post(repo, server, artifact(tmp_path, victim, ["rollout: allowed"], "d" * 40), "d" * 40)
+    result = post(repo, server, artifact(tmp_path, victim, "d" * 40), "d" * 40)
     assert result.returncode == 0
-    assert f"pull request #{victim} is at {'c' * 40}, not at the checked {'d' * 40}: not commenting" in result.stdout
+    assert f"pull request #{victim} is at {'c' * 40}, not at the checked {'d' * 40}: not checking" in result.stdout
     assert bot_comments(server) == []
+    assert server.repo().get("statuses", []) == []
 
 
 @pytest.mark.parametrize(
@@ -453,18 +388,66 @@ def test_post_refuses_an_artifact_that_names_another_pull_request(
     [
         ("7", "the artifact names no pull request"),
         (True, "the artifact names no pull request"),
-        (1, f"the head commit {'b' * 40} has not been fetched: nothing to check"),
+        (1, f"git cat-file -e {'b' * 40}^{{commit}}"),
     ],
 )
-def test_post_refuses_what_it_cannot_verify(
+def test_the_check_refuses_what_it_cannot_verify(
     repo: Repo, server: GitHubServer, tmp_path: Path, number: object, message: str
 ) -> None:
     server.add_pull("report", "ana-pt", head_sha="b" * 40)
-    result = post(repo, server, artifact(tmp_path, number, ["rollout: allowed"], "b" * 40), "b" * 40)
+    result = post(repo, server, artifact(tmp_path, number, "b" * 40), "b" * 40)
     assert result.returncode == 1
     assert message in result.stdout
     assert bot_comments(server) == []
-    assert server.repo()["issues"]["1"]["labels"] == []
+    assert server.repo().get("statuses", []) == []
+
+
+def merge_group(repo: Repo, server: GitHubServer, changes: dict[str, dict[str, str]]) -> tuple[str, list[int]]:
+    """A merge queue's group on main: one merge commit per pull request, as GitHub builds it."""
+    tip = repo.git("rev-parse", "main")
+    numbers = []
+    repo.git("checkout", "-q", "--detach", tip)
+    authors = list(changes)
+    for author, files in changes.items():
+        head = pull_request_branch(repo, author, files, tip)
+        number = server.add_pull(f"report by {author}", author, head_sha=head)
+        opened_today(server, number)
+        numbers.append(number)
+    repo.git("checkout", "-q", "--detach", tip)
+    for author, number in zip(authors, numbers, strict=True):
+        repo.git(
+            "merge", "-q", "--no-ff", "-m", f"Merge pull request #{number} from {author}/change", f"{author}/change"
+        )
+    group = repo.git("rev-parse", "HEAD")
+    repo.git("checkout", "-q", "main")
+    return group, numbers
+
+
+def test_a_merge_group_is_judged_in_queue_order_and_gets_the_apps_status(repo: Repo, server: GitHubServer) -> None:
+    group, _ = merge_group(repo, server, {"jan-cz": {PRAGUE_REPORT: report_text("praguelcg2", date="2026-11-19")}})
+    result = script(
+        repo, server, "merge-group", "--head-sha", group, "--head-ref", f"gh-readonly-queue/main/pr-1-{group}"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "by jan-cz: allowed" in result.stdout
+    assert statuses(server, group) == [(CONTEXT, "success", "allowed", "rollout-bot[bot]")]
+
+
+def test_a_merge_group_with_an_outsiders_pull_request_fails(repo: Repo, server: GitHubServer) -> None:
+    team = (repo.root / "teams" / "praguelcg2.yaml").read_text()
+    changes = {
+        "jan-cz": {PRAGUE_REPORT: report_text("praguelcg2", date="2026-11-19")},
+        # Each pull request is judged by its own author: mallory's is not carried by jan-cz's.
+        "mallory": {"teams/praguelcg2.yaml": team.replace("jan-cz", "mallory", 1)},
+    }
+    group, _ = merge_group(repo, server, changes)
+    result = script(
+        repo, server, "merge-group", "--head-sha", group, "--head-ref", f"gh-readonly-queue/main/pr-2-{group}"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "by mallory: refused" in result.stdout
+    [(_, state, _, creator)] = statuses(server, group)
+    assert (state, creator) == ("failure", "rollout-bot[bot]")
 
 
 def test_event_payloads_are_checked_against_githubs_webhook_schemas() -> None:

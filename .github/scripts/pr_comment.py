@@ -1,20 +1,23 @@
-"""The sticky pull-request comment: rendered by the unprivileged check, posted by the privileged workflow.
+"""Plumbing of the trusted check: one `rollout check-pr`, its comment and labels, and the bot app's status.
 
-    pr_comment.py render --check CHECK.json --status STATUS.json [--validated VALIDATE.json]
-                         --validation OUTCOME --pr N --head-sha SHA --out DIR
-    pr_comment.py post --artifact DIR --head-sha SHA
+    pr_comment.py pull-request --artifact DIR --head-sha SHA
+    pr_comment.py merge-group --head-sha SHA --head-ref REF
 
-`render` turns `rollout check-pr --format json` and `rollout status --format json`
-into DIR/comment.md, DIR/labels.txt and DIR/pull-request.json, and annotates the
-problems check-pr found beyond those `rollout validate` already annotated.
+It runs in pull-request-comment.yml: a checkout of the default branch, with
+the head fetched as git data (never checked out, never run). Nothing the
+pull request wrote is believed: the artifact of its own run gives only its
+number, checked against the API; author, opening day and head come from the
+API; the base is the tip of the target branch now.
 
-`post` runs where a token can write, in a checkout of the default branch with
-the pull request's head commit fetched as git data (never checked out). The
-artifact comes from a run of the pull request's own workflow file, which the
-pull request may have rewritten: `post` takes only its number, verified against
-the API, and computes the body and labels again itself, with the default
-branch's tool, for the author the API names, over the head's git objects. A
-body that differs from the artifact's is posted with a line saying so.
+`pull-request` judges merging the head into that tip, posts the comment and
+labels with the workflow's token, and the verdict as the commit status
+`rollout / check` on the head with the bot's GitHub App token
+(ROLLOUT_STATUS_TOKEN, the app's slug in ROLLOUT_STATUS_APP): branch protection requires that context from that app,
+which no workflow of a pull request can write as.
+
+`merge-group` judges a merge queue's commit: one pull request per commit on
+the tip, in queue order, each by its own author (`--queue`), and posts the
+status on the merge-group commit.
 """
 
 from __future__ import annotations
@@ -25,258 +28,203 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-ALLOWED, REFUSED, INVALID = "rollout: allowed", "rollout: refused", "rollout: invalid"
-VERDICT_LABELS = {v: f"verdict: {v}" for v in ("ready", "waiting", "blocked")}
+CONTEXT = "rollout / check"
 MAX_BODY = 60_000  # GitHub refuses comments over 65,536 characters
-RELEASE_PATH = re.compile(r"^releases/([^/]+)/([^/]+)/")
-RECORD_PATHS = ("rollout.yaml", "teams", "releases", "distributions")  # what the check validates
-TAMPERED = (
-    "> ⚠️ The pull request's own check reported something else."
-    " This comment is the default branch's check of its head commit."
-)
+QUEUE_REF = re.compile(r"^(?:refs/heads/)?gh-readonly-queue/(?P<base>.+)/pr-\d+-[0-9a-f]{40}$")
+QUEUED_PULL = re.compile(r"#(\d+)\b")
 
 
-def text(value: object) -> str:
-    """Data from the change as inert Markdown: no HTML, links, mentions or line breaks."""
-    from rollout_tool import markdown
-
-    return markdown.text(value)
+class CheckError(Exception):
+    """The check cannot go on; the message says why, as a workflow error."""
 
 
-def code(value: object) -> str:
-    from rollout_tool import markdown
-
-    return markdown.code(value)
-
-
-def read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def touched_releases(check: dict[str, Any]) -> list[tuple[str, str]]:
-    found: dict[tuple[str, str], None] = {}
-    for change in check.get("changes", []):
-        match = RELEASE_PATH.match(str(change.get("path", "")))
-        if match:
-            found[match.group(1), match.group(2)] = None
-    return list(found)
-
-
-def render(check: Any, status: Any, validation: str) -> tuple[str, list[str]]:
-    lines: list[str] = []
-    labels: list[str] = []
-    if not isinstance(check, dict) or "allowed" not in check:
-        lines += ["### Rollout check: could not run", "", "`rollout check-pr` gave no result; see the workflow's log."]
-        labels.append(REFUSED)
-        check = {}
-    elif check["allowed"]:
-        lines.append("### Rollout check: allowed ✅")
-        labels.append(ALLOWED)
-    else:
-        lines.append("### Rollout check: refused ❌")
-        labels.append(REFUSED)
-    if validation not in ("success", "skipped"):
-        lines += ["", "Some changed records are invalid: see the annotations in the **Files changed** tab."]
-        labels.append(INVALID)
-
-    changes = check.get("changes", [])
-    if changes:
-        lines += ["", "**What this pull request does**", ""]
-        lines += [f"- {text(c.get('summary', c.get('path', '')))}" for c in changes]
-    problems = check.get("problems", [])
-    if problems:
-        lines += ["", "**Why it cannot be merged as it is**" if not check.get("allowed") else "**Warnings**", ""]
-        for p in problems:
-            where = f"{p.get('path')}:{p.get('line')}"
-            lines.append(f"- {code(where)} {text(p.get('message', ''))} ({text(p.get('rule', ''))})")
-
-    releases = {(r.get("product"), r.get("version")): r for r in (status or {}).get("releases", [])}
-    if not check.get("allowed"):
-        # What a refused change would do to a verdict is moot: it cannot be merged.
-        return "\n".join(lines) + "\n", labels
-    for product, version in touched_releases(check):
-        release = releases.get((product, version))
-        if release is None:
-            continue
-        verdict = str(release.get("verdict", ""))
-        lines += [
-            "",
-            f"**{text(product)}/{text(version)}** with this change: {text(release.get('state', ''))},"
-            f" verdict **{text(verdict)}** (policy {text(release.get('policy', ''))})",
-        ]
-        lines += [f"- {text(reason)}" for reason in release.get("reasons", [])]
-        if verdict in VERDICT_LABELS and VERDICT_LABELS[verdict] not in labels:
-            labels.append(VERDICT_LABELS[verdict])
-    return "\n".join(lines) + "\n", labels
-
-
-def check_annotations(check: Any, validated: Any) -> str:
-    """Workflow annotations for check-pr's own problems: validation problems are annotated once, by validate."""
-    from rollout_tool import reporting
-    from rollout_tool.problems import Level, Problem
-
-    def problems(result: Any) -> list[Problem]:
-        found = []
-        for p in result.get("problems", []) if isinstance(result, dict) else []:
-            try:
-                found.append(
-                    Problem(
-                        str(p["path"]),
-                        int(p["line"]),
-                        int(p["column"]),
-                        str(p["rule"]),
-                        str(p["message"]),
-                        Level(p["level"]),
-                    )
-                )
-            except (KeyError, TypeError, ValueError):
-                continue
-        return found
-
-    already = set(problems(validated))
-    return reporting.github([p for p in problems(check) if p not in already])
-
-
-def command_render(args: argparse.Namespace) -> int:
-    check = read_json(args.check)
-    print(check_annotations(check, read_json(args.validated) if args.validated else None), end="")
-    body, labels = render(check, read_json(args.status), args.validation)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "comment.md").write_text(body, encoding="utf-8")
-    (args.out / "labels.txt").write_text("".join(f"{label}\n" for label in labels), encoding="utf-8")
-    target = {"number": args.pr, "head_sha": args.head_sha}
-    (args.out / "pull-request.json").write_text(json.dumps(target) + "\n", encoding="utf-8")
-    return 0
-
-
-def pull_request(number: int) -> dict[str, Any] | None:
-    api = os.environ.get("GITHUB_API_URL", "https://api.github.com").rstrip("/")
+def api(method: str, path: str, token: str, body: object = None) -> Any:
+    base = os.environ.get("GITHUB_API_URL", "https://api.github.com").rstrip("/")
     request = urllib.request.Request(
-        f"{api}/repos/{os.environ['GITHUB_REPOSITORY']}/pulls/{number}",
+        f"{base}/repos/{os.environ['GITHUB_REPOSITORY']}{path}",
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
         headers={
             "Accept": "application/vnd.github+json",
-            "Authorization": f"Bearer {os.environ['GITHUB_TOKEN']}",
+            "Authorization": f"Bearer {token}",
             "X-GitHub-Api-Version": "2022-11-28",
         },
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
-            found = json.load(response)
-            if not isinstance(found["head"]["sha"], str) or not isinstance(found["user"]["login"], str):
-                raise ValueError("no head commit or no author")
-            return dict(found)
-    except (urllib.error.URLError, KeyError, TypeError, ValueError) as exc:
-        print(f"::error::pull request #{number}: {exc}")
-        return None
+            return json.load(response)
+    except (urllib.error.URLError, ValueError) as exc:
+        detail = exc.read().decode(errors="replace") if isinstance(exc, urllib.error.HTTPError) else str(exc)
+        raise CheckError(f"{method} {path}: {detail}") from None
 
 
-def git(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], capture_output=True, text=True, errors="surrogateescape", check=False)
-
-
-def is_commit(revision: str) -> bool:
-    return git("cat-file", "-e", f"{revision}^{{commit}}").returncode == 0
-
-
-def rollout_json(*args: str) -> Any:
-    """The JSON a `rollout` command prints, or None when it printed none."""
-    command, *rest = args
-    done = subprocess.run(["rollout", command, "--format", "json", *rest], capture_output=True, text=True, check=False)
-    sys.stderr.write(done.stderr)
+def pull_request(number: int) -> dict[str, Any]:
+    found = api("GET", f"/pulls/{number}", os.environ["GITHUB_TOKEN"])
     try:
-        return json.loads(done.stdout) if done.returncode in (0, 1) else None
-    except ValueError:
-        return None
+        for value in (found["head"]["sha"], found["base"]["ref"], found["user"]["login"], found["created_at"]):
+            if not isinstance(value, str):
+                raise TypeError(value)
+    except (KeyError, TypeError):
+        raise CheckError(f"pull request #{number}: the API gave no head, base, author or opening date") from None
+    return dict(found)
 
 
-def validation_at(base: str, head: str) -> str:
-    """What `rollout validate` of the changed records concludes, read from the head's git objects."""
-    listed = git("diff", "-z", "--name-only", "--diff-filter=AMR", f"{base}...{head}", "--", *RECORD_PATHS)
-    if listed.returncode != 0:
-        return "failure"
-    changed = [path for path in listed.stdout.split("\0") if path]
-    if not changed:
-        return "success"
-    result = rollout_json("validate", "--rev", head, "--", *changed)
-    if not isinstance(result, dict) or any(p.get("level") == "error" for p in result.get("problems", [])):
-        return "failure"
-    return "success"
+def git(*args: str) -> str:
+    done = subprocess.run(["git", *args], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise CheckError(f"git {' '.join(args)}: {done.stderr.strip()}")
+    return done.stdout.strip()
 
 
-def status_at(head: str) -> Any:
-    """`rollout status` of the head's git objects."""
-    return rollout_json("status", "--rev", head)
+def tip_of(branch: str) -> str:
+    """The target branch's tip as the checkout fetched it (moments ago)."""
+    return git("rev-parse", "--verify", f"refs/remotes/origin/{branch}^{{commit}}")
 
 
-def recompute(base: str, head: str, author: str) -> tuple[str, list[str]]:
-    """The comment `render` writes, from the default branch's own tool run over the head's git objects."""
-    check = rollout_json("check-pr", "--base", base, "--head", head, "--author", author)
-    return render(check, status_at(head), validation_at(base, head))
+def check_pr(*args: str) -> tuple[str, dict[str, Any]]:
+    """One `rollout check-pr` call: the comment (markdown) and the same result as JSON."""
+    with tempfile.TemporaryDirectory() as folder:
+        data = Path(folder) / "check.json"
+        done = subprocess.run(
+            ["rollout", "check-pr", *args, "--format", "markdown", "--also", f"json={data}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        sys.stderr.write(done.stderr)
+        try:
+            result = json.loads(data.read_text(encoding="utf-8")) if done.returncode in (0, 1) else None
+        except (OSError, ValueError):
+            result = None
+    if not isinstance(result, dict) or not isinstance(result.get("allowed"), bool):
+        body = "### Rollout check: could not run\n\n`rollout check-pr` gave no result; see the workflow's log.\n"
+        return body, {"allowed": False, "labels": ["rollout: refused"], "problems": []}
+    return done.stdout, result
 
 
-def command_post(args: argparse.Namespace) -> int:
-    target = read_json(args.artifact / "pull-request.json")
+def post_status(sha: str, result: dict[str, Any]) -> None:
+    """The verdict on `sha`, as the bot's GitHub App: the check branch protection requires."""
+    errors = sum(1 for p in result.get("problems", []) if isinstance(p, dict) and p.get("level") == "error")
+    allowed = result["allowed"] is True
+    description = "allowed" if allowed else f"refused: {errors} problem{'s' if errors != 1 else ''}"
+    server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
+    run = f"{server}/{os.environ['GITHUB_REPOSITORY']}/actions/runs/{os.environ.get('GITHUB_RUN_ID', '')}"
+    body = {"state": "success" if allowed else "failure", "context": CONTEXT, "description": description}
+    token = os.environ["ROLLOUT_STATUS_TOKEN"]
+    # A re-run that reaches the same verdict posts nothing: the app's newest status already says it.
+    app = f"{os.environ.get('ROLLOUT_STATUS_APP', '')}[bot]"
+    posted = api("GET", f"/commits/{sha}/statuses?per_page=100", token)
+    ours = [s for s in posted if isinstance(s, dict) and s.get("context") == CONTEXT and _creator(s) == app]
+    if ours and (ours[0].get("state"), ours[0].get("description")) == (body["state"], description):
+        print(f"{CONTEXT} on {sha}: already {body['state']} ({description})")
+        return
+    api("POST", f"/statuses/{sha}", token, {**body, "target_url": run})
+    print(f"{CONTEXT} on {sha}: {body['state']} ({description})")
+
+
+def _creator(status: dict[str, Any]) -> object:
+    creator = status.get("creator")
+    return creator.get("login") if isinstance(creator, dict) else None
+
+
+def summarise(body: str) -> None:
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as out:
+            out.write(body)
+
+
+def command_pull_request(args: argparse.Namespace) -> int:
+    try:
+        target = json.loads((args.artifact / "pull-request.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        target = None
     number = target.get("number") if isinstance(target, dict) else None
     if not isinstance(number, int) or isinstance(number, bool) or number <= 0:
-        print("::error::the artifact names no pull request")
-        return 1
+        raise CheckError("the artifact names no pull request")
     pull = pull_request(number)
-    if pull is None:
-        return 1
     head = str(pull["head"]["sha"])
     if head != args.head_sha:
-        # Either the artifact names another pull request, or a newer push made
-        # this check stale; the newer run comments.
-        print(f"::warning::pull request #{number} is at {head}, not at the checked {args.head_sha}: not commenting")
+        # The artifact names another pull request, or a newer push made this run stale: the newer run checks.
+        print(f"::warning::pull request #{number} is at {head}, not at the checked {args.head_sha}: not checking")
         return 0
-    if not is_commit(head):
-        print(f"::error::the head commit {head} has not been fetched: nothing to check")
-        return 1
-    # The rules of the base the pull request targets; the default branch's tip
-    # (this checkout) when that commit is not in it.
-    base = str((pull.get("base") or {}).get("sha") or "")
-    base = base if base and is_commit(base) else "HEAD"
-    body, labels = recompute(base, head, str(pull["user"]["login"]))
-    handed = (args.artifact / "comment.md").read_text(encoding="utf-8", errors="replace")
-    handed_labels = (args.artifact / "labels.txt").read_text(encoding="utf-8", errors="replace").splitlines()
-    if handed != body or [label for label in handed_labels if label] != labels:
-        print("::warning::the pull request's own check handed on another comment than this check computes")
-        body += f"\n{TAMPERED}\n"
+    if pull.get("state") != "open":
+        # Merged or closed: a verdict against today's tip would say nothing about what landed.
+        print(f"pull request #{number} is {pull.get('state')}: not checking")
+        return 0
+    git("cat-file", "-e", f"{head}^{{commit}}")
+    tip = tip_of(str(pull["base"]["ref"]))
+    author, opened = str(pull["user"]["login"]), str(pull["created_at"])[:10]
+    body, result = check_pr("--base", tip, "--head", head, "--author", author, "--opened", opened)
+    summarise(body)
+    post_status(head, result)
     if len(body) > MAX_BODY:
-        print(f"::error::the comment body is over {MAX_BODY} characters")
-        return 1
-    written = args.artifact.parent / "comment-checked.md"
-    written.write_text(body, encoding="utf-8")
-    command = ["rollout", "bot", "comment", "--pr", str(number), "--body-file", str(written)]
-    for label in labels:
-        command += ["--label", label]
-    return subprocess.run(command, check=False).returncode
+        raise CheckError(f"the comment body is over {MAX_BODY} characters")
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".md", delete=False) as written:
+        written.write(body)
+    command = ["rollout", "bot", "comment", "--pr", str(number), "--body-file", written.name]
+    for label in result.get("labels", []):
+        command += ["--label", str(label)]
+    return subprocess.run(command, check=False, env=bot_environment()).returncode
+
+
+def bot_environment() -> dict[str, str]:
+    """The bot writes as the one identity rollout.yaml names: its app when it names the app, else the workflow's token."""
+    from rollout_tool.repository import Repository
+    from rollout_tool.sources import WorkTree
+
+    app = os.environ.get("ROLLOUT_STATUS_APP", "")
+    config = Repository(WorkTree(Path.cwd())).config()
+    if app and config is not None and config.bot == f"{app}[bot]":
+        return {**os.environ, "GITHUB_TOKEN": os.environ["ROLLOUT_STATUS_TOKEN"], "ROLLOUT_BOT_APP": app}
+    return dict(os.environ)
+
+
+def command_merge_group(args: argparse.Namespace) -> int:
+    ref = QUEUE_REF.match(args.head_ref)
+    if ref is None:
+        raise CheckError(f"{args.head_ref} is not a merge queue's branch")
+    head = args.head_sha
+    # The tip the queue built the group on; the queue itself drops a group whose base moved.
+    base = git("merge-base", tip_of(ref.group("base")), head)
+    queue = []
+    for commit in git("rev-list", "--first-parent", "--reverse", f"{base}..{head}").split():
+        found = QUEUED_PULL.search(git("log", "-1", "--format=%s", commit))
+        if found is None:
+            raise CheckError(f"merge-group commit {commit} names no pull request")
+        pull = pull_request(int(found.group(1)))
+        # check-pr verifies that each commit is exactly the merge of this head into the one before.
+        queue += ["--queue", f"{pull['head']['sha']}:{pull['user']['login']}:{str(pull['created_at'])[:10]}"]
+    if not queue:
+        raise CheckError(f"the merge group {head} holds no commit on {base}")
+    body, result = check_pr("--base", base, "--head", head, *queue)
+    print(body)
+    summarise(body)
+    post_status(head, result)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pr_comment.py")
     commands = parser.add_subparsers(dest="command", required=True)
-    rendering = commands.add_parser("render")
-    rendering.add_argument("--check", type=Path, required=True)
-    rendering.add_argument("--status", type=Path, required=True)
-    rendering.add_argument("--validated", type=Path, default=None, help="`rollout validate --format json` output")
-    rendering.add_argument("--validation", default="success")
-    rendering.add_argument("--pr", type=int, required=True)
-    rendering.add_argument("--head-sha", required=True)
-    rendering.add_argument("--out", type=Path, required=True)
-    posting = commands.add_parser("post")
-    posting.add_argument("--artifact", type=Path, required=True)
-    posting.add_argument("--head-sha", required=True)
+    pull = commands.add_parser("pull-request")
+    pull.add_argument("--artifact", type=Path, required=True)
+    pull.add_argument("--head-sha", required=True)
+    group = commands.add_parser("merge-group")
+    group.add_argument("--head-sha", required=True)
+    group.add_argument("--head-ref", required=True)
     args = parser.parse_args(argv)
-    return command_render(args) if args.command == "render" else command_post(args)
+    try:
+        return command_pull_request(args) if args.command == "pull-request" else command_merge_group(args)
+    except CheckError as error:
+        print(f"::error::{error}")
+        return 1
 
 
 if __name__ == "__main__":

@@ -8,7 +8,10 @@ GITHUB_API_URL; artifacts go to a folder the stand-ins share, keyed by run id.
 Each run gets a token of its own, as on GitHub: an installation token of the
 github-actions app (acting as `github-actions[bot]`) holding exactly the
 `permissions:` of the job that uses it, so the server refuses what they do
-not grant. act hands one token to every job of a run: a workflow whose jobs
+not grant. A job that needs the bot's GitHub App asks
+actions/create-github-app-token's stand-in, which trades the app's client id
+(`vars.ROLLOUT_APP_CLIENT_ID`) and key (`secrets.ROLLOUT_APP_PRIVATE_KEY`) for an
+installation token of the server's app. act hands one token to every job of a run: a workflow whose jobs
 use the token with different permissions is refused rather than run with
 their union.
 """
@@ -29,6 +32,7 @@ from typing import Any
 import yaml
 
 from tests.act_support.tools import tool
+from tests.github_server.server import APP_CLIENT_ID, APP_PRIVATE_KEY
 
 HERE = Path(__file__).resolve().parent
 STUBS = {
@@ -38,6 +42,7 @@ STUBS = {
     "actions/download-artifact": "download-artifact",
     "actions/upload-pages-artifact": "upload-pages-artifact",
     "actions/deploy-pages": "deploy-pages",
+    "actions/create-github-app-token": "create-github-app-token",
 }
 USES = re.compile(r"uses:\s*([\w.-]+/[\w.-]+)@([0-9a-f]{40})")
 # What the host's environment must not lend the jobs: a surrounding CI's own run.
@@ -172,6 +177,11 @@ class Runner:
             actor,
             "--secret",
             f"GITHUB_TOKEN={token}",
+            # The bot's GitHub App, as an environment limited to the default branch holds it.
+            "--secret",
+            f"ROLLOUT_APP_PRIVATE_KEY={APP_PRIVATE_KEY}",
+            "--var",
+            f"ROLLOUT_APP_CLIENT_ID={APP_CLIENT_ID}",
         ]
         for mapping in local_repositories(self.work / ".github" / "workflows"):
             command += ["--local-repository", mapping]

@@ -356,3 +356,61 @@ def _auto_merge(base: str, record: Json | None) -> Json | None:
     if record is None:
         return None
     return {**record, "enabled_by": simple_user(base, record["enabled_by"])}
+
+
+def status(base: str, full_name: str, record: Json) -> Json:
+    """A commit status, as posted: who posted it is its `creator` (an app's `slug[bot]` for an app)."""
+    creator = simple_user(base, record["creator"])
+    return {
+        "url": f"{base}/repos/{full_name}/statuses/{record['sha']}",
+        "avatar_url": creator["avatar_url"],
+        "id": record["id"],
+        "node_id": node_id("StatusContext", record["id"]),
+        "state": record["state"],
+        "description": record["description"],
+        "target_url": record["target_url"],
+        "context": record["context"],
+        "created_at": record["created_at"],
+        "updated_at": record["created_at"],
+        "creator": creator,
+    }
+
+
+def combined_status(base: str, full_name: str, repo: Json, sha: str, latest: list[Json], state: str) -> Json:
+    api = f"{base}/repos/{full_name}"
+    statuses = []
+    for record in latest:
+        shaped = status(base, full_name, record)
+        shaped.pop("creator")
+        statuses.append(shaped)
+    return {
+        "state": state,
+        "statuses": statuses,
+        "sha": sha,
+        "total_count": len(statuses),
+        "repository": {key: value for key, value in repository(base, full_name, repo).items() if key != "owner"}
+        | {"owner": simple_user(base, full_name.split("/")[0])},
+        "commit_url": f"{api}/commits/{sha}",
+        "url": f"{api}/commits/{sha}/status",
+    }
+
+
+def status_checks(base: str, full_name: str, branch: str, record: Json) -> Json:
+    url = f"{base}/repos/{full_name}/branches/{branch}/protection/required_status_checks"
+    checks = [{"context": c["context"], "app_id": c.get("app_id")} for c in record["checks"]]
+    return {
+        "url": url,
+        "strict": record["strict"],
+        "contexts": [c["context"] for c in checks],
+        "checks": checks,
+        "contexts_url": f"{url}/contexts",
+    }
+
+
+def protection(base: str, full_name: str, branch: str, record: Json) -> Json:
+    """A branch's protection as GET .../protection answers it; only required status checks are modelled."""
+    url = f"{base}/repos/{full_name}/branches/{branch}/protection"
+    shaped: Json = {"url": url, "enforce_admins": {"url": f"{url}/enforce_admins", "enabled": record["enforce_admins"]}}
+    if record.get("required_status_checks") is not None:
+        shaped["required_status_checks"] = status_checks(base, full_name, branch, record["required_status_checks"])
+    return shaped

@@ -8,6 +8,13 @@ shapes of GitHub's REST description. Faults can be queued by method and path:
 a server error or a rate limit before the request is carried out, a server
 error after it was carried out, or an answer slower than the client waits.
 
+Commit statuses remember the app that posted them; branch protection
+(required status checks, each from an app, and `strict`) decides whether
+`PUT .../pulls/{n}/merge` merges or refuses (405). A repository whose state
+names `"git_dir"` (a bare repository the tests push to) is served from it:
+branches are read there, a merge is a real merge commit, and a protected
+branch refuses pushes through an `update` hook.
+
 The whole state is plain JSON: tests seed it and read it back. Admin
 endpoints (no token; the server listens on 127.0.0.1 only):
 
@@ -17,6 +24,9 @@ endpoints (no token; the server listens on 127.0.0.1 only):
                    "permissions" it may write only what they grant, as a workflow's token)
     PUT /_state    replace it (seed a scenario)
     GET /_log      every request: method, path, status
+    POST /_app_tokens  an installation token of a GitHub App in the state's "apps":
+                   {"client_id": ..., "private_key": ..., "permissions": {"statuses": "write"}}
+                   (what actions/create-github-app-token's stand-in asks for)
     POST /_tokens  add tokens: {"<token>": {"login": ..., "app": ..., "permissions": {"issues": "write"}}}
     POST /_faults  queue faults: [{"method": "POST", "path": "/repos/*/issues",
                    "status": 502, "when": "after", "times": 1}, ...]; see `Fault`
@@ -28,8 +38,11 @@ import contextlib
 import copy
 import datetime as dt
 import fnmatch
+import hashlib
 import json
+import os
 import re
+import secrets
 import subprocess
 import threading
 import time
@@ -48,6 +61,24 @@ SECONDARY_MESSAGE = (
     "You have exceeded a secondary rate limit and have been temporarily blocked from content creation. "
     "Please retry your request again later."
 )
+
+
+APP_CLIENT_ID = "Iv23li-rollout-bot"
+APP_PRIVATE_KEY = "-----BEGIN RSA PRIVATE KEY-----\nthe test server's key of rollout-bot\n-----END RSA PRIVATE KEY-----"
+BOT_APP: Json = {
+    "slug": "rollout-bot",
+    "id": 424242,
+    "installation_id": 4242,
+    "private_key": APP_PRIVATE_KEY,
+    # What the README asks the app to be granted.
+    "permissions": {
+        "contents": "write",
+        "pull-requests": "write",
+        "issues": "write",
+        "statuses": "write",
+        "checks": "read",
+    },
+}
 
 
 def now() -> str:
@@ -71,6 +102,9 @@ def new_state(
             "bot-token": {"login": "rollout-bot[bot]", "app": "rollout-bot", "write": True},
             "read-token": {"login": "reader", "write": False},
         },
+        # The bot's GitHub App: actions/create-github-app-token (or its stand-in) trades
+        # the client id and private key for an installation token (POST /_app_tokens).
+        "apps": {APP_CLIENT_ID: dict(BOT_APP)},
         "rate": {"limit": 5000, "remaining": 5000, "reset": int(time.time()) + 3600},
         "repos": {repository: new_repository(1, created, head_sha)},
     }
@@ -553,9 +587,12 @@ def get_pull(state: GitHubState, request: Request) -> Answer:
 
 
 def _branch_sha(repo: Json, branch: str) -> str:
-    # Pushes go to a git remote, not to this server: a branch it does not hold has the default branch's sha.
-    ref = repo["refs"].get(f"refs/heads/{branch}") or repo["refs"][f"refs/heads/{repo['default_branch']}"]
-    return str(ref["sha"])
+    # Without git serving the repository, pushes go to a git remote, not to this server: a branch
+    # it does not hold has the default branch's sha.
+    found = branch_tip(repo, branch) or branch_tip(repo, repo["default_branch"])
+    if found is None:
+        raise HttpError(422, "Validation Failed", [{"resource": "PullRequest", "code": "invalid", "field": "head"}])
+    return found
 
 
 @route("POST", "/repos/{owner}/{repo}/pulls")
@@ -764,6 +801,252 @@ def delete_ref(state: GitHubState, request: Request) -> Answer:
     return Answer(204, None)
 
 
+# ------------------------------------------------------------------ commit statuses, branch protection, merges
+#
+# A repository may name the bare git repository that serves it (`"git_dir"`): then
+# its branches are read from git, a merge is a real merge commit there, and a
+# protected branch refuses pushes through an `update` hook, as GitHub's "protected
+# branch hook declined". Without one, branches are the state's `refs`.
+
+STATUS_STATES = ("error", "failure", "pending", "success")
+# The GitHub App of a workflow's own token (GITHUB_TOKEN) on github.com.
+ACTIONS_APP_ID = 15368
+PROTECTED_HOOK = """\
+#!/bin/sh
+# Written by the test server: a protected branch changes only by merging a pull request.
+if grep -qxF "$1" "$GIT_DIR/protected-branches" 2> /dev/null; then
+  echo "error: GH006: Protected branch update failed for $1." >&2
+  echo "error: Changes must be made through a pull request." >&2
+  exit 1
+fi
+"""
+
+
+def app_id(state: GitHubState, slug: str | None) -> int | None:
+    """The id of the GitHub App a token was made for (None for a person's token)."""
+    if slug is None:
+        return None
+    if slug == "github-actions":
+        return ACTIONS_APP_ID
+    for app in state.data.get("apps", {}).values():
+        if app["slug"] == slug:
+            return int(app["id"])
+    return None
+
+
+def _git(repo: Json, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", "--git-dir", repo["git_dir"], *args], capture_output=True, text=True, check=False, env=env
+    )
+
+
+def branch_tip(repo: Json, branch: str) -> str | None:
+    if repo.get("git_dir"):
+        found = _git(repo, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}")
+        return found.stdout.strip() if found.returncode == 0 else None
+    ref = repo["refs"].get(f"refs/heads/{branch}")
+    return str(ref["sha"]) if ref else None
+
+
+def _resolve(repo: Json, ref: str) -> str:
+    sha = ref if re.fullmatch(r"[0-9a-f]{40}", ref) else branch_tip(repo, ref)
+    if sha is None:
+        raise HttpError(422, f"No commit found for SHA: {ref}")
+    return sha
+
+
+def _latest_by_context(statuses: list[Json]) -> list[Json]:
+    latest: dict[str, Json] = {}
+    for record in sorted(statuses, key=lambda s: s["id"]):
+        latest[record["context"]] = record
+    return sorted(latest.values(), key=lambda s: s["id"], reverse=True)
+
+
+@route("POST", "/repos/{owner}/{repo}/statuses/{sha}")
+def create_status(state: GitHubState, request: Request) -> Answer:
+    full_name, repo = state.repo(request)
+    sha = request.params["sha"]
+    body = _body_dict(request)
+    if body.get("state") not in STATUS_STATES:
+        raise HttpError(422, "Validation Failed", [{"resource": "Status", "code": "custom", "field": "state"}])
+    known = _git(repo, "cat-file", "-e", f"{sha}^{{commit}}").returncode == 0 if repo.get("git_dir") else True
+    if not re.fullmatch(r"[0-9a-f]{40}", sha) or not known:
+        raise HttpError(422, f"No commit found for SHA: {sha}")
+    record = {
+        "id": state.next_id(),
+        "sha": sha,
+        "state": body["state"],
+        "context": str(body.get("context") or "default"),
+        "description": body.get("description"),
+        "target_url": body.get("target_url"),
+        "creator": request.login,
+        "app_id": app_id(state, request.app),
+        "created_at": now(),
+    }
+    repo.setdefault("statuses", []).append(record)
+    return Answer(201, objects.status(request.base, full_name, record))
+
+
+def _statuses_of(repo: Json, sha: str) -> list[Json]:
+    return [s for s in repo.get("statuses", []) if s["sha"] == sha]
+
+
+@route("GET", "/repos/{owner}/{repo}/commits/{ref}/statuses")
+def list_statuses(state: GitHubState, request: Request) -> Answer:
+    full_name, repo = state.repo(request)
+    found = sorted(_statuses_of(repo, _resolve(repo, request.params["ref"])), key=lambda s: s["id"], reverse=True)
+    return paginate(request, [objects.status(request.base, full_name, s) for s in found])
+
+
+@route("GET", "/repos/{owner}/{repo}/commits/{ref}/status")
+def combined_status(state: GitHubState, request: Request) -> Answer:
+    full_name, repo = state.repo(request)
+    sha = _resolve(repo, request.params["ref"])
+    latest = _latest_by_context(_statuses_of(repo, sha))
+    states = {s["state"] for s in latest}
+    combined = (
+        "failure" if states & {"failure", "error"} else "pending" if not latest or "pending" in states else "success"
+    )
+    return Answer(200, objects.combined_status(request.base, full_name, repo, sha, latest, combined))
+
+
+def _write_protected_hook(repo: Json) -> None:
+    if not repo.get("git_dir"):
+        return
+    git_dir = Path(repo["git_dir"])
+    (git_dir / "protected-branches").write_text("".join(f"refs/heads/{b}\n" for b in repo.get("protection", {})))
+    hook = git_dir / "hooks" / "update"
+    hook.parent.mkdir(exist_ok=True)
+    hook.write_text(PROTECTED_HOOK)
+    hook.chmod(0o755)
+
+
+def _protected(state: GitHubState, request: Request) -> tuple[str, Json, str]:
+    full_name, repo = state.repo(request)
+    branch = request.params["branch"]
+    if branch_tip(repo, branch) is None:
+        raise HttpError(404, "Branch not found")
+    return full_name, repo, branch
+
+
+@route("PUT", "/repos/{owner}/{repo}/branches/{branch}/protection")
+def update_protection(state: GitHubState, request: Request) -> Answer:
+    full_name, repo, branch = _protected(state, request)
+    body = _body_dict(request)
+    checks_given = body.get("required_status_checks")
+    checks = None
+    if checks_given is not None:
+        if not isinstance(checks_given, dict) or not isinstance(checks_given.get("strict"), bool):
+            raise HttpError(422, 'Invalid request.\n\nNo subschema in "anyOf" matched.')
+        listed = checks_given.get("checks") or [{"context": c} for c in checks_given.get("contexts") or []]
+        if not all(isinstance(c, dict) and isinstance(c.get("context"), str) for c in listed):
+            raise HttpError(422, 'Invalid request.\n\n"context" is a required property.')
+        # app_id -1 (or none given) accepts the context from any app.
+        checks = {
+            "strict": checks_given["strict"],
+            "checks": [
+                {"context": c["context"], "app_id": c["app_id"] if c.get("app_id", -1) != -1 else None} for c in listed
+            ],
+        }
+    repo.setdefault("protection", {})[branch] = {
+        "required_status_checks": checks,
+        "enforce_admins": bool(body.get("enforce_admins")),
+    }
+    _write_protected_hook(repo)
+    return Answer(200, objects.protection(request.base, full_name, branch, repo["protection"][branch]))
+
+
+@route("GET", "/repos/{owner}/{repo}/branches/{branch}/protection")
+def get_protection(state: GitHubState, request: Request) -> Answer:
+    full_name, repo, branch = _protected(state, request)
+    record = repo.get("protection", {}).get(branch)
+    if record is None:
+        raise HttpError(404, "Branch not protected")
+    return Answer(200, objects.protection(request.base, full_name, branch, record))
+
+
+@route("DELETE", "/repos/{owner}/{repo}/branches/{branch}/protection")
+def delete_protection(state: GitHubState, request: Request) -> Answer:
+    _, repo, branch = _protected(state, request)
+    if repo.get("protection", {}).pop(branch, None) is None:
+        raise HttpError(404, "Branch not protected")
+    _write_protected_hook(repo)
+    return Answer(204, None)
+
+
+def merge_refusal(repo: Json, pull: Json) -> str | None:
+    """Why branch protection refuses to merge `pull` now, in GitHub's words; None when it may merge."""
+    record = repo.get("protection", {}).get(pull["base"]["ref"])
+    required = (record or {}).get("required_status_checks")
+    if required is None:
+        return None
+    statuses = _statuses_of(repo, pull["head"]["sha"])
+    for check in required["checks"]:
+        posted = [
+            s
+            for s in statuses
+            if s["context"] == check["context"] and (check["app_id"] is None or s["app_id"] == check["app_id"])
+        ]
+        if not posted:
+            return f'Required status check "{check["context"]}" is expected.'
+        latest = max(posted, key=lambda s: s["id"])
+        if latest["state"] != "success":
+            return f'Required status check "{check["context"]}" is {"in progress" if latest["state"] == "pending" else "failing"}.'
+    if required["strict"] and not _contains_tip(repo, pull):
+        return "Head branch is out of date with the base branch."
+    return None
+
+
+def _contains_tip(repo: Json, pull: Json) -> bool:
+    tip = branch_tip(repo, pull["base"]["ref"])
+    if repo.get("git_dir"):
+        return _git(repo, "merge-base", "--is-ancestor", str(tip), pull["head"]["sha"]).returncode == 0
+    return tip == pull["base"]["sha"]
+
+
+def _merge_commit(repo: Json, pull: Json, number: int, title: str) -> str:
+    """Merge the head into the base branch: a real merge commit when git serves the repository."""
+    base = pull["base"]["ref"]
+    tip = str(branch_tip(repo, base))
+    if not repo.get("git_dir"):
+        sha = hashlib.sha1(f"{tip}{pull['head']['sha']}{number}".encode()).hexdigest()
+        repo["refs"][f"refs/heads/{base}"] = {"sha": sha, "type": "commit"}
+        return sha
+    tree = _git(repo, "merge-tree", "--write-tree", tip, pull["head"]["sha"])
+    if tree.returncode != 0:
+        raise HttpError(405, "Pull Request is not mergeable")
+    who = {"GIT_AUTHOR_NAME": "GitHub", "GIT_AUTHOR_EMAIL": "noreply@github.com"}
+    who |= {"GIT_COMMITTER_NAME": "GitHub", "GIT_COMMITTER_EMAIL": "noreply@github.com"}
+    env = {**os.environ, **who}
+    made = _git(repo, "commit-tree", tree.stdout.split()[0], "-p", tip, "-p", pull["head"]["sha"], "-m", title, env=env)
+    sha = made.stdout.strip()
+    # update-ref runs no hook: the server's own merge is how a protected branch changes.
+    if made.returncode != 0 or _git(repo, "update-ref", f"refs/heads/{base}", sha, tip).returncode != 0:
+        raise HttpError(409, "Base branch was modified. Review and try the merge again.")
+    return sha
+
+
+@route("PUT", "/repos/{owner}/{repo}/pulls/{number}/merge")
+def merge_pull(state: GitHubState, request: Request) -> Answer:
+    _, repo, record = state.issue(request)
+    pull = record.get("pull")
+    if not pull:
+        raise HttpError(404, "Not Found")
+    body = _body_dict(request)
+    if record["state"] != "open" or pull.get("merged_at"):
+        raise HttpError(405, "Pull Request is not mergeable")
+    if body.get("sha") not in (None, pull["head"]["sha"]):
+        raise HttpError(409, "Head branch was modified. Review and try the merge again.")
+    refusal = merge_refusal(repo, pull)
+    if refusal is not None:
+        raise HttpError(405, refusal)
+    title = str(body.get("commit_title") or f"Merge pull request #{record['number']} from {pull['head']['ref']}")
+    sha = _merge_commit(repo, pull, record["number"], title)
+    pull.update(merged_at=now(), merge_commit_sha=sha, merged_by=request.login)
+    record.update(state="closed", closed_at=pull["merged_at"], updated_at=pull["merged_at"])
+    return Answer(200, {"sha": sha, "merged": True, "message": "Pull Request successfully merged"})
+
+
 # ------------------------------------------------------------------ the HTTP side
 
 
@@ -854,6 +1137,8 @@ class GitHubHTTPServer(ThreadingHTTPServer):
             if (method, path) == ("POST", "/_tokens"):
                 self.state.data["tokens"].update(json.loads(raw))
                 return Answer(204, None)
+            if (method, path) == ("POST", "/_app_tokens"):
+                return self.app_token(json.loads(raw))
             if (method, path) == ("POST", "/_faults"):
                 for fault in json.loads(raw):
                     self.state.faults.append(Fault(**fault))
@@ -861,6 +1146,27 @@ class GitHubHTTPServer(ThreadingHTTPServer):
             if (method, path) == ("GET", "/_faults"):
                 return Answer(200, [asdict(f) for f in self.state.faults])
         return Answer(404, {"message": "Not Found"})
+
+    def app_token(self, asked: Json) -> Answer:
+        """An installation token of the app `client_id` names, for its private key, as GitHub mints one."""
+        app = self.state.data.get("apps", {}).get(asked.get("client_id"))
+        if app is None or asked.get("private_key") != app["private_key"]:
+            return Answer(401, {"message": "A JSON web token could not be decoded", "documentation_url": DOCS})
+        granted: dict[str, str] = app["permissions"]
+        wanted: dict[str, str] = asked.get("permissions") or granted
+        levels = {"none": 0, "read": 1, "write": 2}
+        if any(levels.get(level, 3) > levels[granted.get(scope, "none")] for scope, level in wanted.items()):
+            message = "The permissions requested are not granted to this installation."
+            return Answer(422, {"message": message, "documentation_url": DOCS})
+        # A fresh name that moves no other counter: minting a token changes nothing but the tokens.
+        token = f"ghs_{app['slug']}_{secrets.token_hex(8)}"
+        self.state.data["tokens"][token] = {
+            "login": f"{app['slug']}[bot]",
+            "app": app["slug"],
+            "write": True,
+            "permissions": dict(wanted),
+        }
+        return Answer(201, {"token": token, "app_slug": app["slug"], "installation_id": app["installation_id"]})
 
     def rate_headers(self) -> dict[str, str]:
         rate = self.state.data["rate"]
@@ -977,6 +1283,8 @@ def _granted(account: Json, method: str, path: str) -> bool:
     parts = path.split("/")
     if len(parts) < 5 or parts[1] != "repos":
         return False
+    if parts[4] == "pulls" and parts[-1] == "merge":
+        return permissions.get("contents") == "write"  # merging writes the base branch
     return any(permissions.get(scope) == "write" for scope in _SCOPES.get(parts[4], ("administration",)))
 
 
