@@ -15,7 +15,7 @@ import pytest
 import requests
 import yaml
 
-from tests.act_support import payloads, runner
+from tests.act_support import payloads
 from tests.act_support.runner import Runner
 from tests.github_server import GitHubServer, new_state
 from tests.support.repos import Repo, build_repo
@@ -25,35 +25,14 @@ from tests.test_story import copy_project
 pytestmark = pytest.mark.runner
 
 FULL_NAME = "egi/rollout"
-APP_TOKEN = "app-installation-token"
 
 
 @pytest.fixture
 def server() -> Iterator[GitHubServer]:
-    tokens = {
-        # The bot's GitHub App installation token, handed to the workflow as the ROLLOUT_APP_TOKEN secret.
-        APP_TOKEN: {"login": "rollout-bot[bot]", "app": "rollout-bot", "write": True},
-        "jan-token": {"login": "jan-cz", "write": True},
-    }
+    tokens = {"jan-token": {"login": "jan-cz", "write": True}}
+    # The workflow makes the bot app's installation token from the app's key, as on GitHub.
     with GitHubServer(new_state(FULL_NAME, tokens=tokens)) as github:
         yield github
-
-
-@pytest.fixture
-def with_app_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """act as the harness runs it, given the app's token as a secret and its slug as a variable.
-
-    The harness passes only the workflow's own token; until it can hand a job
-    more secrets, a wrapper adds them to act's command line.
-    """
-    real = runner.act_binary()
-    wrapper = tmp_path / "act-with-app-token"
-    wrapper.write_text(
-        f'#!/bin/sh\nexec "{real}" "$@" --secret ROLLOUT_APP_TOKEN={APP_TOKEN} --var ROLLOUT_BOT_APP=rollout-bot\n',
-        encoding="utf-8",
-    )
-    wrapper.chmod(0o755)
-    monkeypatch.setattr(runner, "act_binary", lambda: str(wrapper))
 
 
 def file_issue(server: GitHubServer, body: str) -> dict[str, object]:
@@ -69,7 +48,7 @@ def file_issue(server: GitHubServer, body: str) -> dict[str, object]:
 
 
 def test_a_submitted_form_becomes_the_bots_pull_request_and_an_answer_on_the_issue(
-    tmp_path: Path, server: GitHubServer, with_app_token: None
+    tmp_path: Path, server: GitHubServer
 ) -> None:
     repo: Repo = build_repo(tmp_path / "repo")
     origin = tmp_path / "origin.git"

@@ -14,6 +14,8 @@ from test_workflows import actionlint, zizmor
 
 from tests.support.repos import Repo, run_rollout
 
+PROJECT = Path(__file__).resolve().parent.parent
+
 COORDINATOR = "carla-coord"
 BOT = "infra-bot"
 
@@ -182,3 +184,11 @@ def test_a_candidate_from_someone_else_is_refused(new_repo: Repo) -> None:
         "check-pr", "--base", "main", "--head", "change", "--author", "mallory", "--today", "2026-11-01"
     )
     assert checked.returncode == 1, checked.stdout
+
+
+@pytest.mark.parametrize("name", ["ea-report.yml", "reminders.yml"])
+def test_a_new_repository_gets_this_repositorys_workflow_with_the_pinned_package(name: str) -> None:
+    ours = (PROJECT / ".github/workflows" / name).read_text()
+    shipped = (PROJECT / "rollout_tool/templates/init/workflows" / name).read_text()
+    pinned = '"rollout-as-code==@ROLLOUT_VERSION@"'
+    assert shipped == ours.replace("pip install --quiet .\n", f"pip install --quiet {pinned}\n")

@@ -17,6 +17,7 @@ import pytest
 from rollout_tool.loading import LoadError, load
 from tests.act_support.tools import require_tool
 from tests.github_server import APP_CLIENT_ID, APP_PRIVATE_KEY, GitHubServer, new_state
+from tests.github_server.server import _new_issue
 from tests.support.repos import Repo, report_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -169,7 +170,8 @@ def test_no_pull_request_target_and_no_secrets_for_pull_requests() -> None:
 
 
 # Events whose runs use the default branch's workflow files: the only ones that may reach the app's key.
-DEFAULT_BRANCH_EVENTS = {"workflow_run", "push", "workflow_dispatch", "schedule"}
+# Events whose runs use the default branch's workflow files (issues: always the default branch's).
+DEFAULT_BRANCH_EVENTS = {"workflow_run", "push", "workflow_dispatch", "schedule", "issues"}
 
 
 def test_only_default_branch_runs_reach_the_apps_key_through_its_environment() -> None:
@@ -184,7 +186,7 @@ def test_only_default_branch_runs_reach_the_apps_key_through_its_environment() -
             assert set(flow["on"]) <= DEFAULT_BRANCH_EVENTS, f"{path.name} runs files a pull request may change"
             if flow["on"].get("push"):
                 assert flow["on"]["push"]["branches"] == ["main"], path.name
-    assert sorted(set(users)) == ["pull-request-comment.yml", "rollout.yml"]
+    assert sorted(set(users)) == ["ea-report.yml", "pull-request-comment.yml", "rollout.yml"]
     # merge_group runs the group's own files, which a queued pull request may have changed: no key there.
     assert "secrets." not in (WORKFLOWS / "pull-request-queue.yml").read_text()
 
@@ -462,3 +464,45 @@ def test_event_payloads_are_checked_against_githubs_webhook_schemas() -> None:
         payloads.event("pull_request$opened", number="three")
     with pytest.raises(ValidationError):
         payloads.event("workflow_run$completed", workflow_run={"conclusion": "finished"})
+
+
+def _form_pull(repo: Repo, server: GitHubServer, issue_author: str, *, ref: str | None = None) -> tuple[str, int]:
+    """The bot app's pull request of a report form that `issue_author` submitted as an issue."""
+    head = pull_request_branch(repo, "rollout-bot", {PRAGUE_REPORT: report_text("praguelcg2", date="2026-11-19")})
+    with server.state.lock:
+        repository = server.state.data["repos"]["egi/rollout"]
+        server.state.ensure_label(repository, "ea-report")
+        issue = _new_issue(server.state, repository, "EA report", "### Product\n\narc-ce", issue_author, ["ea-report"])
+    number = server.add_pull("EA report", "rollout-bot[bot]", head_sha=head)
+    with server.state.lock:
+        server.state.data["repos"]["egi/rollout"]["issues"][str(number)]["pull"]["head"]["ref"] = (
+            ref or f"ea-report/{issue['number']}"
+        )
+    opened_today(server, number)
+    return head, number
+
+
+def test_the_bots_pull_request_of_a_report_form_is_judged_as_the_forms_author(
+    repo: Repo, server: GitHubServer, tmp_path: Path
+) -> None:
+    head, number = _form_pull(repo, server, "jan-cz")
+    result = post(repo, server, artifact(tmp_path, number, head), head)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert statuses(server, head) == [(CONTEXT, "success", "allowed", "rollout-bot[bot]")]
+
+
+def test_a_report_form_by_an_outsider_stays_refused_in_the_bots_pull_request(
+    repo: Repo, server: GitHubServer, tmp_path: Path
+) -> None:
+    head, number = _form_pull(repo, server, "mallory")
+    assert post(repo, server, artifact(tmp_path, number, head), head).returncode == 0
+    assert statuses(server, head) == [(CONTEXT, "failure", "refused: 1 problem", "rollout-bot[bot]")]
+    [(_, body)] = bot_comments(server)
+    assert "mallory is not a member of `praguelcg2`" in body
+
+
+def test_only_the_bots_form_branch_borrows_the_forms_author(repo: Repo, server: GitHubServer, tmp_path: Path) -> None:
+    # The bot's pull request from another branch is judged as the bot, which may not write a team's report.
+    head, number = _form_pull(repo, server, "jan-cz", ref="ea-report-1")
+    assert post(repo, server, artifact(tmp_path, number, head), head).returncode == 0
+    assert statuses(server, head)[0][1] == "failure"

@@ -75,6 +75,32 @@ def pull_request(number: int) -> dict[str, Any]:
     return dict(found)
 
 
+def author_of(pull: dict[str, Any]) -> str:
+    """Whose rights judge the change: its opener's, except for the bot app's pull request of a submitted report form.
+
+    That one (branch `ea-report/N` of this repository, opened by the app) holds what issue N's author
+    asked for, so it is judged with that author's rights, as the API names the issue's author; a fork's
+    branch of the same name, or anyone else's pull request, is judged as its opener.
+    """
+    from rollout_tool.github.form import BRANCH_PREFIX
+
+    login = str(pull["user"]["login"])
+    app = os.environ.get("ROLLOUT_STATUS_APP", "")
+    head = pull["head"]
+    ref = str(head.get("ref", ""))
+    same_repository = (head.get("repo") or {}).get("full_name") == os.environ["GITHUB_REPOSITORY"]
+    issue = ref.removeprefix(BRANCH_PREFIX)
+    if not (app and login == f"{app}[bot]" and same_repository and ref.startswith(BRANCH_PREFIX)):
+        return login
+    if not re.fullmatch(r"[1-9][0-9]{0,9}", issue):
+        raise CheckError(f"pull request #{pull['number']}: {ref} names no issue")
+    found = api("GET", f"/issues/{issue}", os.environ["GITHUB_TOKEN"])
+    author = (found.get("user") or {}).get("login") if isinstance(found, dict) else None
+    if not isinstance(author, str) or "pull_request" in found:
+        raise CheckError(f"pull request #{pull['number']}: #{issue}, the form it was made from, is not an issue")
+    return author
+
+
 def git(*args: str) -> str:
     done = subprocess.run(["git", *args], capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -160,7 +186,7 @@ def command_pull_request(args: argparse.Namespace) -> int:
         return 0
     git("cat-file", "-e", f"{head}^{{commit}}")
     tip = tip_of(str(pull["base"]["ref"]))
-    author, opened = str(pull["user"]["login"]), str(pull["created_at"])[:10]
+    author, opened = author_of(pull), str(pull["created_at"])[:10]
     body, result = check_pr("--base", tip, "--head", head, "--author", author, "--opened", opened)
     summarise(body)
     post_status(head, result)
@@ -200,7 +226,7 @@ def command_merge_group(args: argparse.Namespace) -> int:
             raise CheckError(f"merge-group commit {commit} names no pull request")
         pull = pull_request(int(found.group(1)))
         # check-pr verifies that each commit is exactly the merge of this head into the one before.
-        queue += ["--queue", f"{pull['head']['sha']}:{pull['user']['login']}:{str(pull['created_at'])[:10]}"]
+        queue += ["--queue", f"{pull['head']['sha']}:{author_of(pull)}:{str(pull['created_at'])[:10]}"]
     if not queue:
         raise CheckError(f"the merge group {head} holds no commit on {base}")
     body, result = check_pr("--base", base, "--head", head, *queue)
