@@ -10,6 +10,14 @@ import pytest
 from tests.support.repos import Repo, build_repo
 
 
+@pytest.fixture(autouse=True)
+def rollout_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test's own validation cache: nothing is read from or written to the user's."""
+    folder = tmp_path_factory.mktemp("rollout-cache")
+    monkeypatch.setenv("ROLLOUT_CACHE_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> Iterator[Repo]:
     """A small valid repository: one product, a release in rollout, one report, committed."""

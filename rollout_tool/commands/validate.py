@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rollout_tool import placement, rules
+from rollout_tool.cache import DocumentCache
 from rollout_tool.errors import UsageError
 from rollout_tool.placement import DATA_FOLDERS
 from rollout_tool.problems import Problem
@@ -23,7 +24,9 @@ class Validation:
     problems: list[Problem]
 
 
-def validate_repository(repo: Repository) -> Validation:
+def validate_repository(repo: Repository, jobs: int = 1) -> Validation:
+    from rollout_tool.parallel import load_ahead
+
     problems: list[Problem] = []
     files = 0
 
@@ -35,7 +38,12 @@ def validate_repository(repo: Repository) -> Validation:
     # Each record is checked as it is read; reports are then let go, so
     # memory grows with the releases, not with the reports.
     with _no_cycle_collection():
-        repo.load_all(check, keep_reports=False)
+        ahead = load_ahead(repo, jobs)
+        try:
+            repo.load_all(check, keep_reports=False)
+        finally:
+            if ahead is not None:
+                ahead.close()
         for folder in repo.record_folders():
             entries = repo.listing(folder)
             problems.extend(placement.check(folder, entries).problems)
@@ -187,11 +195,19 @@ def relative_paths(root: Path, paths: list[Path]) -> list[str]:
     return result
 
 
-def validate(source: Source, paths: list[str] | None = None) -> Validation:
+def validate(
+    source: Source, paths: list[str] | None = None, cache: DocumentCache | None = None, jobs: int = 1
+) -> Validation:
+    """Check the tree (over `jobs` processes), or the given paths; with a `cache`, an unchanged file is not parsed."""
     repo = Repository(source)
-    if paths and not any(path in ("", ".") for path in paths):
-        return validate_paths(repo, paths)
-    return validate_repository(repo)
+    repo.cache = cache
+    try:
+        if paths and not any(path in ("", ".") for path in paths):
+            return validate_paths(repo, paths)
+        return validate_repository(repo, jobs)
+    finally:
+        if cache is not None:
+            cache.save()
 
 
 def validate_tree(root: Path, paths: list[str] | None = None) -> Validation:
