@@ -123,10 +123,16 @@ class DocumentCache:
 
     def _open(self) -> None:
         try:
-            names = sorted(name for name in os.listdir(self.folder) if name.endswith(_SUFFIX))
+            with os.scandir(self.folder) as found:
+                # The newest last, so that where packs disagree the newest entry is the one read.
+                names = sorted(
+                    (entry.stat(follow_symlinks=False).st_mtime_ns, entry.name)
+                    for entry in found
+                    if entry.name.endswith(_SUFFIX)
+                )
         except OSError:
             return
-        for name in names:
+        for _, name in names:
             path = os.path.join(self.folder, name)
             try:
                 fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
