@@ -123,11 +123,11 @@ class DocumentCache:
 
     def _open(self) -> None:
         try:
-            with os.scandir(self.folder) as found:
+            with os.scandir(self.folder) as listed:
                 # The newest last, so that where packs disagree the newest entry is the one read.
                 names = sorted(
                     (entry.stat(follow_symlinks=False).st_mtime_ns, entry.name)
-                    for entry in found
+                    for entry in listed
                     if entry.name.endswith(_SUFFIX)
                 )
         except OSError:
