@@ -12,28 +12,12 @@ import pytest
 
 import rollout_tool
 from rollout_tool import cache, repository
-from rollout_tool.repository import Document
 from rollout_tool.sources import WorkTree
 from tests.support.repos import Repo, invoke_rollout, report_text
 
 R = "releases/arc-ce/6.19.0"
 REPORT = f"{R}/reports/ncg-ingrid-pt.yaml"
 PROJECT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The paths parsed afresh during the test (a cache hit parses nothing)."""
-    seen: list[str] = []
-    original = repository.parse_document
-
-    def counting(path: str, kind: str, data: bytes) -> Document:
-        seen.append(path)
-        return original(path, kind, data)
-
-    monkeypatch.setattr(repository, "parse_document", counting)
-    monkeypatch.setattr(cache, "parse_document", counting)
-    return seen
 
 
 def validate(repo: Repo, *args: str) -> tuple[int, str, str]:

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rollout_tool import cache, parallel, repository
-from rollout_tool.repository import Document
+from rollout_tool import parallel
 from tests.support.repos import invoke_rollout
 
 # benchmarks/ is not a package: the generator is imported from its folder.
@@ -34,21 +33,6 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture
-def parsed_here(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The paths parsed in this process (workers count in their own)."""
-    seen: list[str] = []
-    original = repository.parse_document
-
-    def counting(path: str, kind: str, data: bytes) -> Document:
-        seen.append(path)
-        return original(path, kind, data)
-
-    for module in (repository, cache, parallel):
-        monkeypatch.setattr(module, "parse_document", counting)
-    return seen
-
-
 def answer(tree: Path, *args: str) -> tuple[int, str, str]:
     result = invoke_rollout("validate", *args, cwd=tree)
     return result.returncode, result.stdout, result.stderr
@@ -56,30 +40,30 @@ def answer(tree: Path, *args: str) -> tuple[int, str, str]:
 
 @pytest.mark.parametrize("output_format", ["text", "json"])
 def test_two_processes_answer_as_one_byte_for_byte(
-    tree: Path, parsed_here: list[str], monkeypatch: pytest.MonkeyPatch, output_format: str
+    tree: Path, parsed: list[str], monkeypatch: pytest.MonkeyPatch, output_format: str
 ) -> None:
     monkeypatch.setattr(parallel, "THRESHOLD", 1)
     one = answer(tree, "--no-cache", "--jobs", "1", "--format", output_format)
-    files = len(parsed_here)
+    files = len(parsed)
     assert one[0] == 1 and files > 300
     for rule in ("yaml-syntax", "duplicate-key", "empty", "symlink"):
         assert rule in one[1]
-    parsed_here.clear()
+    parsed.clear()
     two = answer(tree, "--no-cache", "--jobs", "2", "--format", output_format)
     assert two == one
-    assert len(parsed_here) < files // 10  # the workers parsed the rest
+    assert len(parsed) < files // 10  # the workers parsed the rest, in their own processes
 
 
 def test_the_cache_filled_by_workers_serves_one_process(
-    tree: Path, parsed_here: list[str], monkeypatch: pytest.MonkeyPatch
+    tree: Path, parsed: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(parallel, "THRESHOLD", 1)
     expected = answer(tree, "--no-cache", "--jobs", "1")
-    parsed_here.clear()
+    parsed.clear()
     assert answer(tree, "--jobs", "2") == expected  # cold: the workers' documents are stored
     assert answer(tree, "--jobs", "1") == expected
     assert answer(tree, "--jobs", "2") == expected
-    assert parsed_here == []
+    assert parsed == []
 
 
 def test_a_small_tree_starts_no_process(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
