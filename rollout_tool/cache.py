@@ -27,8 +27,8 @@ import mmap
 import os
 import sys
 import tempfile
-from collections.abc import Iterable
 from pathlib import Path
+from typing import IO
 
 import pydantic
 import pydantic_core
@@ -115,8 +115,12 @@ class DocumentCache:
         self._index: dict[bytes, tuple[int, int, int]] = {}  # key: (pack descriptor, offset, length)
         self._descriptors: list[int] = []
         self._read: list[str] = []
-        self._used: dict[bytes, bytes] = {}  # what this run would keep, when it rewrites the packs
-        self._added: dict[bytes, bytes] = {}
+        # The keys this run read: what a rewrite keeps (their entries are read again from their packs).
+        self._hit: set[bytes] = set()
+        # What this run parsed goes straight to its pack, not held in memory; None until the first.
+        self._pack: tuple[IO[bytes], str] | None = None
+        self._added: set[bytes] = set()
+        self._unwritable = False
         self.hits = 0
         self.misses = 0
         self._open()
@@ -168,14 +172,27 @@ class DocumentCache:
                 doc = None
             if doc is not None:
                 self.hits += 1
-                self._used[key] = entry
+                self._hit.add(key)
                 return key, doc
         self.misses += 1
         return key, None
 
     def add(self, key: bytes, entry: bytes) -> None:
-        self._added[key] = entry
-        self._used[key] = entry
+        """Keep a document this run parsed (as `encode` gave it) for the next runs."""
+        if key in self._added or self._unwritable:
+            return
+        try:
+            if self._pack is None:
+                os.makedirs(self.folder, exist_ok=True)
+                fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
+                self._pack = (os.fdopen(fd, "wb"), temporary)
+                self._pack[0].write(_HEADER)
+            self._pack[0].write(b"%s %s\n" % (key, entry))
+        except OSError:
+            self._unwritable = True
+            self._discard()
+            return
+        self._added.add(key)
 
     def document(self, path: str, kind: str, data: bytes) -> Document:
         """The document of these bytes: from the cache, else parsed (and kept for the next run)."""
@@ -186,23 +203,43 @@ class DocumentCache:
         return doc
 
     def save(self) -> None:
-        """Write what this run parsed as one new pack; a cache that cannot be written is not written."""
-        rewrite = len(self._read) >= MAX_PACKS
-        if not self._added and not rewrite:
-            self.close()
-            return
-        entries = self._used if rewrite else self._added
+        """Put what this run parsed in place as one new pack; a cache that cannot be written is not written.
+
+        When packs have piled up, the new pack also holds the entries worth
+        keeping of those read, and the packs read are removed.
+        """
+        rewrite = len(self._read) >= MAX_PACKS and not self._unwritable
         try:
-            os.makedirs(self.folder, exist_ok=True)
-            _write_pack(self.folder, entries.items())
+            if rewrite:
+                # A run over most of the tree keeps what it read, so entries of
+                # files gone or changed are let go; a run over a few files keeps all.
+                kept = self._hit if 2 * len(self._hit) >= len(self._index) else set(self._index)
+                for key in kept - self._added:
+                    fd, offset, length = self._index[key]
+                    self.add(key, os.pread(fd, length, offset))
+            if self._pack is not None and not self._unwritable:
+                handle, temporary = self._pack
+                handle.close()
+                # A name no other run picks: a pack is never overwritten, only added or removed.
+                os.replace(temporary, os.path.join(self.folder, os.path.basename(temporary)[1:-4] + _SUFFIX))
+                self._pack = None
         except OSError:
+            rewrite = False
+        finally:
+            self._discard()
             self.close()
-            return
-        self.close()
         if rewrite:
             for path in self._read:
                 with contextlib.suppress(OSError):  # already removed by a concurrent run
                     os.unlink(path)
+
+    def _discard(self) -> None:
+        if self._pack is not None:
+            handle, temporary = self._pack
+            self._pack = None
+            handle.close()
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
 
 
 def _index(fd: int) -> dict[bytes, tuple[int, int]] | None:
@@ -224,18 +261,3 @@ def _index(fd: int) -> dict[bytes, tuple[int, int]] | None:
                 found[data[at : at + _KEY_HEX]] = (at + start, end - at - start)
             at = end + 1
         return found
-
-
-def _write_pack(folder: str, entries: Iterable[tuple[bytes, bytes]]) -> None:
-    fd, temporary = tempfile.mkstemp(dir=folder, prefix=".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(_HEADER)
-            for key, entry in entries:
-                handle.write(b"%s %s\n" % (key, entry))
-        # A name no other run picks: a pack is never overwritten, only added or removed.
-        os.replace(temporary, os.path.join(folder, os.path.basename(temporary)[1:-4] + _SUFFIX))
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise

@@ -10,11 +10,12 @@ main process over documents identical to those it would have loaded itself.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 from collections import deque
 from collections.abc import Generator, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
 from itertools import islice
 
 from rollout_tool.cache import DocumentCache, decode, encode
@@ -62,7 +63,13 @@ def _documents(repo: Repository, paths: list[str], jobs: int) -> Generator[Docum
     cache = repo.cache
     # fork: the workers start at once, with the tool already imported.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-    pending: deque[tuple[list[tuple[str, str, bytes | None, Document | None]], Future[list[bytes]] | None]]
+    pending: deque[
+        tuple[
+            list[tuple[str, str, bytes | None, Document | None]],
+            list[tuple[str, str, bytes]],
+            Future[list[bytes]] | None,
+        ]
+    ]
     pending = deque()
     remaining = iter(paths)
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(method)) as pool:
@@ -79,7 +86,9 @@ def _documents(repo: Repository, paths: list[str], jobs: int) -> Generator[Docum
 
 def _send(
     repo: Repository, cache: DocumentCache | None, pool: ProcessPoolExecutor, chunk: list[str]
-) -> tuple[list[tuple[str, str, bytes | None, Document | None]], Future[list[bytes]] | None]:
+) -> tuple[
+    list[tuple[str, str, bytes | None, Document | None]], list[tuple[str, str, bytes]], Future[list[bytes]] | None
+]:
     files = []
     misses = []
     for path in chunk:
@@ -90,15 +99,23 @@ def _send(
         files.append((path, place.kind, key, doc))
         if doc is None:
             misses.append((path, place.kind, data))
-    return files, pool.submit(_parse, misses) if misses else None
+    future = None
+    if misses:
+        with contextlib.suppress(BrokenExecutor):  # a worker died: the main process parses them
+            future = pool.submit(_parse, misses)
+    return files, misses, future
 
 
 def _receive(
     cache: DocumentCache | None,
     files: list[tuple[str, str, bytes | None, Document | None]],
+    misses: list[tuple[str, str, bytes]],
     future: Future[list[bytes]] | None,
 ) -> Iterator[Document]:
-    entries = iter(future.result() if future is not None else [])
+    try:
+        entries = iter(future.result() if future is not None else _parse(misses))
+    except BrokenExecutor:  # a worker died (killed, out of memory): parse here instead
+        entries = iter(_parse(misses))
     for path, kind, key, doc in files:
         if doc is None:
             entry = next(entries)

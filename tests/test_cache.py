@@ -222,3 +222,16 @@ def test_the_trusted_pull_request_workflow_never_reads_a_cache() -> None:
     script = (PROJECT / ".github" / "scripts" / "pr_comment.py").read_text()
     calls = [line for line in script.splitlines() if 'rollout_json("validate"' in line]
     assert calls and all('"--no-cache"' in line for line in calls)
+
+
+def test_a_run_over_a_few_files_keeps_the_others_when_it_rewrites_the_packs(
+    repo: Repo, rollout_cache: Path, parsed: list[str]
+) -> None:
+    for run in range(cache.MAX_PACKS):
+        repo.write(REPORT, report_text("ncg-ingrid-pt", date=f"2026-11-{10 + run}"))
+        assert validate(repo)[0] == 0
+    assert len(packs(rollout_cache)) == cache.MAX_PACKS
+    assert validate(repo, "teams/mwt2.yaml")[0] == 0
+    assert len(packs(rollout_cache)) == 1
+    parsed.clear()
+    assert validate(repo)[0] == 0 and parsed == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -79,3 +80,20 @@ def test_a_small_tree_starts_no_process(tree: Path, monkeypatch: pytest.MonkeyPa
 def test_jobs_must_be_a_positive_number(tree: Path) -> None:
     code, _, err = answer(tree, "--jobs", "0")
     assert code == 2 and "--jobs" in err
+
+
+_MAIN = os.getpid()
+_PARSE = parallel._parse
+
+
+def _dying(items: list[tuple[str, str, bytes]]) -> list[bytes]:
+    if os.getpid() != _MAIN:
+        os._exit(9)  # as the kernel's out-of-memory killer would end a worker
+    return _PARSE(items)
+
+
+def test_a_worker_that_dies_costs_time_not_the_answer(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "THRESHOLD", 1)
+    expected = answer(tree, "--no-cache", "--jobs", "1")
+    monkeypatch.setattr(parallel, "_parse", _dying)
+    assert answer(tree, "--no-cache", "--jobs", "2") == expected
