@@ -199,7 +199,10 @@ class DocumentCache:
         key, doc = self.lookup(path, kind, data)
         if doc is None:
             doc = parse_document(path, kind, data)
-            self.add(key, encode(doc))
+            entry = encode(doc)
+            with contextlib.suppress(ValueError):  # kept only when it reads back as the same document
+                if decode(path, kind, entry) == doc:
+                    self.add(key, entry)
         return doc
 
     def save(self) -> None:

@@ -116,10 +116,15 @@ def _receive(
         entries = iter(future.result() if future is not None else _parse(misses))
     except BrokenExecutor:  # a worker died (killed, out of memory): parse here instead
         entries = iter(_parse(misses))
+    sent = iter(misses)
     for path, kind, key, doc in files:
         if doc is None:
-            entry = next(entries)
-            doc = decode(path, kind, entry)
-            if cache is not None and key is not None:
-                cache.add(key, entry)
+            entry, (_, _, data) = next(entries), next(sent)
+            try:
+                doc = decode(path, kind, entry)
+            except ValueError:  # a record its own JSON does not give back: never trusted to the cache
+                doc = parse_document(path, kind, data)
+            else:
+                if cache is not None and key is not None:
+                    cache.add(key, entry)
         yield doc

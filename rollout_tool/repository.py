@@ -107,7 +107,7 @@ class Repository:
         self._positions: OrderedDict[str, Positions] = OrderedDict()
         # Documents kept between runs (rollout_tool.cache); None reads every file afresh.
         self.cache: DocumentCache | None = None
-        # Documents loaded ahead, in the order `record_files` lists them (see `load_ahead`).
+        # Documents loaded ahead, in the order `record_paths` lists them (see `load_ahead`).
         self._ahead: Iterator[Document] | None = None
         self._coming: set[str] = set()
         if source.kind(CONFIG_PATH) is None:

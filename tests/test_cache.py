@@ -235,3 +235,20 @@ def test_a_run_over_a_few_files_keeps_the_others_when_it_rewrites_the_packs(
     assert len(packs(rollout_cache)) == 1
     parsed.clear()
     assert validate(repo)[0] == 0 and parsed == []
+
+
+def test_an_entry_that_does_not_read_back_as_its_document_is_not_kept(
+    repo: Repo, rollout_cache: Path, parsed: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plant_problems(repo)
+    expected = validate(repo, "--no-cache")
+    original = cache.encode
+
+    def lossy(doc: repository.Document) -> bytes:
+        return b"r{}" if doc.kind == "team" else original(doc)
+
+    monkeypatch.setattr(cache, "encode", lossy)
+    assert validate(repo) == expected
+    parsed.clear()
+    assert validate(repo) == expected
+    assert len(parsed) == 3 and all(path.startswith("teams/") for path in parsed)  # the teams only, again
