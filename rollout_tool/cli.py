@@ -92,10 +92,27 @@ def main() -> None:
 @repo_option
 @rev_option
 @format_option()
+@click.option("--no-cache", is_flag=True, help="Parse every file afresh, neither reading nor filling the cache.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Processes that parse files (default: one per core; one for a small tree).",
+)
 @handles_errors
-def validate(paths: tuple[Path, ...], repo: Path | None, rev: str | None, output_format: str | None) -> None:
+def validate(
+    paths: tuple[Path, ...],
+    repo: Path | None,
+    rev: str | None,
+    output_format: str | None,
+    no_cache: bool,
+    jobs: int | None,
+) -> None:
     """Validate the whole repository, or PATHS in its context."""
+    from rollout_tool.cache import DocumentCache, cache_dir
     from rollout_tool.commands.validate import relative_paths, validate
+    from rollout_tool.parallel import cores
     from rollout_tool.sources import open_source
 
     root = repo_root(repo)
@@ -103,7 +120,8 @@ def validate(paths: tuple[Path, ...], repo: Path | None, rev: str | None, output
         given = relative_paths(root, list(paths)) if paths else None
     else:  # paths name files of the commit, from the repository's top
         given = [path.as_posix() for path in paths] or None
-    result = validate(open_source(root, rev), given)
+    cache = None if no_cache else DocumentCache(cache_dir())
+    result = validate(open_source(root, rev), given, cache, cores() if jobs is None else jobs)
     reporting.report(reporting.Problems(result.files, result.problems), output_format)
 
 

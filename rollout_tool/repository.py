@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import ValidationError
 
@@ -35,6 +35,9 @@ from rollout_tool.records import (
 )
 from rollout_tool.schema_errors import describe, shows_source_text
 from rollout_tool.sources import Entry, Kind, Source
+
+if TYPE_CHECKING:
+    from rollout_tool.cache import DocumentCache
 
 R = TypeVar("R", bound=Record)
 
@@ -118,6 +121,11 @@ class Repository:
         self._names: dict[str, list[str]] = {}
         # Each file with problems is composed once for all of them (see problem_at).
         self._positions: OrderedDict[str, Positions] = OrderedDict()
+        # Documents kept between runs (rollout_tool.cache); None reads every file afresh.
+        self.cache: DocumentCache | None = None
+        # Documents loaded ahead, in the order `record_paths` lists them (see `load_ahead`).
+        self._ahead: Iterator[Document] | None = None
+        self._coming: set[str] = set()
         if source.kind(CONFIG_PATH) is None:
             raise FatalError("not a rollout repository: there is no rollout.yaml at its top")
 
@@ -213,10 +221,34 @@ class Repository:
             doc = Document(path, place.kind, None)  # reported by the folder listing
             self._documents[path] = doc
             return doc
+        if path in self._coming:
+            return self._take_ahead(path)
         data = self.source.read(path)
-        doc = parse_document(path, place.kind, data)
+        doc = (
+            parse_document(path, place.kind, data)
+            if self.cache is None
+            else self.cache.document(path, place.kind, data)
+        )
         self._documents[path] = doc
         return doc
+
+    def load_ahead(self, paths: list[str], documents: Iterator[Document]) -> None:
+        """Take the documents of `paths` from `documents` (in that order) when they are asked for.
+
+        A document asked for before its turn is taken with those before it,
+        which are then kept until asked for.
+        """
+        self._ahead = documents
+        self._coming = set(paths)
+
+    def _take_ahead(self, path: str) -> Document:
+        assert self._ahead is not None
+        for doc in self._ahead:
+            self._coming.discard(doc.path)
+            self._documents[doc.path] = doc
+            if doc.path == path:
+                return doc
+        raise AssertionError(f"{path} was to be loaded ahead")
 
     def problem_at(
         self, path: str, loc: tuple[str | int, ...], rule: str, message: str, level: Level = Level.error
@@ -326,31 +358,31 @@ class Repository:
         100,000 of them at once.
         """
 
-        def read(path: str) -> Document | None:
+        for path in self.record_paths():
             doc = self.document(path)
             if doc is not None and visit is not None:
                 visit(doc)
-            return doc
+            if not keep_reports and doc is not None and doc.kind == "report":
+                self.forget(path)
 
-        read(CONFIG_PATH)
+    def record_paths(self) -> Iterator[str]:
+        """The path of every record a full read reads, in the order it reads them."""
+        yield CONFIG_PATH
         for team in self.team_ids():
-            read(team_path(team))
+            yield team_path(team)
         for product in self.product_ids():
-            read(product_path(product))
+            yield product_path(product)
             for version in self.versions(product):
-                read(release_path(product, version))
+                yield release_path(product, version)
                 for team in self.report_teams(product, version):
-                    path = report_path(product, version, team)
-                    read(path)
-                    if not keep_reports:
-                        self.forget(path)
+                    yield report_path(product, version, team)
                 for name in self.result_names(product, version):
-                    read(f"releases/{product}/{version}/results/{name}.yaml")
+                    yield f"releases/{product}/{version}/results/{name}.yaml"
                 for check in self.waiver_checks(product, version):
-                    read(waiver_path(product, version, check))
+                    yield waiver_path(product, version, check)
         for distribution in self.distribution_ids():
             for version in self.distribution_versions(distribution):
-                read(distribution_path(distribution, version))
+                yield distribution_path(distribution, version)
 
 
 _POSITIONS_KEPT = 8

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rollout_tool import placement, rules
+from rollout_tool.cache import DocumentCache
 from rollout_tool.errors import UsageError
 from rollout_tool.placement import DATA_FOLDERS
 from rollout_tool.problems import Problem
@@ -24,7 +25,9 @@ class Validation:
     problems: list[Problem]
 
 
-def validate_repository(repo: Repository) -> Validation:
+def validate_repository(repo: Repository, jobs: int = 1) -> Validation:
+    from rollout_tool.parallel import load_ahead
+
     problems: list[Problem] = []
     files = 0
 
@@ -37,7 +40,12 @@ def validate_repository(repo: Repository) -> Validation:
     # Each record is checked as it is read; reports are then let go, so
     # memory grows with the releases, not with the reports.
     with _no_cycle_collection(), Progress("validating", _records(repo)) as progress:
-        repo.load_all(check, keep_reports=False)
+        ahead = load_ahead(repo, jobs)
+        try:
+            repo.load_all(check, keep_reports=False)
+        finally:
+            if ahead is not None:
+                ahead.close()
         for folder in repo.record_folders():
             entries = repo.listing(folder)
             problems.extend(placement.check(folder, entries).problems)
@@ -47,11 +55,7 @@ def validate_repository(repo: Repository) -> Validation:
 
 def _records(repo: Repository) -> int:
     """How many records `load_all` reads: from the folders' listings, which it reads next anyway."""
-    count = 1 + len(repo.team_ids())
-    for product in repo.product_ids():
-        versions = repo.versions(product)
-        count += 1 + len(versions) + sum(len(repo.report_teams(product, version)) for version in versions)
-    return count + sum(len(repo.distribution_versions(d)) for d in repo.distribution_ids())
+    return sum(1 for _ in repo.record_paths())
 
 
 @contextmanager
@@ -198,11 +202,19 @@ def relative_paths(root: Path, paths: list[Path]) -> list[str]:
     return result
 
 
-def validate(source: Source, paths: list[str] | None = None) -> Validation:
+def validate(
+    source: Source, paths: list[str] | None = None, cache: DocumentCache | None = None, jobs: int = 1
+) -> Validation:
+    """Check the tree (over `jobs` processes), or the given paths; with a `cache`, an unchanged file is not parsed."""
     repo = Repository(source)
-    if paths and not any(path in ("", ".") for path in paths):
-        return validate_paths(repo, paths)
-    return validate_repository(repo)
+    repo.cache = cache
+    try:
+        if paths and not any(path in ("", ".") for path in paths):
+            return validate_paths(repo, paths)
+        return validate_repository(repo, jobs)
+    finally:
+        if cache is not None:
+            cache.save()
 
 
 def validate_tree(root: Path, paths: list[str] | None = None) -> Validation:

@@ -1,0 +1,130 @@
+"""Per-file loading spread over the machine's cores, the documents handed back in order.
+
+Parsing and schema-checking a file needs nothing but its bytes, so worker
+processes do it; the main process reads the files (and asks the cache first),
+sends each worker a chunk of the files the cache does not know, and takes the
+documents back as cache entries (`cache.encode`: compact JSON, validated again
+when decoded) in the order it sent them. The cross-file rules then run in the
+main process over documents identical to those it would have loaded itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Generator, Iterator
+from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
+from itertools import islice
+
+from rollout_tool.cache import DocumentCache, decode, encode
+from rollout_tool.repository import Document, Repository, parse_document, place_of
+from rollout_tool.sources import Kind
+
+# Below this many files, starting processes costs more than it saves.
+THRESHOLD = 2_000
+CHUNK = 256
+# Chunks sent ahead per worker: enough that none waits for the main process.
+AHEAD = 3
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    counted = getattr(os, "process_cpu_count", None)  # Python 3.13
+    if counted is not None:
+        return int(counted() or 1)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def _parse(items: list[tuple[str, str, bytes]]) -> list[bytes]:
+    return [encode(parse_document(path, kind, data)) for path, kind, data in items]
+
+
+def load_ahead(repo: Repository, jobs: int) -> Generator[Document] | None:
+    """Have `jobs` processes load every record of a full read ahead of it; None when not worth it.
+
+    The caller closes what this returns once done, which stops the processes.
+    """
+    if jobs <= 1:
+        return None
+    paths = [path for path in repo.record_paths() if repo.kind(path) is Kind.file]
+    if len(paths) < THRESHOLD:
+        return None
+    documents = _documents(repo, paths, jobs)
+    repo.load_ahead(paths, documents)
+    return documents
+
+
+def _documents(repo: Repository, paths: list[str], jobs: int) -> Generator[Document]:
+    cache = repo.cache
+    # fork: the workers start at once, with the tool already imported.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    pending: deque[
+        tuple[
+            list[tuple[str, str, bytes | None, Document | None]],
+            list[tuple[str, str, bytes]],
+            Future[list[bytes]] | None,
+        ]
+    ]
+    pending = deque()
+    remaining = iter(paths)
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(method)) as pool:
+        while True:
+            while len(pending) < AHEAD * jobs:
+                chunk = list(islice(remaining, CHUNK))
+                if not chunk:
+                    break
+                pending.append(_send(repo, cache, pool, chunk))
+            if not pending:
+                return
+            yield from _receive(cache, *pending.popleft())
+
+
+def _send(
+    repo: Repository, cache: DocumentCache | None, pool: ProcessPoolExecutor, chunk: list[str]
+) -> tuple[
+    list[tuple[str, str, bytes | None, Document | None]], list[tuple[str, str, bytes]], Future[list[bytes]] | None
+]:
+    files = []
+    misses = []
+    for path in chunk:
+        place = place_of(path)
+        assert place is not None
+        data = repo.source.read(path)
+        key, doc = (None, None) if cache is None else cache.lookup(path, place.kind, data)
+        files.append((path, place.kind, key, doc))
+        if doc is None:
+            misses.append((path, place.kind, data))
+    future = None
+    if misses:
+        with contextlib.suppress(BrokenExecutor):  # a worker died: the main process parses them
+            future = pool.submit(_parse, misses)
+    return files, misses, future
+
+
+def _receive(
+    cache: DocumentCache | None,
+    files: list[tuple[str, str, bytes | None, Document | None]],
+    misses: list[tuple[str, str, bytes]],
+    future: Future[list[bytes]] | None,
+) -> Iterator[Document]:
+    try:
+        entries = iter(future.result() if future is not None else _parse(misses))
+    except BrokenExecutor:  # a worker died (killed, out of memory): parse here instead
+        entries = iter(_parse(misses))
+    sent = iter(misses)
+    for path, kind, key, doc in files:
+        if doc is None:
+            entry, (_, _, data) = next(entries), next(sent)
+            try:
+                doc = decode(path, kind, entry)
+            except ValueError:  # a record its own JSON does not give back: never trusted to the cache
+                doc = parse_document(path, kind, data)
+            else:
+                if cache is not None and key is not None:
+                    cache.add(key, entry)
+        yield doc
