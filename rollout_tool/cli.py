@@ -132,19 +132,19 @@ def validate(
 @handles_errors
 def schema(check: bool, repo: Path | None, output_format: str | None) -> None:
     """Write the JSON Schemas of the records to schema/, listing rollout.yaml's platforms, groups,
-    federations and workflows so that editors complete them."""
+    federations and workflows and the repository's teams and products, so that editors complete them."""
     from rollout_tool.repository import Repository
     from rollout_tool.sources import WorkTree
     from rollout_tool.writing import atomic_write
 
     root = repo_root(repo)
-    config = Repository(WorkTree(root)).config()
+    names = schemas.names_of(Repository(WorkTree(root)))
     if check:
-        stale = schemas.stale(root, config)
+        stale = schemas.stale(root, names)
         said = [f"{schemas.SCHEMA_FOLDER}/{name}: stale; run `rollout schema` and commit the result" for name in stale]
         payload: dict[str, object] = {"stale": [f"{schemas.SCHEMA_FOLDER}/{name}" for name in stale]}
         reporting.report(reporting.Lines([], payload, said, EXIT_PROBLEMS if stale else EXIT_OK), output_format)
-    written = schemas.rendered(config)
+    written = schemas.rendered(names)
     for name, text in written.items():
         atomic_write(root / schemas.SCHEMA_FOLDER / name, text.encode())
     paths = [f"{schemas.SCHEMA_FOLDER}/{name}" for name in written]

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rollout_tool.records import KINDS, Config
 
-# Where each schema names a value of a vocabulary that rollout.yaml declares:
-# (kind, path of keys into the schema, vocabulary). With a repository's
-# rollout.yaml the schema lists its values, so editors complete them and flag
-# what `rollout validate` would refuse.
+if TYPE_CHECKING:
+    from rollout_tool.repository import Repository
+
+# Where each schema names a value of a vocabulary that rollout.yaml declares, or
+# one of the repository's teams and products: (kind, path of keys into the
+# schema, vocabulary). With a repository's records the schema lists its values,
+# so editors complete them and flag what `rollout validate` would refuse. A new
+# team or product is a coordinator's change that already regenerates CODEOWNERS;
+# `rollout schema` is run with it.
 VOCABULARY_PLACES: list[tuple[str, tuple[str, ...], str]] = [
+    ("report", ("properties", "team"), "teams"),
+    ("result", ("properties", "team"), "teams"),
+    ("release", ("properties", "teams", "items"), "teams"),
+    ("team", ("properties", "products", "items"), "products"),
     ("team", ("properties", "platforms", "items"), "platforms"),
     ("team", ("properties", "groups", "items"), "groups"),
     ("team", ("properties", "federation"), "federations"),
@@ -24,17 +33,24 @@ VOCABULARY_PLACES: list[tuple[str, tuple[str, ...], str]] = [
 ]
 
 
-def vocabularies(config: Config | None) -> dict[str, list[str]]:
-    """The names rollout.yaml declares, by vocabulary; a vocabulary left undeclared names nothing."""
-    if config is None:
-        return {}
-    found = {
-        "platforms": sorted(config.platforms),
-        "groups": sorted(config.groups),
-        "federations": sorted(config.federations),
-        "workflows": sorted(config.workflows),
-    }
+def vocabularies(
+    config: Config | None, teams: Sequence[str] = (), products: Sequence[str] = ()
+) -> dict[str, list[str]]:
+    """The names rollout.yaml declares and the repository's teams and products; an empty one names nothing."""
+    found = {"teams": sorted(teams), "products": sorted(products)}
+    if config is not None:
+        found |= {
+            "platforms": sorted(config.platforms),
+            "groups": sorted(config.groups),
+            "federations": sorted(config.federations),
+            "workflows": sorted(config.workflows),
+        }
     return {name: values for name, values in found.items() if values}
+
+
+def names_of(repo: Repository) -> dict[str, list[str]]:
+    """What the schemas of `repo` list: its vocabularies, teams and products."""
+    return vocabularies(repo.config(), repo.team_ids(), repo.product_ids())
 
 
 SCHEMA_FOLDER = "schema"
@@ -83,9 +99,9 @@ def schema_for(kind: str, names: Mapping[str, list[str]] | None = None) -> dict[
     }
 
 
-def rendered(config: Config | None = None) -> dict[str, str]:
-    """Each schema file's name and exact text; with a repository's rollout.yaml, its vocabularies listed."""
-    names = vocabularies(config)
+def rendered(names: Mapping[str, list[str]] | None = None) -> dict[str, str]:
+    """Each schema file's name and exact text, listing `names` (see `names_of`)."""
+    names = names or {}
     return {schema_name(kind): json.dumps(schema_for(kind, names), indent=2, sort_keys=True) + "\n" for kind in KINDS}
 
 
@@ -95,10 +111,10 @@ def modeline(kind: str, path: str) -> str:
     return f"# yaml-language-server: $schema={'../' * depth}{SCHEMA_FOLDER}/{schema_name(kind)}\n"
 
 
-def stale(root: Path, config: Config | None = None) -> list[str]:
+def stale(root: Path, names: Mapping[str, list[str]] | None = None) -> list[str]:
     folder = root / SCHEMA_FOLDER
     problems = []
-    expected = rendered(config)
+    expected = rendered(names)
     for name, text in expected.items():
         path = folder / name
         if not path.is_file() or path.read_text(encoding="utf-8") != text:

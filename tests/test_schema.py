@@ -39,8 +39,8 @@ def test_schema_writes_one_file_per_kind(repo: Repo) -> None:
     assert (result.returncode, result.stdout) == (0, "wrote 8 schemas to schema/\n")
     written = sorted(path.name for path in (repo.root / "schema").iterdir())
     assert written == [f"{kind}.schema.json" for kind in KINDS]
-    config = Repository(WorkTree(repo.root)).config()
-    for name, text in schemas.rendered(config).items():
+    names = schemas.names_of(Repository(WorkTree(repo.root)))
+    for name, text in schemas.rendered(names).items():
         assert (repo.root / "schema" / name).read_text() == text
     document = json.loads((repo.root / "schema" / "report.schema.json").read_text())
     assert document["$schema"] == "https://json-schema.org/draft/2020-12/schema"
@@ -137,7 +137,7 @@ def test_report_schema_rejects(repo: Repo, change: Any, message: str) -> None:
 
 
 def test_the_projects_committed_schemas_are_current() -> None:
-    assert schemas.stale(PROJECT, Repository(WorkTree(PROJECT)).config()) == []
+    assert schemas.stale(PROJECT, schemas.names_of(Repository(WorkTree(PROJECT)))) == []
     result = run_rollout("schema", "--check", "--repo", str(PROJECT), cwd=PROJECT)
     assert (result.returncode, result.stderr) == (0, "")
 
@@ -274,3 +274,22 @@ def test_the_tool_itself_needs_no_json_schema_validator() -> None:
     }
     assert ("records.py", "pydantic") in imported  # the scan sees the imports
     assert [name for name in imported if name[1] in ("jsonschema", "regress")] == []
+
+
+def test_the_schemas_list_the_repository_s_teams_and_products_for_editors(repo: Repo) -> None:
+    assert repo.rollout("schema").returncode == 0
+    teams = sorted(path.stem for path in (repo.root / "teams").glob("*.yaml"))
+    products = sorted(path.parent.name for path in (repo.root / "releases").glob("*/product.yaml"))
+    report = json.loads((repo.root / "schema/report.schema.json").read_text())
+    assert report["properties"]["team"]["enum"] == teams
+    release = json.loads((repo.root / "schema/release.schema.json").read_text())
+    assert release["properties"]["teams"]["items"]["enum"] == teams
+    team = json.loads((repo.root / "schema/team.schema.json").read_text())
+    assert team["properties"]["products"]["items"]["enum"] == products
+    # A misspelt team is refused by the schema as by `rollout validate`.
+    misspelt = load(report_text("mwt2").replace("team: mwt2", "team: mtw2").encode())
+    assert any("'mtw2' is not one of" in e.message for e in validator(repo.root, "report").iter_errors(misspelt))
+    # A new team makes the committed schemas stale until written again, as it does CODEOWNERS.
+    repo.write("teams/nikhef.yaml", (repo.root / "teams/mwt2.yaml").read_text())
+    check = repo.rollout("schema", "--check")
+    assert check.returncode == 1 and "schema/report.schema.json: stale" in check.stderr

@@ -55,8 +55,11 @@ KINDS = ["distribution", "product", "release", "report", "rollout", "team"]
 INTEGRAL_FLOAT = "JSON Schema reads 1.0 as the integer 1"
 DUPLICATE_ENVIRONMENT = "JSON Schema's uniqueItems compares whole items, not a platform and arch in them"
 
-# The rules that check a value against rollout.yaml's vocabularies: the schema lists them too.
-_VOCABULARY_MESSAGE = re.compile(r"^no (platform|group|federation|workflow) '[^']*' in rollout\.yaml")
+# The rules that check a value against rollout.yaml's vocabularies and the repository's teams
+# and products: the schema lists them too.
+_VOCABULARY_MESSAGE = re.compile(
+    r"^no (platform|group|federation|workflow) '[^']*' in rollout\.yaml|^no (team '[^']*' under teams/|product '[^']*' under releases/)"
+)
 
 
 @functools.cache

@@ -75,8 +75,7 @@ def init(
         result.problems = made.problems
         return result
     result.written.append(CONFIG_PATH)
-    config = Repository(WorkTree(root)).config()
-    rendered = schemas.rendered(config)
+    rendered = schemas.rendered(schemas.names_of(Repository(WorkTree(root))))
     files: dict[str, bytes] = {f"{schemas.SCHEMA_FOLDER}/{n}": t.encode() for n, t in rendered.items()}
     for workflow in WORKFLOWS:
         files[f".github/workflows/{workflow}"] = _filled(template(f"workflows/{workflow}"), name)
