@@ -802,6 +802,33 @@ def bot_remind(today: str | None, repo: Path | None) -> None:
     _print_actions(commands.remind(repo_root(repo), os.environ, today_from(today)))
 
 
+@bot.command("check-pull-request")
+@click.option(
+    "--artifact",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="The folder the pull request's own run handed on (only its number is taken, checked against the API).",
+)
+@click.option("--head-sha", required=True, help="The head commit that run checked.")
+def bot_check_pull_request(artifact: Path, head_sha: str) -> None:
+    """The trusted check: judge merging the pull request into its base's tip now, post the bot app's
+    `rollout / check` status on its head, the comment and the labels. Run from the default branch only."""
+    from rollout_tool.github import trusted
+
+    sys.exit(trusted.check_pull_request(artifact, head_sha))
+
+
+@bot.command("check-merge-group")
+@click.option("--head-sha", required=True, help="The merge group's commit.")
+@click.option("--head-ref", required=True, help="The merge group's branch (gh-readonly-queue/...).")
+def bot_check_merge_group(head_sha: str, head_ref: str) -> None:
+    """The trusted check of a merge queue's commit: each pull request in queue order, by its own author;
+    the bot app's `rollout / check` status on the commit."""
+    from rollout_tool.github import trusted
+
+    sys.exit(trusted.check_merge_group(head_sha, head_ref))
+
+
 @bot.command("propose")
 @click.option("--branch", default="rollout-bot/advance", show_default=True, help="The bot's own branch.")
 @click.option("--remote", default="origin", show_default=True, help="The git remote to push the branch to.")

@@ -226,9 +226,8 @@ def test_the_workflows_match_githubs_schema() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-# ------------------------------------------------------------------ .github/scripts/pr_comment.py
+# ------------------------------------------------------------------ the trusted check (rollout bot check-*)
 
-SCRIPT = ROOT / ".github" / "scripts" / "pr_comment.py"
 TODAY = "2026-11-20"
 PRAGUE_REPORT = "releases/arc-ce/6.19.0/reports/praguelcg2.yaml"
 CONTEXT = "rollout / check"
@@ -267,12 +266,12 @@ def script(repo: Repo, server: GitHubServer, *args: str) -> subprocess.Completed
     # The checkout's view of the target branch: the tip the change is judged against.
     repo.git("update-ref", "refs/remotes/origin/main", "main")
     return subprocess.run(
-        [sys.executable, str(SCRIPT), *args], cwd=repo.root, env=env, capture_output=True, text=True, timeout=180
+        [sys.executable, "-m", "rollout_tool", "bot", *args], cwd=repo.root, env=env, capture_output=True, text=True, timeout=180
     )
 
 
 def post(repo: Repo, server: GitHubServer, artifact: Path, head_sha: str) -> subprocess.CompletedProcess[str]:
-    return script(repo, server, "pull-request", "--artifact", str(artifact), "--head-sha", head_sha)
+    return script(repo, server, "check-pull-request", "--artifact", str(artifact), "--head-sha", head_sha)
 
 
 def artifact(tmp_path: Path, number: object, head_sha: str) -> Path:
@@ -428,7 +427,7 @@ def merge_group(repo: Repo, server: GitHubServer, changes: dict[str, dict[str, s
 def test_a_merge_group_is_judged_in_queue_order_and_gets_the_apps_status(repo: Repo, server: GitHubServer) -> None:
     group, _ = merge_group(repo, server, {"jan-cz": {PRAGUE_REPORT: report_text("praguelcg2", date="2026-11-19")}})
     result = script(
-        repo, server, "merge-group", "--head-sha", group, "--head-ref", f"gh-readonly-queue/main/pr-1-{group}"
+        repo, server, "check-merge-group", "--head-sha", group, "--head-ref", f"gh-readonly-queue/main/pr-1-{group}"
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "by jan-cz: allowed" in result.stdout
@@ -444,7 +443,7 @@ def test_a_merge_group_with_an_outsiders_pull_request_fails(repo: Repo, server: 
     }
     group, _ = merge_group(repo, server, changes)
     result = script(
-        repo, server, "merge-group", "--head-sha", group, "--head-ref", f"gh-readonly-queue/main/pr-2-{group}"
+        repo, server, "check-merge-group", "--head-sha", group, "--head-ref", f"gh-readonly-queue/main/pr-2-{group}"
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "by mallory: refused" in result.stdout

@@ -26,7 +26,16 @@ from rollout_tool.sources import WorkTree
 from rollout_tool.writing import atomic_write
 
 PACKAGE = "rollout-as-code"
-WORKFLOWS = ("pull-request.yml", "rollout.yml", "reminders.yml", "ea-report.yml")
+# This repository's own workflows but ci.yml, installing the tool's package at this version.
+WORKFLOWS = (
+    "pull-request.yml",
+    "pull-request-comment.yml",
+    "pull-request-queue.yml",
+    "rollout.yml",
+    "reminders.yml",
+    "digest.yml",
+    "ea-report.yml",
+)
 FOLDERS = ("teams", "releases", "distributions")
 
 

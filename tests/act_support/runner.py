@@ -43,6 +43,7 @@ STUBS = {
     "actions/upload-pages-artifact": "upload-pages-artifact",
     "actions/deploy-pages": "deploy-pages",
     "actions/create-github-app-token": "create-github-app-token",
+    "actions/cache": "cache",
 }
 USES = re.compile(r"uses:\s*([\w.-]+/[\w.-]+)@([0-9a-f]{40})")
 # What the host's environment must not lend the jobs: a surrounding CI's own run.

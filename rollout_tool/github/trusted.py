@@ -1,28 +1,28 @@
-"""Plumbing of the trusted check: one `rollout check-pr`, its comment and labels, and the bot app's status.
+"""The trusted check of a pull request or a merge group: one `rollout check-pr`, its comment and labels,
+and the bot app's status.
 
-    pr_comment.py pull-request --artifact DIR --head-sha SHA
-    pr_comment.py merge-group --head-sha SHA --head-ref REF
+    rollout bot check-pull-request --artifact DIR --head-sha SHA
+    rollout bot check-merge-group --head-sha SHA --head-ref REF
 
-It runs in pull-request-comment.yml: a checkout of the default branch, with
+They run in pull-request-comment.yml: a checkout of the default branch, with
 the head fetched as git data (never checked out, never run). Nothing the
 pull request wrote is believed: the artifact of its own run gives only its
 number, checked against the API; author, opening day and head come from the
 API; the base is the tip of the target branch now.
 
-`pull-request` judges merging the head into that tip, posts the comment and
+`check-pull-request` judges merging the head into that tip, posts the comment and
 labels with the workflow's token, and the verdict as the commit status
 `rollout / check` on the head with the bot's GitHub App token
-(ROLLOUT_STATUS_TOKEN, the app's slug in ROLLOUT_STATUS_APP): branch protection requires that context from that app,
-which no workflow of a pull request can write as.
+(ROLLOUT_STATUS_TOKEN, the app's slug in ROLLOUT_STATUS_APP): branch protection
+requires that context from that app, which no workflow of a pull request can write as.
 
-`merge-group` judges a merge queue's commit: one pull request per commit on
+`check-merge-group` judges a merge queue's commit: one pull request per commit on
 the tip, in queue order, each by its own author (`--queue`), and posts the
 status on the merge-group commit.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -118,7 +118,7 @@ def check_pr(*args: str) -> tuple[str, dict[str, Any]]:
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder) / "check.json"
         done = subprocess.run(
-            ["rollout", "check-pr", *args, "--format", "markdown", "--also", f"json={data}"],
+            [sys.executable, "-m", "rollout_tool", "check-pr", *args, "--format", "markdown", "--also", f"json={data}"],
             capture_output=True,
             text=True,
             check=False,
@@ -166,9 +166,9 @@ def summarise(body: str) -> None:
             out.write(body)
 
 
-def command_pull_request(args: argparse.Namespace) -> int:
+def command_pull_request(artifact: Path, head_sha: str) -> int:
     try:
-        target = json.loads((args.artifact / "pull-request.json").read_text(encoding="utf-8"))
+        target = json.loads((artifact / "pull-request.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         target = None
     number = target.get("number") if isinstance(target, dict) else None
@@ -176,9 +176,9 @@ def command_pull_request(args: argparse.Namespace) -> int:
         raise CheckError("the artifact names no pull request")
     pull = pull_request(number)
     head = str(pull["head"]["sha"])
-    if head != args.head_sha:
+    if head != head_sha:
         # The artifact names another pull request, or a newer push made this run stale: the newer run checks.
-        print(f"::warning::pull request #{number} is at {head}, not at the checked {args.head_sha}: not checking")
+        print(f"::warning::pull request #{number} is at {head}, not at the checked {head_sha}: not checking")
         return 0
     if pull.get("state") != "open":
         # Merged or closed: a verdict against today's tip would say nothing about what landed.
@@ -194,7 +194,7 @@ def command_pull_request(args: argparse.Namespace) -> int:
         raise CheckError(f"the comment body is over {MAX_BODY} characters")
     with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".md", delete=False) as written:
         written.write(body)
-    command = ["rollout", "bot", "comment", "--pr", str(number), "--body-file", written.name]
+    command = [sys.executable, "-m", "rollout_tool", "bot", "comment", "--pr", str(number), "--body-file", written.name]
     for label in result.get("labels", []):
         command += ["--label", str(label)]
     return subprocess.run(command, check=False, env=bot_environment()).returncode
@@ -212,11 +212,11 @@ def bot_environment() -> dict[str, str]:
     return dict(os.environ)
 
 
-def command_merge_group(args: argparse.Namespace) -> int:
-    ref = QUEUE_REF.match(args.head_ref)
+def command_merge_group(head_sha: str, head_ref: str) -> int:
+    ref = QUEUE_REF.match(head_ref)
     if ref is None:
-        raise CheckError(f"{args.head_ref} is not a merge queue's branch")
-    head = args.head_sha
+        raise CheckError(f"{head_ref} is not a merge queue's branch")
+    head = head_sha
     # The tip the queue built the group on; the queue itself drops a group whose base moved.
     base = git("merge-base", tip_of(ref.group("base")), head)
     queue = []
@@ -236,22 +236,19 @@ def command_merge_group(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="pr_comment.py")
-    commands = parser.add_subparsers(dest="command", required=True)
-    pull = commands.add_parser("pull-request")
-    pull.add_argument("--artifact", type=Path, required=True)
-    pull.add_argument("--head-sha", required=True)
-    group = commands.add_parser("merge-group")
-    group.add_argument("--head-sha", required=True)
-    group.add_argument("--head-ref", required=True)
-    args = parser.parse_args(argv)
+def check_pull_request(artifact: Path, head_sha: str) -> int:
+    """The exit code of the trusted check of the pull request the artifact names, at `head_sha`."""
     try:
-        return command_pull_request(args) if args.command == "pull-request" else command_merge_group(args)
+        return command_pull_request(artifact, head_sha)
     except CheckError as error:
         print(f"::error::{error}")
         return 1
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def check_merge_group(head_sha: str, head_ref: str) -> int:
+    """The exit code of the trusted check of a merge queue's commit `head_sha` on its branch `head_ref`."""
+    try:
+        return command_merge_group(head_sha, head_ref)
+    except CheckError as error:
+        print(f"::error::{error}")
+        return 1
