@@ -64,7 +64,15 @@ def test_the_workflows_install_the_pinned_package_and_pass_the_linters(new_repo:
         text = path.read_text()
         assert "@ROLLOUT_VERSION@" not in text
         assert "pip install --quiet ." not in text, path.name  # never a vendored copy of the tool
-        assert f'pip install --quiet "rollout-as-code=={version}"' in text, path.name
+        installs = [line.strip() for line in text.splitlines() if "pip install" in line]
+        assert all(
+            line == f'run: python -m pip install --quiet "rollout-as-code=={version}"'
+            or line == f'python -m pip install --quiet "rollout-as-code=={version}"'
+            for line in installs
+        ), path.name
+    # Every workflow that runs the tool installs it (the merge queue's only names its group).
+    for name in ("pull-request.yml", "pull-request-comment.yml", "rollout.yml", "ea-report.yml", "digest.yml"):
+        assert f'pip install --quiet "rollout-as-code=={version}"' in (workflows / name).read_text(), name
     linted = actionlint(workflows)
     assert linted.returncode == 0, linted.stdout + linted.stderr
     audited = zizmor(workflows)

@@ -266,7 +266,12 @@ def script(repo: Repo, server: GitHubServer, *args: str) -> subprocess.Completed
     # The checkout's view of the target branch: the tip the change is judged against.
     repo.git("update-ref", "refs/remotes/origin/main", "main")
     return subprocess.run(
-        [sys.executable, "-m", "rollout_tool", "bot", *args], cwd=repo.root, env=env, capture_output=True, text=True, timeout=180
+        [sys.executable, "-m", "rollout_tool", "bot", *args],
+        cwd=repo.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
 
 
