@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from tests.act_support.runner import WORKFLOW_LOGIN, Runner
+from tests.act_support import payloads
+from tests.act_support.runner import WORKFLOW_LOGIN, Run, Runner
 from tests.github_server import GitHubServer, new_state
 from tests.support.repos import build_repo, report_text, run_rollout
 from tests.test_results import FAILING, PASSING
@@ -41,6 +42,15 @@ pytestmark = pytest.mark.runner
 AUTOMATION = "prague-ci[bot]"
 RELEASE = "arc-ce/6.19.0"
 RESULT_PATH = "releases/arc-ce/6.19.0/results/praguelcg2--functional--el9.yaml"
+WAIVER_PATH = "releases/arc-ce/6.19.0/waivers/functional.yaml"
+WAIVER = """\
+check: functional
+platforms: [el9]
+reason: the stage-in test needs the new CA bundle
+by: carla-coord
+date: 2026-11-20
+expires: 2026-11-21
+"""
 
 
 @pytest.fixture
@@ -108,13 +118,13 @@ def merge_and_push(story: Story, number: int) -> str:
     return merged
 
 
-def origin_status(story: Story) -> dict[str, Any]:
+def origin_status(story: Story, today: str = TODAY) -> dict[str, Any]:
     """`rollout status --format json` on what main holds now, the bot's commits included."""
     clone = story.runner.scratch / "clone"
     if not clone.exists():
         subprocess.run(["git", "clone", "-q", str(story.origin), str(clone)], check=True)
     subprocess.run(["git", "-C", str(clone), "pull", "-q", "--ff-only"], check=True, capture_output=True)
-    found = run_rollout("status", RELEASE, "--format", "json", "--today", TODAY, cwd=clone)
+    found = run_rollout("status", RELEASE, "--format", "json", "--today", today, cwd=clone)
     assert found.returncode == 0, found.stderr
     release: dict[str, Any] = json.loads(found.stdout)["releases"][0]
     return release
@@ -174,3 +184,41 @@ def test_a_required_check_blocks_on_a_failing_result_and_a_passing_rerun_lets_th
     accepted = origin_status(story)
     assert accepted["state"] == "accepted"
     assert [(c["check"], c["platform"], c["outcome"]) for c in accepted["checks"]] == [("functional", "el9", "pass")]
+
+
+def run_daily(story: Story, today: str) -> Run:
+    """rollout.yml on its daily schedule, from main as it is, on `today`."""
+    payload = {"schedule": "23 5 * * *", "repository": payloads.repository(FULL_NAME)}
+    return story.runner.run("rollout.yml", "schedule", payload, sha=story.main_sha(), actor="rollout-bot", today=today)
+
+
+def test_an_expired_waiver_stops_counting_on_the_day_after_its_expiry(story: Story) -> None:
+    repo = story.repo
+    # Five days of soak: the release may be accepted from 2026-11-22, the day after the waiver expires.
+    config = (repo.root / "rollout.yaml").read_text()
+    repo.write(
+        "rollout.yaml", config.replace("cover_platforms: false, soak_days: 0,", "cover_platforms: false, soak_days: 5,")
+    )
+    repo.write(RESULT_PATH, converted(story, FAILING, AUTOMATION))
+    repo.write(WAIVER_PATH, WAIVER)
+    repo.commit("A failing functional check, waived until 2026-11-21, and five days of soak")
+    story.push_main()
+
+    on_expiry = origin_status(story, "2026-11-21")
+    assert [c["waived_until"] for c in on_expiry["checks"]] == ["2026-11-21"]
+    assert on_expiry["verdict"] == "waiting"  # the soak, not the check
+    assert_succeeded(run_daily(story, "2026-11-21"))
+    assert (
+        "check `functional` on el9 fails (team `praguelcg2`), waived until 2026-11-21 by carla-coord:"
+        " the stage-in test needs the new CA bundle"
+    ) in tracking_body(story)
+
+    # The day after, the soak is over but the waiver counts no more: blocked, and the bot accepts nothing.
+    after = origin_status(story, "2026-11-22")
+    assert after["verdict"] == "blocked"
+    assert [c["waived_until"] for c in after["checks"]] == [None]
+    assert_succeeded(run_daily(story, "2026-11-22"))
+    assert story.origin_file(RELEASE_PATH) == IN_ROLLOUT
+    body = tracking_body(story)
+    assert "required check `functional` on el9 fails on revision 1 (team `praguelcg2`)" in body
+    assert "waived until" not in body
