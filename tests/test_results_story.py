@@ -11,18 +11,15 @@ re-run's passing result replaces it and the bot accepts the release on the push.
 from __future__ import annotations
 
 import json
-import re
 import subprocess
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests import test_story
 from tests.act_support import payloads
-from tests.act_support.runner import WORKFLOW_LOGIN, Run, Runner
-from tests.github_server import GitHubServer, new_state
-from tests.support.repos import build_repo, report_text, run_rollout
+from tests.act_support.runner import WORKFLOW_LOGIN, Run
+from tests.support.repos import report_text, run_rollout
 from tests.test_results import FAILING, PASSING
 from tests.test_story import (
     APP_LOGIN,
@@ -34,7 +31,6 @@ from tests.test_story import (
     TODAY,
     Story,
     assert_succeeded,
-    copy_project,
 )
 
 pytestmark = pytest.mark.runner
@@ -53,12 +49,15 @@ expires: 2026-11-21
 """
 
 
+# The story's repository, origin, server and runner (an emergency release candidate): this file starts from them.
+story = test_story.story
+
+
 @pytest.fixture
-def story(tmp_path: Path) -> Iterator[Story]:
-    """An emergency release in rollout whose one accepting report meets the quorum: only `functional` is missing."""
-    repo = build_repo(tmp_path / "work")
+def required(story: Story) -> Story:
+    """The release in rollout, its one accepting report meets the quorum: only the required `functional` is missing."""
+    repo = story.repo
     config = (repo.root / "rollout.yaml").read_text()
-    config = re.sub(r"(?m)^bot: .*$", f"bot: {WORKFLOW_LOGIN}", config)
     # The bot accepts when the policy is met, and leaves the release to a coordinator from there.
     config = config.replace("auto_release: true}", "auto_release: false, required_checks: [functional]}")
     assert "required_checks: [functional]" in config
@@ -67,21 +66,11 @@ def story(tmp_path: Path) -> Iterator[Story]:
     team.write_text(team.read_text() + f"automation: ['{AUTOMATION}']\n")
     repo.write(RELEASE_PATH, IN_ROLLOUT)
     repo.write(REPORT_PATH, report_text("ncg-ingrid-pt", platform="el9", date="2026-11-18"))
-    copy_project(repo.root)
     # The tool's own CI is no workflow of a rollout repository (and uses actions/cache, which act has no stand-in for).
     (repo.root / ".github/workflows/ci.yml").unlink()
-    repo.commit("The project, with a release in rollout that requires the functional check")
-    origin = tmp_path / "origin.git"
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
-    repo.git("remote", "add", "origin", str(origin))
-    head = repo.git("rev-parse", "HEAD")
-    repo.git("push", "-q", "origin", "main")
-    state = new_state(FULL_NAME, head_sha=head)
-    state["repos"][FULL_NAME]["git_dir"] = str(origin)
-    state["tokens"]["maintainer-token"] = {"login": "carla-coord", "write": True}
-    with GitHubServer(state) as server:
-        runner = Runner(origin=origin, scratch=tmp_path / "act", api_url=server.url, today=TODAY)
-        yield Story(repo, origin, server, runner)
+    repo.commit("A release in rollout that requires the functional check")
+    story.push_main()
+    return story
 
 
 def converted(story: Story, xml: str, by: str) -> str:
@@ -136,7 +125,8 @@ def tracking_body(story: Story) -> str:
     return body
 
 
-def test_a_required_check_blocks_on_a_failing_result_and_a_passing_rerun_lets_the_bot_accept(story: Story) -> None:
+def test_a_required_check_blocks_on_a_failing_result_and_a_passing_rerun_lets_the_bot_accept(required: Story) -> None:
+    story = required
     waiting = origin_status(story)
     assert (waiting["state"], waiting["verdict"]) == ("rollout", "waiting")
     # The other team's report is late, but the quorum is met: only the check is waited for.
@@ -192,7 +182,8 @@ def run_daily(story: Story, today: str) -> Run:
     return story.runner.run("rollout.yml", "schedule", payload, sha=story.main_sha(), actor="rollout-bot", today=today)
 
 
-def test_an_expired_waiver_stops_counting_on_the_day_after_its_expiry(story: Story) -> None:
+def test_an_expired_waiver_stops_counting_on_the_day_after_its_expiry(required: Story) -> None:
+    story = required
     repo = story.repo
     # Five days of soak: the release may be accepted from 2026-11-22, the day after the waiver expires.
     config = (repo.root / "rollout.yaml").read_text()
