@@ -31,6 +31,7 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -236,19 +237,20 @@ def command_merge_group(head_sha: str, head_ref: str) -> int:
     return 0
 
 
-def check_pull_request(artifact: Path, head_sha: str) -> int:
-    """The exit code of the trusted check of the pull request the artifact names, at `head_sha`."""
+def _exit_code(check: Callable[[], int]) -> int:
+    """What a check returns, or 1 with its reason as a workflow error when it cannot go on."""
     try:
-        return command_pull_request(artifact, head_sha)
+        return check()
     except CheckError as error:
         print(f"::error::{error}")
         return 1
+
+
+def check_pull_request(artifact: Path, head_sha: str) -> int:
+    """The exit code of the trusted check of the pull request the artifact names, at `head_sha`."""
+    return _exit_code(lambda: command_pull_request(artifact, head_sha))
 
 
 def check_merge_group(head_sha: str, head_ref: str) -> int:
     """The exit code of the trusted check of a merge queue's commit `head_sha` on its branch `head_ref`."""
-    try:
-        return command_merge_group(head_sha, head_ref)
-    except CheckError as error:
-        print(f"::error::{error}")
-        return 1
+    return _exit_code(lambda: command_merge_group(head_sha, head_ref))
