@@ -79,6 +79,15 @@ def entry_key(path: str, kind: str, data: bytes) -> bytes:
     return digest.hexdigest().encode()
 
 
+def derived_key(*parts: str) -> bytes:
+    """The key of a value derived from many files (rollout_tool.derived), named by `parts`."""
+    digest = hashlib.blake2b(b"derived", digest_size=_KEY_HEX // 2)
+    for part in parts:
+        data = part.encode("utf-8", "surrogateescape")
+        digest.update(len(data).to_bytes(8, "big") + data)
+    return digest.hexdigest().encode()
+
+
 def encode(doc: Document) -> bytes:
     """A document as one line of JSON (JSON escapes every line break), its path left out."""
     if doc.record is not None:
@@ -123,6 +132,8 @@ class DocumentCache:
         self._unwritable = False
         self.hits = 0
         self.misses = 0
+        # A forked worker reads this cache but never writes the pack its parent holds open.
+        self._pid = os.getpid()
         self._open()
 
     def _open(self) -> None:
@@ -177,9 +188,24 @@ class DocumentCache:
         self.misses += 1
         return key, None
 
+    def get(self, key: bytes) -> bytes | None:
+        """The entry kept under `key` (from `derived_key`), or None."""
+        where = self._index.get(key)
+        if where is None:
+            return None
+        fd, offset, length = where
+        try:
+            entry = os.pread(fd, length, offset)
+        except OSError:
+            return None
+        if len(entry) != length:
+            return None
+        self._hit.add(key)
+        return entry
+
     def add(self, key: bytes, entry: bytes) -> None:
         """Keep a document this run parsed (as `encode` gave it) for the next runs."""
-        if key in self._added or self._unwritable:
+        if key in self._added or self._unwritable or os.getpid() != self._pid:
             return
         try:
             if self._pack is None:
@@ -211,6 +237,8 @@ class DocumentCache:
         When packs have piled up, the new pack also holds the entries worth
         keeping of those read, and the packs read are removed.
         """
+        if os.getpid() != self._pid:
+            return
         rewrite = len(self._read) >= MAX_PACKS and not self._unwritable
         try:
             if rewrite:

@@ -1,4 +1,4 @@
-"""Per-file loading spread over the machine's cores, the documents handed back in order.
+"""Work spread over the machine's cores: per-file loading, and any list of independent items.
 
 Parsing and schema-checking a file needs nothing but its bytes, so worker
 processes do it; the main process reads the files (and asks the cache first),
@@ -6,6 +6,9 @@ sends each worker a chunk of the files the cache does not know, and takes the
 documents back as cache entries (`cache.encode`: compact JSON, validated again
 when decoded) in the order it sent them. The cross-file rules then run in the
 main process over documents identical to those it would have loaded itself.
+
+`spread` runs a function over chunks of a list in forked processes (pages to
+render, release notes to write), each chunk's results handed back in order.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ import contextlib
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
 from itertools import islice
+from typing import Any, TypeVar
 
 from rollout_tool.cache import DocumentCache, decode, encode
 from rollout_tool.repository import Document, Repository, parse_document, place_of
@@ -40,18 +44,29 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _forked() -> multiprocessing.context.BaseContext:
+    # fork: the workers start at once, with the tool already imported and the caller's data in memory.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    return multiprocessing.get_context(method)
+
+
 def _parse(items: list[tuple[str, str, bytes]]) -> list[bytes]:
     return [encode(parse_document(path, kind, data)) for path, kind, data in items]
 
 
-def load_ahead(repo: Repository, jobs: int) -> Generator[Document] | None:
-    """Have `jobs` processes load every record of a full read ahead of it; None when not worth it.
+def load_ahead(repo: Repository, jobs: int, wanted: Callable[[str], bool] | None = None) -> Generator[Document] | None:
+    """Have `jobs` processes load every record of a full read (or those `wanted`) ahead of it; None when
+    not worth it.
 
     The caller closes what this returns once done, which stops the processes.
     """
     if jobs <= 1:
         return None
-    paths = [path for path in repo.record_paths() if repo.kind(path) is Kind.file]
+    paths = [path for path in repo.record_paths() if repo.kind(path) is Kind.file and (wanted is None or wanted(path))]
     if len(paths) < THRESHOLD:
         return None
     documents = _documents(repo, paths, jobs)
@@ -61,8 +76,6 @@ def load_ahead(repo: Repository, jobs: int) -> Generator[Document] | None:
 
 def _documents(repo: Repository, paths: list[str], jobs: int) -> Generator[Document]:
     cache = repo.cache
-    # fork: the workers start at once, with the tool already imported.
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
     pending: deque[
         tuple[
             list[tuple[str, str, bytes | None, Document | None]],
@@ -72,7 +85,7 @@ def _documents(repo: Repository, paths: list[str], jobs: int) -> Generator[Docum
     ]
     pending = deque()
     remaining = iter(paths)
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(method)) as pool:
+    with ProcessPoolExecutor(jobs, mp_context=_forked()) as pool:
         while True:
             while len(pending) < AHEAD * jobs:
                 chunk = list(islice(remaining, CHUNK))
@@ -128,3 +141,44 @@ def _receive(
                 if cache is not None and key is not None:
                     cache.add(key, entry)
         yield doc
+
+
+# What the forked workers of `spread` run: set before they start, so they inherit it and nothing is pickled
+# but the chunks' bounds and results.
+_SPREAD: list[tuple[Callable[[list[Any]], list[Any]], list[Any]]] = []
+
+
+def _run_chunk(start: int, end: int) -> list[Any]:
+    work, items = _SPREAD[-1]
+    return work(items[start:end])
+
+
+def spread(work: Callable[[list[T]], list[R]], items: list[T], jobs: int, chunk: int, threshold: int) -> Iterator[R]:
+    """`work` over consecutive chunks of `items`, in `jobs` forked processes when there are at least
+    `threshold` items; the results in the order of the items.
+
+    `work` runs in a copy of this process: what it changes in memory stays
+    there, and what it returns is pickled back. A chunk whose worker died is
+    done here; an error `work` raises is raised here.
+    """
+    if jobs <= 1 or len(items) < max(threshold, 2):
+        yield from work(items)
+        return
+    _SPREAD.append((work, items))
+    try:
+        bounds = [(start, min(start + chunk, len(items))) for start in range(0, len(items), chunk)]
+        with ProcessPoolExecutor(jobs, mp_context=_forked()) as pool:
+            futures: list[Future[list[Any]] | None] = []
+            for start, end in bounds:
+                try:
+                    futures.append(pool.submit(_run_chunk, start, end))
+                except BrokenExecutor:
+                    futures.append(None)
+            for (start, end), future in zip(bounds, futures, strict=True):
+                try:
+                    done = future.result() if future is not None else None
+                except BrokenExecutor:  # a worker died (killed, out of memory): its chunk is done here
+                    done = None
+                yield from work(items[start:end]) if done is None else done
+    finally:
+        _SPREAD.pop()

@@ -9,6 +9,7 @@ what is wrong with a folder's entries is `placement`'s to say.
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -110,6 +111,14 @@ def place_of(path: str) -> Place | None:
     return None
 
 
+@dataclass
+class Reads:
+    """What a `Repository.recording` block read: document paths, and folders listed."""
+
+    documents: set[str] = field(default_factory=set)
+    folders: set[str] = field(default_factory=set)
+
+
 class Repository:
     def __init__(self, source: Source) -> None:
         self.source = source
@@ -126,6 +135,8 @@ class Repository:
         # Documents loaded ahead, in the order `record_paths` lists them (see `load_ahead`).
         self._ahead: Iterator[Document] | None = None
         self._coming: set[str] = set()
+        # What is read while `recording` (rollout_tool.derived); None when nothing records.
+        self._recorded: Reads | None = None
         if source.kind(CONFIG_PATH) is None:
             raise FatalError("not a rollout repository: there is no rollout.yaml at its top")
 
@@ -136,6 +147,8 @@ class Repository:
 
         A link to a folder is never listed: the file system would follow it.
         """
+        if self._recorded is not None:
+            self._recorded.folders.add(folder)
         if folder in self._listings:
             return self._listings[folder]
         if folder and self.kind(folder) is not Kind.directory:
@@ -161,6 +174,8 @@ class Repository:
 
     def names(self, folder: str) -> list[str]:
         """The records (or record folders) in `folder` whose names are valid where they are."""
+        if self._recorded is not None:
+            self._recorded.folders.add(folder)
         if folder not in self._names:
             self._names[folder] = placement.names(folder, self.listing(folder))
         return self._names[folder]
@@ -209,6 +224,8 @@ class Repository:
 
     def document(self, path: str) -> Document | None:
         """The loaded document at `path`, or None when no file is there."""
+        if self._recorded is not None:
+            self._recorded.documents.add(path)
         if path in self._documents:
             return self._documents[path]
         place = place_of(path)
@@ -221,8 +238,8 @@ class Repository:
             doc = Document(path, place.kind, None)  # reported by the folder listing
             self._documents[path] = doc
             return doc
-        if path in self._coming:
-            return self._take_ahead(path)
+        if path in self._coming and (ahead := self._take_ahead(path)) is not None:
+            return ahead
         data = self.source.read(path)
         doc = (
             parse_document(path, place.kind, data)
@@ -231,6 +248,23 @@ class Repository:
         )
         self._documents[path] = doc
         return doc
+
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[Reads]:
+        """Note every document and folder read until the block ends, however often and from wherever.
+
+        A recording inside another one adds what it saw to the outer one too.
+        """
+        outer = self._recorded
+        reads = Reads()
+        self._recorded = reads
+        try:
+            yield reads
+        finally:
+            self._recorded = outer
+            if outer is not None:
+                outer.documents |= reads.documents
+                outer.folders |= reads.folders
 
     def load_ahead(self, paths: list[str], documents: Iterator[Document]) -> None:
         """Take the documents of `paths` from `documents` (in that order) when they are asked for.
@@ -241,14 +275,16 @@ class Repository:
         self._ahead = documents
         self._coming = set(paths)
 
-    def _take_ahead(self, path: str) -> Document:
+    def _take_ahead(self, path: str) -> Document | None:
+        """The document of `path` from those loaded ahead; None when they stopped coming (closed) first."""
         assert self._ahead is not None
         for doc in self._ahead:
             self._coming.discard(doc.path)
             self._documents[doc.path] = doc
             if doc.path == path:
                 return doc
-        raise AssertionError(f"{path} was to be loaded ahead")
+        self._coming.clear()  # closed by the caller before its end: the rest is read as usual
+        return None
 
     def problem_at(
         self, path: str, loc: tuple[str | int, ...], rule: str, message: str, level: Level = Level.error

@@ -1,0 +1,135 @@
+"""Values worked out from many records (a release's facts, its figures), kept between runs with what they read.
+
+Working out a release's facts reads its release, reports, results and
+waivers, rollout.yaml, its teams and product, and sometimes other releases.
+`Derived.get` records every document and folder the work reads
+(`Repository.recording`), and keeps the value beside the hash of each of
+them in the document cache (rollout_tool.cache). The next run checks those
+hashes against the files as they are now: when every one still matches, the
+value is read back; when any differs, or a folder lists other names, it is
+worked out again. So a value is never served for files that changed, and a
+build after one changed report works out one release again, not all of them.
+
+The key also holds the day (the facts say how late a team is) and the tool's
+own code (the cache folder is named by it). A value is kept as JSON and
+validated again when read: an entry is data, never code, and one that does
+not read back as the value it was made from is not kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import TypeVar
+
+import pydantic
+
+from rollout_tool.cache import DocumentCache, derived_key
+from rollout_tool.repository import Reads, Repository
+from rollout_tool.sources import Kind
+
+T = TypeVar("T")
+
+_TAG = b"d"
+_SEPARATOR = b"\0"  # never in JSON, which escapes it
+
+
+class Derived:
+    """Derived values of one repository on one day, kept in `store`."""
+
+    def __init__(self, repo: Repository, store: DocumentCache, *key: str) -> None:
+        self.repo = repo
+        self.store = store
+        self.key = key
+        # Each file's hash as this run finds it: a file many values read is read once.
+        self._hashes: dict[str, str] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def cached(self, name: str, adapter: pydantic.TypeAdapter[T]) -> tuple[T, bytes] | None:
+        """The value kept as `name` and its JSON, when nothing it read has changed since; else None."""
+        return self.read(self.cached_json(name), adapter)
+
+    def cached_json(self, name: str) -> bytes | None:
+        """The JSON of the value kept as `name`, not yet validated, when nothing it read has changed since."""
+        entry = self.store.get(derived_key(*self.key, name))
+        data = None if entry is None else self._current(entry)
+        if data is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return data
+
+    def read(self, data: bytes | None, adapter: pydantic.TypeAdapter[T]) -> tuple[T, bytes] | None:
+        """The value `cached_json` gave, validated; None when there is none or it is not a valid value."""
+        if data is None:
+            return None
+        try:
+            return adapter.validate_json(data), data
+        except ValueError:  # a ValidationError is a ValueError
+            return None
+
+    def get(self, name: str, adapter: pydantic.TypeAdapter[T], work: Callable[[], T]) -> tuple[T, bytes]:
+        """The value `work` gives, from the cache when nothing it read changed; and its JSON."""
+        found = self.cached(name, adapter)
+        return found if found is not None else self.work_out(name, adapter, work)
+
+    def work_out(self, name: str, adapter: pydantic.TypeAdapter[T], work: Callable[[], T]) -> tuple[T, bytes]:
+        """The value `work` gives and its JSON, kept as `name` with the hashes of what it read."""
+        key = derived_key(*self.key, name)
+        with self.repo.recording() as reads:
+            value = work()
+        data = adapter.dump_json(value)
+        try:
+            kept = adapter.validate_json(data) == value
+        except pydantic.ValidationError:
+            kept = False
+        if kept:
+            self.store.add(key, _TAG + self._depends(reads) + _SEPARATOR + data)
+        return value, data
+
+    def _depends(self, reads: Reads) -> bytes:
+        documents = [[path, self.document_hash(path)] for path in sorted(reads.documents)]
+        folders = [[folder, self.folder_hash(folder)] for folder in sorted(reads.folders)]
+        return json.dumps([documents, folders], ensure_ascii=False, separators=(",", ":")).encode()
+
+    def _current(self, entry: bytes) -> bytes | None:
+        """The JSON an entry holds when every file and folder it depends on is as it was; else None."""
+        if not entry.startswith(_TAG) or _SEPARATOR not in entry:
+            return None
+        depends, _, data = entry[1:].partition(_SEPARATOR)
+        try:
+            documents, folders = json.loads(depends)
+            for path, digest in documents:
+                if not isinstance(path, str) or self.document_hash(path) != digest:
+                    return None
+            for folder, digest in folders:
+                if not isinstance(folder, str) or self.folder_hash(folder) != digest:
+                    return None
+        except (ValueError, TypeError):  # malformed: a miss
+            return None
+        return data
+
+    def document_hash(self, path: str) -> str:
+        """A hash of the file at `path` as it is now, or what is there instead of a file."""
+        found = self._hashes.get(path)
+        if found is None:
+            kind = self.repo.kind(path)
+            if kind is Kind.file:
+                try:
+                    found = hashlib.blake2b(self.repo.source.read(path), digest_size=16).hexdigest()
+                except OSError:
+                    found = "unreadable"
+            else:
+                found = "none" if kind is None else kind.value
+            self._hashes[path] = found
+        return found
+
+    def folder_hash(self, folder: str) -> str:
+        """A hash of the names and kinds a folder lists now."""
+        digest = hashlib.blake2b(digest_size=16)
+        for entry in self.repo.listing(folder):
+            name = entry.name.encode("utf-8", "surrogateescape")
+            digest.update(len(name).to_bytes(8, "big") + name + entry.kind.value.encode() + b"\0")
+        return digest.hexdigest()
