@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -17,6 +17,9 @@ from rollout_tool.errors import EXIT_FATAL, EXIT_OK, EXIT_PROBLEMS, RolloutError
 from rollout_tool.policy import today_from
 from rollout_tool.records import ReleaseType, ReportVerdict
 from rollout_tool.repository import CONFIG_PATH, release_path, report_path, team_path
+
+if TYPE_CHECKING:
+    from rollout_tool.cache import DocumentCache
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -81,6 +84,32 @@ today_option = click.option(
 )
 
 
+def speed_options(command: F) -> F:
+    """--no-cache and --jobs, for the commands that read the whole tree."""
+    command = click.option(
+        "--jobs",
+        type=click.IntRange(min=1),
+        default=None,
+        metavar="N",
+        help="Processes that do the work (default: one per core; one for a small tree).",
+    )(command)
+    return click.option(
+        "--no-cache", is_flag=True, help="Parse every file afresh, neither reading nor filling the cache."
+    )(command)
+
+
+def chosen_cache(no_cache: bool) -> DocumentCache | None:
+    from rollout_tool.cache import DocumentCache, cache_dir
+
+    return None if no_cache else DocumentCache(cache_dir())
+
+
+def chosen_jobs(jobs: int | None) -> int:
+    from rollout_tool.parallel import cores
+
+    return cores() if jobs is None else jobs
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="rollout-as-code")
 def main() -> None:
@@ -92,14 +121,7 @@ def main() -> None:
 @repo_option
 @rev_option
 @format_option()
-@click.option("--no-cache", is_flag=True, help="Parse every file afresh, neither reading nor filling the cache.")
-@click.option(
-    "--jobs",
-    type=click.IntRange(min=1),
-    default=None,
-    metavar="N",
-    help="Processes that parse files (default: one per core; one for a small tree).",
-)
+@speed_options
 @handles_errors
 def validate(
     paths: tuple[Path, ...],
@@ -110,9 +132,7 @@ def validate(
     jobs: int | None,
 ) -> None:
     """Validate the whole repository, or PATHS in its context."""
-    from rollout_tool.cache import DocumentCache, cache_dir
     from rollout_tool.commands.validate import relative_paths, validate
-    from rollout_tool.parallel import cores
     from rollout_tool.sources import open_source
 
     root = repo_root(repo)
@@ -120,8 +140,7 @@ def validate(
         given = relative_paths(root, list(paths)) if paths else None
     else:  # paths name files of the commit, from the repository's top
         given = [path.as_posix() for path in paths] or None
-    cache = None if no_cache else DocumentCache(cache_dir())
-    result = validate(open_source(root, rev), given, cache, cores() if jobs is None else jobs)
+    result = validate(open_source(root, rev), given, chosen_cache(no_cache), chosen_jobs(jobs))
     reporting.report(reporting.Problems(result.files, result.problems), output_format)
 
 
@@ -585,6 +604,7 @@ def metrics(today: str | None, repo: Path | None, rev: str | None, output_format
 @repo_option
 @rev_option
 @format_option(("text", "json"))
+@speed_options
 @handles_errors
 def notes(
     name: str | None,
@@ -595,6 +615,8 @@ def notes(
     repo: Path | None,
     rev: str | None,
     output_format: str | None,
+    no_cache: bool,
+    jobs: int | None,
 ) -> None:
     """Markdown release notes of PRODUCT/VERSION, or of every release with --all --out DIR."""
     from rollout_tool.commands import notes as command
@@ -605,7 +627,7 @@ def notes(
     if every:
         if name is not None or out is None:
             raise UsageError("--all writes every release's notes to --out DIR and takes no NAME")
-        written = command.write_all(open_source(root, rev), out, day)
+        written = command.write_all(open_source(root, rev), out, day, chosen_cache(no_cache), chosen_jobs(jobs))
         said = f"wrote notes of {written.releases} releases and {written.distributions} distribution releases to {out}"
         payload: dict[str, object] = {
             "out": str(out),
@@ -633,9 +655,17 @@ def notes(
 @repo_option
 @rev_option
 @format_option(("text", "json"))
+@speed_options
 @handles_errors
 def site(
-    out: Path, base_url: str, today: str | None, repo: Path | None, rev: str | None, output_format: str | None
+    out: Path,
+    base_url: str,
+    today: str | None,
+    repo: Path | None,
+    rev: str | None,
+    output_format: str | None,
+    no_cache: bool,
+    jobs: int | None,
 ) -> None:
     """Build the static dashboard (board, release, team and distribution pages, Atom feeds) into --out."""
     import re
@@ -645,7 +675,8 @@ def site(
 
     if base_url and not re.match(r"^https?://[^\s/]+(/\S*)?$", base_url):
         raise UsageError(f"--base-url {base_url!r}: give an http(s) address such as https://example.org/rollout/")
-    built = build_site(open_source(repo_root(repo), rev), out, today_from(today), base_url)
+    source = open_source(repo_root(repo), rev)
+    built = build_site(source, out, today_from(today), base_url, chosen_cache(no_cache), chosen_jobs(jobs))
     said = [f"built {built.files} files for {built.releases} releases in {out}"]
     payload: dict[str, object] = {"out": str(out), "files": built.files, "releases": built.releases}
     reporting.report(reporting.Lines(said, payload), output_format or "text")

@@ -335,11 +335,19 @@ def _render(repo: Repository, template: str, **context: object) -> str:
 
 def release_notes(repo: Repository, product: str, version: str, today: dt.date) -> str:
     """The Markdown release notes of one release."""
-    facts = release_facts(repo, product, version, today)
+    return render_release_notes(repo, release_facts(repo, product, version, today))
+
+
+def render_release_notes(repo: Repository, facts: ReleaseFacts) -> str:
+    """The Markdown release notes of a release whose facts are worked out."""
     return _render(repo, "release.md.j2", r=facts, config=repo.config())
 
 
 def distribution_notes(repo: Repository, distribution: str, version: str, today: dt.date) -> str:
     """The combined Markdown notes of a distribution release and the releases it ships."""
-    facts = distribution_facts(repo, distribution, version, today)
+    return render_distribution_notes(repo, distribution_facts(repo, distribution, version, today))
+
+
+def render_distribution_notes(repo: Repository, facts: DistributionFacts) -> str:
+    """The combined Markdown notes of a distribution release whose facts are worked out."""
     return _render(repo, "distribution.md.j2", d=facts, config=repo.config())

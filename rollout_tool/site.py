@@ -5,12 +5,22 @@ release, per product, per team, per distribution release and per state, the
 Atom feeds and one stylesheet. Every page is plain HTML that works without
 JavaScript. Reports have no page of their own: they are shown on their
 release's page, which keeps the site linear in the number of releases.
+
+A build over an earlier one takes each page whose inputs did not change from
+it instead of rendering it again: a page's key is a hash of the tool's code,
+the day, rollout.yaml and everything the page's template is given, kept in a
+manifest beside the pages. The board and the metrics page, which are drawn
+from the whole site, are rendered every time, as are the feeds. The pages
+left to render are spread over the cores.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
 import json
+import os
 import shutil
 import tempfile
 from collections import defaultdict
@@ -21,7 +31,8 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from rollout_tool import attention, feed, metrics, policy, svg, templating
+from rollout_tool import attention, feed, gathering, metrics, parallel, policy, svg, templating
+from rollout_tool.cache import tool_key
 from rollout_tool.errors import RefusedError
 from rollout_tool.github import form
 from rollout_tool.identifiers import version_key
@@ -30,9 +41,8 @@ from rollout_tool.notes import (
     DistributionFacts,
     ReleaseFacts,
     ReportLine,
-    distribution_facts,
+    ShippedFacts,
     group_name,
-    release_facts,
 )
 from rollout_tool.policy import plural
 from rollout_tool.progress import Progress
@@ -54,6 +64,13 @@ STATE_ORDER = [
 BOARD_LIMIT = 50
 TEAM_REPORT_LIMIT = 50
 MARKER = ".rollout-site"
+# Each page's key, for the next build to reuse the pages whose key it computes again.
+MANIFEST = ".rollout-site-pages.json"
+# Templates drawn from the whole site (`site.releases`, `site.teams`...): rendered on every build.
+WHOLE_SITE = frozenset({"board.html.j2", "metrics.html.j2"})
+# Below this many pages to render, one process renders them all.
+SPREAD_THRESHOLD = 200
+SPREAD_CHUNK = 64
 STYLESHEET = "style.css"
 
 
@@ -111,24 +128,36 @@ class Site:
     distributions: list[DistributionFacts]
     columns: list[StateColumn]
     metrics: metrics.Metrics | None = None
+    # A hash of each release's facts, by the facts' id: what the pages showing them are keyed by.
+    digests: dict[int, bytes] = field(default_factory=dict)
 
 
 def _newest_first(facts: list[ReleaseFacts]) -> list[ReleaseFacts]:
     return sorted(facts, key=lambda f: (-f.last_change.toordinal(), f.product_id, f.version))
 
 
-def gather(repo: Repository, today: dt.date) -> Site:
-    """Everything the site shows, grouped and sorted; one pass over the releases."""
+def gather(repo: Repository, today: dt.date, jobs: int = 1) -> Site:
+    """Everything the site shows, grouped and sorted; one pass over the releases.
+
+    With the repository's cache, what was worked out from unchanged records
+    is read back (rollout_tool.gathering); the rest is spread over `jobs` processes.
+    """
     config = repo.config()
     if config is None:
         raise RefusedError("rollout.yaml is not valid: run `rollout validate` and fix it before building the site")
-    releases = []
-    measure = metrics.Measurer(repo, today)
-    figures = []
-    for product_id, version, _ in repo.releases():
-        releases.append(release_facts(repo, product_id, version, today))
-        figures.append(measure(product_id, version))
-        repo.forget_reports(product_id, version)  # the facts keep what the pages show
+    derived = gathering.derived_of(repo, today)
+    named = [(product, version) for product in repo.product_ids() for version in repo.versions(product)]
+    found = gathering.gather(repo, named, today, jobs, metrics.Measurer(repo, today), derived)
+
+    releases: list[ReleaseFacts] = []
+    figures_found = []
+    digests: dict[int, bytes] = {}
+    for hit in found:
+        if hit.facts is not None:
+            releases.append(hit.facts)
+            digests[id(hit.facts)] = hit.digest
+        if hit.figures is not None:
+            figures_found.append(hit.figures)
 
     by_product: dict[str, list[ReleaseFacts]] = defaultdict(list)
     by_state: dict[str, list[ReleaseFacts]] = defaultdict(list)
@@ -151,10 +180,11 @@ def gather(repo: Repository, today: dt.date) -> Site:
     distributions = []
     for distribution in repo.distribution_ids():
         for version in sorted(repo.distribution_versions(distribution), key=version_key, reverse=True):
-            if repo.distribution(distribution, version) is not None:
-                distributions.append(distribution_facts(repo, distribution, version, today))
-    found = [f for f in figures if f is not None]
-    return Site(config, today, releases, products, teams, distributions, columns, metrics.metrics(config, found, today))
+            shipped = gathering.distribution(repo, distribution, version, today, derived)
+            if shipped is not None:
+                distributions.append(shipped)
+    gathered = metrics.metrics(config, figures_found, today)
+    return Site(config, today, releases, products, teams, distributions, columns, gathered, digests)
 
 
 def _team_pages(repo: Repository, releases: list[ReleaseFacts]) -> list[TeamPage]:
@@ -438,9 +468,17 @@ def render(
     """
     env = _environment(repo, site)
     for path, template, context in _pages(site, board_limit):
-        root = "../" * path.count("/")
-        text = env.get_template(template).render(root=root, path=path, **context)
-        yield path, text.encode("utf-8")
+        yield path, _render_page(env, path, template, context)
+    yield from _whole_site_files(env, site, base_url)
+
+
+def _render_page(env: jinja2.Environment, path: str, template: str, context: dict[str, object]) -> bytes:
+    root = "../" * path.count("/")
+    return env.get_template(template).render(root=root, path=path, **context).encode("utf-8")
+
+
+def _whole_site_files(env: jinja2.Environment, site: Site, base_url: str) -> Iterator[tuple[str, bytes]]:
+    """The stylesheet, excuses.json and the feeds."""
     assert env.loader is not None
     # The stylesheet is copied as written, not rendered: CSS braces are not template syntax.
     yield STYLESHEET, env.loader.get_source(env, STYLESHEET)[0].encode("utf-8")
@@ -471,34 +509,164 @@ def render(
         yield atom(feed.family_feed(group), f"{name}: {record.name}", entries)
 
 
+# The values a page is given that hold release facts: walked field by field, the facts hashed once.
+_HOLDERS = (TeamPage, Owed, ProductRow, StateColumn, FederationPage, DistributionFacts, ShippedFacts)
+
+
+class PageKeys:
+    """Each page's key: a hash of what its output depends on.
+
+    That is the tool's own code (templates included), the build's settings,
+    rollout.yaml, and the page's path, template and context, walked through
+    dataclasses and containers down to `repr` of each value. A release's facts
+    are hashed once however many pages show them. A value whose `repr`
+    differs from run to run only makes its page miss, never wrongly hit.
+    """
+
+    def __init__(self, site: Site, base_url: str, board_limit: int) -> None:
+        common = hashlib.blake2b(digest_size=16)
+        for part in (tool_key(), repr(site.config), site.today.isoformat(), base_url, str(board_limit)):
+            _feed_bytes(common, part.encode("utf-8", "surrogateescape"))
+        _feed_bytes(common, b"1" if site.distributions else b"0")  # what every page's navigation shows
+        self._common = common.digest()
+        self._facts: dict[int, bytes] = dict(site.digests)
+
+    def key(self, path: str, template: str, context: dict[str, object]) -> str:
+        digest = hashlib.blake2b(self._common, digest_size=16)
+        _feed_bytes(digest, path.encode())
+        _feed_bytes(digest, template.encode())
+        self._feed(digest, context)
+        return digest.hexdigest()
+
+    def _feed(self, digest: hashlib.blake2b, value: object) -> None:
+        if isinstance(value, ReleaseFacts):
+            found = self._facts.get(id(value))
+            if found is None:
+                found = hashlib.blake2b(repr(value).encode("utf-8", "surrogateescape"), digest_size=16).digest()
+                self._facts[id(value)] = found
+            digest.update(b"F" + found)
+        elif isinstance(value, _HOLDERS):
+            digest.update(b"D")
+            _feed_bytes(digest, type(value).__qualname__.encode())
+            for item in dataclasses.fields(value):
+                self._feed(digest, getattr(value, item.name))
+            digest.update(b")")
+        elif isinstance(value, list | tuple):
+            digest.update(b"[")
+            for item in value:
+                self._feed(digest, item)
+            digest.update(b"]")
+        elif isinstance(value, dict):
+            digest.update(b"{")
+            for name, item in value.items():
+                self._feed(digest, name)
+                self._feed(digest, item)
+            digest.update(b"}")
+        else:
+            digest.update(b"V")
+            _feed_bytes(digest, repr(value).encode("utf-8", "surrogateescape"))
+
+
+def _feed_bytes(digest: hashlib.blake2b, data: bytes) -> None:
+    digest.update(len(data).to_bytes(8, "big") + data)
+
+
+def _previous_keys(out: Path) -> dict[str, str]:
+    """The page keys of the site built in `out` before, or none when there is no manifest that reads."""
+    try:
+        found = json.loads((out / MANIFEST).read_bytes())
+    except (OSError, ValueError):
+        return {}
+    pages = found.get("pages") if isinstance(found, dict) else None
+    if not isinstance(pages, dict):
+        return {}
+    return {path: key for path, key in pages.items() if isinstance(path, str) and isinstance(key, str)}
+
+
+def _take(old: Path, new: Path) -> bool:
+    """Put the earlier build's page at `new` (a hard link, else a copy); False when it is not a plain file."""
+    try:
+        if not old.is_file() or old.is_symlink():
+            return False
+        try:
+            os.link(old, new)
+        except OSError:
+            shutil.copyfile(old, new)
+    except OSError:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class Built:
     files: int
     releases: int
 
 
-def build(repo: Repository, out: Path, today: dt.date, base_url: str = "", board_limit: int = BOARD_LIMIT) -> Built:
-    """Write the site to `out`, replacing a site built there before and nothing else."""
+def build(
+    repo: Repository,
+    out: Path,
+    today: dt.date,
+    base_url: str = "",
+    board_limit: int = BOARD_LIMIT,
+    jobs: int = 1,
+) -> Built:
+    """Write the site to `out`, replacing a site built there before and nothing else.
+
+    The pages of the earlier build whose key is unchanged are taken from it;
+    the others are rendered over `jobs` processes.
+    """
     out = out.absolute()
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).is_file())):
         raise RefusedError(f"{out} exists and holds something other than a site built by rollout; choose another --out")
-    site = gather(repo, today)
+    site = gather(repo, today, jobs)
+    # A repository's own templates may draw on anything: its pages are always rendered afresh.
+    keys = PageKeys(site, base_url, board_limit) if repo.source.kind(templating.OVERRIDE_FOLDER) is None else None
+    previous = _previous_keys(out) if keys is not None else {}
     out.parent.mkdir(parents=True, exist_ok=True)
     # Built aside and swapped in: a failed build leaves the previous site whole.
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         files = 0
         made: set[Path] = set()
+        manifest: dict[str, str] = {}
+        to_render: list[tuple[str, str, dict[str, object]]] = []
+
+        def folder_of(path: str) -> Path:
+            target = staging / path
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
+            return target
+
         with Progress("building the site") as progress:
-            for path, data in render(repo, site, base_url, board_limit):
-                target = staging / path
-                if target.parent not in made:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    made.add(target.parent)
-                target.write_bytes(data)
+            for path, template, context in _pages(site, board_limit):
+                key = keys.key(path, template, context) if keys is not None and template not in WHOLE_SITE else None
+                if key is not None:
+                    manifest[path] = key
+                    if previous.get(path) == key and _take(out / path, folder_of(path)):
+                        files += 1
+                        progress.advance()
+                        continue
+                to_render.append((path, template, context))
+            env = _environment(repo, site)
+
+            def render_chunk(chunk: list[tuple[str, str, dict[str, object]]]) -> list[int]:
+                for path, template, context in chunk:
+                    (staging / path).write_bytes(_render_page(env, path, template, context))
+                return [1] * len(chunk)
+
+            for path, _, _ in to_render:
+                folder_of(path)  # folders made here, before the workers write into them
+            for done in parallel.spread(render_chunk, to_render, jobs, SPREAD_CHUNK, SPREAD_THRESHOLD):
+                files += done
+                progress.advance()
+            for path, data in _whole_site_files(env, site, base_url):
+                folder_of(path).write_bytes(data)
                 files += 1
                 progress.advance()
         (staging / MARKER).write_text("built by `rollout site`; this folder is replaced on every build\n")
+        (staging / MANIFEST).write_text(json.dumps({"pages": manifest}, indent=0, sort_keys=True) + "\n")
         staging.chmod(0o755)
         if out.exists():
             old = out.with_name(f".{out.name}.old")

@@ -6,7 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from rollout_tool import notes
+from rollout_tool import gathering, notes, parallel
+from rollout_tool.cache import DocumentCache
 from rollout_tool.errors import UsageError
 from rollout_tool.repository import Repository
 from rollout_tool.sources import Source
@@ -41,22 +42,45 @@ class Written:
     distributions: int
 
 
-def write_all(source: Source, out: Path, today: dt.date) -> Written:
-    """Notes of every valid release and distribution release, one file each under `out`."""
+# Releases worked out at a time: what is held in memory between their facts and their notes.
+BATCH = 1_000
+
+
+def write_all(source: Source, out: Path, today: dt.date, cache: DocumentCache | None = None, jobs: int = 1) -> Written:
+    """Notes of every valid release and distribution release, one file each under `out`.
+
+    With a `cache`, the facts of a release whose records did not change are
+    read back (rollout_tool.gathering); the notes are written over `jobs` processes.
+    """
     repo = Repository(source)
-    written: set[Path] = set()
-    for product, version, _ in repo.releases():
-        written.add(_write(out / release_file(product, version), notes.release_notes(repo, product, version, today)))
-        repo.forget_reports(product, version)  # written out: 100,000 reports need not stay in memory
-    releases = len(written)
-    for distribution in repo.distribution_ids():
-        for version in repo.distribution_versions(distribution):
-            if repo.distribution(distribution, version) is None:
-                continue
-            text = notes.distribution_notes(repo, distribution, version, today)
-            written.add(_write(out / distribution_file(distribution, version), text))
-    _remove_stale(out, written)
-    return Written(releases, len(written) - releases)
+    repo.cache = cache
+    try:
+        derived = gathering.derived_of(repo, today)
+        named = [(product, version) for product in repo.product_ids() for version in repo.versions(product)]
+        written: set[Path] = set()
+
+        def write(chunk: list[notes.ReleaseFacts]) -> list[str]:
+            return [
+                str(_write(out / release_file(f.product_id, f.version), notes.render_release_notes(repo, f)))
+                for f in chunk
+            ]
+
+        for start in range(0, len(named), BATCH):
+            found = gathering.gather(repo, named[start : start + BATCH], today, jobs, derived=derived)
+            facts = [hit.facts for hit in found if hit.facts is not None]
+            written.update(Path(path) for path in parallel.spread(write, facts, jobs, 64, 200))
+        releases = len(written)
+        for distribution in repo.distribution_ids():
+            for version in repo.distribution_versions(distribution):
+                shipped = gathering.distribution(repo, distribution, version, today, derived)
+                if shipped is not None:
+                    text = notes.render_distribution_notes(repo, shipped)
+                    written.add(_write(out / distribution_file(distribution, version), text))
+        _remove_stale(out, written)
+        return Written(releases, len(written) - releases)
+    finally:
+        if cache is not None:
+            cache.save()
 
 
 def _remove_stale(out: Path, written: set[Path]) -> None:
