@@ -14,7 +14,8 @@ A run reads every pack of its folder (one index of key to offset each; an
 entry is read when asked for), and writes what it had to parse into one new
 pack, renamed into place whole: concurrent runs see a pack or nothing, and
 anything unreadable or malformed is a miss. When packs pile up, a run writes
-one pack of every entry it used and removes the packs it read.
+one pack of every entry it used and removes the packs it read. The folders of
+other builds of the tool are removed but for the two used last.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import hashlib
 import json
 import mmap
 import os
+import re
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -120,6 +123,7 @@ class DocumentCache:
     """The entries of one cache folder for this build of the tool, and those this run adds."""
 
     def __init__(self, root: Path) -> None:
+        self.root = root
         self.folder = os.path.join(root, tool_key())
         self._index: dict[bytes, tuple[int, int, int]] = {}  # key: (pack descriptor, offset, length)
         self._descriptors: list[int] = []
@@ -263,6 +267,7 @@ class DocumentCache:
             for path in self._read:
                 with contextlib.suppress(OSError):  # already removed by a concurrent run
                     os.unlink(path)
+        prune(self.root, os.path.basename(self.folder))
 
     def _discard(self) -> None:
         if self._pack is not None:
@@ -271,6 +276,38 @@ class DocumentCache:
             handle.close()
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
+
+
+# Besides the folder of the tool that runs, the folders of this many other builds are kept (the most
+# recently used): two installed versions used in turn each keep their cache.
+OTHER_BUILDS_KEPT = 2
+_TOOL_KEY = re.compile(r"[0-9a-f]{32}")
+
+
+def prune(root: Path, current: str) -> None:
+    """Mark the folder of this build as used, and remove those of other builds but the few used last.
+
+    Only folders named like a build's key are touched; links and anything
+    else in the cache are left as they are.
+    """
+    with contextlib.suppress(OSError):
+        os.utime(os.path.join(root, current))
+    try:
+        with os.scandir(root) as listed:
+            others = sorted(
+                (
+                    (entry.stat(follow_symlinks=False).st_mtime_ns, entry.path)
+                    for entry in listed
+                    if entry.name != current
+                    and _TOOL_KEY.fullmatch(entry.name)
+                    and entry.is_dir(follow_symlinks=False)
+                ),
+                reverse=True,
+            )
+    except OSError:
+        return
+    for _, path in others[OTHER_BUILDS_KEPT:]:
+        shutil.rmtree(path, ignore_errors=True)  # a concurrent run of that build reads what it opened
 
 
 def _index(fd: int) -> dict[bytes, tuple[int, int]] | None:

@@ -258,3 +258,19 @@ def test_an_entry_that_does_not_read_back_as_its_document_is_not_kept(
     parsed.clear()
     assert validate(repo) == expected
     assert len(parsed) == 3 and all(path.startswith("teams/") for path in parsed)  # the teams only, again
+
+
+def test_the_folders_of_other_builds_are_removed_but_the_two_used_last(repo: Repo, rollout_cache: Path) -> None:
+    builds = [f"{n:032x}" for n in range(5)]
+    for age, name in enumerate(builds):
+        folder = rollout_cache / name
+        folder.mkdir()
+        (folder / "old.pack").write_bytes(b"rollout-cache-pack 1\n")
+        os.utime(folder, (1_000_000 - age * 1_000, 1_000_000 - age * 1_000))  # builds[0] used last
+    (rollout_cache / "notes.txt").write_text("mine")
+    (rollout_cache / ("f" * 32)).symlink_to(rollout_cache / builds[4])  # a link named like a build: left alone
+    assert validate(repo)[0] == 0
+    left = sorted(path.name for path in rollout_cache.iterdir())
+    assert left == sorted([cache.tool_key(), builds[0], builds[1], "notes.txt", "f" * 32])
+    assert validate(repo)[0] == 0  # the build that runs is never removed, even as the oldest
+    assert (rollout_cache / cache.tool_key()).is_dir()
