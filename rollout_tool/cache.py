@@ -125,14 +125,16 @@ class DocumentCache:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.folder = os.path.join(root, tool_key())
-        self._index: dict[bytes, tuple[int, int, int]] = {}  # key: (pack descriptor, offset, length)
+        # Each key's place, one int (`_place`): its pack's number in _descriptors, offset and length;
+        # a key this run read is marked by inverting its place (`~place` < 0), which is what a rewrite keeps.
+        self._index: dict[bytes, int] = {}
         self._descriptors: list[int] = []
         self._read: list[str] = []
-        # The keys this run read: what a rewrite keeps (their entries are read again from their packs).
-        self._hit: set[bytes] = set()
+        self._hit_count = 0
         # What this run parsed goes straight to its pack, not held in memory; None until the first.
+        # Its entries are placed in the index as pack number _OWN, so this run reads back what it wrote.
         self._pack: tuple[IO[bytes], str] | None = None
-        self._added: set[bytes] = set()
+        self._unflushed = False
         self._unwritable = False
         self.hits = 0
         self.misses = 0
@@ -151,23 +153,24 @@ class DocumentCache:
                 )
         except OSError:
             return
-        for _, name in names:
+        # Packs beyond those a place can number are not read (misses), but removed by the next rewrite.
+        self._read.extend(os.path.join(self.folder, name) for _, name in names[:-_MAX_READ])
+        for _, name in names[-_MAX_READ:]:
             path = os.path.join(self.folder, name)
             try:
                 fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
             except OSError:
                 continue  # removed by a concurrent run since listed: its entries are misses
+            pack = len(self._descriptors)
             try:
-                found = _index(fd)
+                added = _index(fd, pack, self._index)
             except (OSError, ValueError):
-                found = None
-            if found is None:
+                added = False
+            if not added:
                 os.close(fd)
                 continue
             self._descriptors.append(fd)
             self._read.append(path)
-            for key, (offset, length) in found.items():
-                self._index[key] = (fd, offset, length)
 
     def close(self) -> None:
         for fd in self._descriptors:
@@ -176,40 +179,64 @@ class DocumentCache:
 
     def lookup(self, path: str, kind: str, data: bytes) -> tuple[bytes, Document | None]:
         """The key of these bytes and their cached document, or None (a miss) when there is none that reads."""
+        key, entry = self.find(path, kind, data)
+        return key, self.take(key, path, kind, entry)
+
+    def find(self, path: str, kind: str, data: bytes) -> tuple[bytes, bytes | None]:
+        """The key of these bytes and the entry kept under it, not yet decoded (`take` does)."""
         key = entry_key(path, kind, data)
-        where = self._index.get(key)
-        if where is not None:
-            fd, offset, length = where
+        return key, self._entry(key)
+
+    def take(self, key: bytes, path: str, kind: str, entry: bytes | None) -> Document | None:
+        """The document an entry `find` gave holds (a hit), or None (a miss) when it has none that reads."""
+        doc = None
+        if entry is not None:
             try:
-                entry = os.pread(fd, length, offset)
-                doc = decode(path, kind, entry) if len(entry) == length else None
-            except (OSError, ValueError, KeyError):
+                doc = decode(path, kind, entry)
+            except (ValueError, KeyError):
                 doc = None
-            if doc is not None:
-                self.hits += 1
-                self._hit.add(key)
-                return key, doc
-        self.misses += 1
-        return key, None
+        if doc is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._mark(key)
+        return doc
 
     def get(self, key: bytes) -> bytes | None:
         """The entry kept under `key` (from `derived_key`), or None."""
-        where = self._index.get(key)
-        if where is None:
+        entry = self._entry(key)
+        if entry is not None:
+            self._mark(key)
+        return entry
+
+    def _entry(self, key: bytes) -> bytes | None:
+        place = self._index.get(key)
+        if place is None:
             return None
-        fd, offset, length = where
+        pack, offset, length = _unplace(place)
         try:
-            entry = os.pread(fd, length, offset)
+            if pack != _OWN:
+                entry = os.pread(self._descriptors[pack], length, offset)
+            elif self._pack is None or os.getpid() != self._pid:
+                return None  # not readable once saved, nor from a forked worker (it must never flush it)
+            else:
+                if self._unflushed:
+                    self._pack[0].flush()
+                    self._unflushed = False
+                entry = os.pread(self._pack[0].fileno(), length, offset)
         except OSError:
             return None
-        if len(entry) != length:
-            return None
-        self._hit.add(key)
-        return entry
+        return entry if len(entry) == length else None
+
+    def _mark(self, key: bytes) -> None:
+        place = self._index[key]
+        if place >= 0:
+            self._index[key] = ~place
+            self._hit_count += 1
 
     def add(self, key: bytes, entry: bytes) -> None:
         """Keep a document this run parsed (as `encode` gave it) for the next runs."""
-        if key in self._added or self._unwritable or os.getpid() != self._pid:
+        if self._unwritable or os.getpid() != self._pid or self._own(key):
             return
         try:
             if self._pack is None:
@@ -217,12 +244,21 @@ class DocumentCache:
                 fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
                 self._pack = (os.fdopen(fd, "wb"), temporary)
                 self._pack[0].write(_HEADER)
-            self._pack[0].write(b"%s %s\n" % (key, entry))
+            handle = self._pack[0]
+            offset = handle.tell() + len(key) + 1
+            handle.write(b"%s %s\n" % (key, entry))
         except OSError:
             self._unwritable = True
             self._discard()
             return
-        self._added.add(key)
+        self._unflushed = True
+        if offset >> _OFFSET_BITS == 0 and len(entry) >> _LENGTH_BITS == 0:
+            self._index[key] = _place(_OWN, offset, len(entry))
+
+    def _own(self, key: bytes) -> bool:
+        """Whether this run wrote `key` to its pack."""
+        place = self._index.get(key)
+        return place is not None and _unplace(place)[0] == _OWN
 
     def document(self, path: str, kind: str, data: bytes) -> Document:
         """The document of these bytes: from the cache, else parsed (and kept for the next run)."""
@@ -248,10 +284,11 @@ class DocumentCache:
             if rewrite:
                 # A run over most of the tree keeps what it read, so entries of
                 # files gone or changed are let go; a run over a few files keeps all.
-                kept = self._hit if 2 * len(self._hit) >= len(self._index) else set(self._index)
-                for key in kept - self._added:
-                    fd, offset, length = self._index[key]
-                    self.add(key, os.pread(fd, length, offset))
+                everything = 2 * self._hit_count < len(self._index)
+                for key, place in list(self._index.items()):
+                    pack, offset, length = _unplace(place)
+                    if (everything or place < 0) and pack != _OWN:
+                        self.add(key, os.pread(self._descriptors[pack], length, offset))
             if self._pack is not None and not self._unwritable:
                 handle, temporary = self._pack
                 handle.close()
@@ -298,9 +335,7 @@ def prune(root: Path, current: str) -> None:
                 (
                     (entry.stat(follow_symlinks=False).st_mtime_ns, entry.path)
                     for entry in listed
-                    if entry.name != current
-                    and _TOOL_KEY.fullmatch(entry.name)
-                    and entry.is_dir(follow_symlinks=False)
+                    if entry.name != current and _TOOL_KEY.fullmatch(entry.name) and entry.is_dir(follow_symlinks=False)
                 ),
                 reverse=True,
             )
@@ -310,22 +345,49 @@ def prune(root: Path, current: str) -> None:
         shutil.rmtree(path, ignore_errors=True)  # a concurrent run of that build reads what it opened
 
 
-def _index(fd: int) -> dict[bytes, tuple[int, int]] | None:
-    """Each entry's place in a pack (offset and length of its document): None when it is not a pack."""
+# A place packs a pack's number, an offset and a length into one int below 2**60 (a small int object).
+_LENGTH_BITS = 24
+_OFFSET_BITS = 32
+_MAX_READ = 16  # packs a place can number
+_OWN = _MAX_READ  # the number of the pack this run writes
+
+
+def _place(pack: int, offset: int, length: int) -> int:
+    return (pack << (_OFFSET_BITS + _LENGTH_BITS)) | (offset << _LENGTH_BITS) | length
+
+
+def _unplace(place: int) -> tuple[int, int, int]:
+    if place < 0:
+        place = ~place
+    length = place & ((1 << _LENGTH_BITS) - 1)
+    offset = (place >> _LENGTH_BITS) & ((1 << _OFFSET_BITS) - 1)
+    return place >> (_OFFSET_BITS + _LENGTH_BITS), offset, length
+
+
+def _index(fd: int, pack: int, index: dict[bytes, int]) -> bool:
+    """Put each entry of a pack in `index` by its key (as the pack numbered `pack`): False when it is not a pack.
+
+    An entry too long or too far in to be placed is left out: a miss.
+    """
     size = os.fstat(fd).st_size
     if size < len(_HEADER):
-        return None
+        return False
     with mmap.mmap(fd, size, access=mmap.ACCESS_READ) as data:
         if data[: len(_HEADER)] != _HEADER:
-            return None
-        found: dict[bytes, tuple[int, int]] = {}
+            return False
         at = len(_HEADER)
         start = _KEY_HEX + 1
         while at < size:
             end = data.find(b"\n", at)
             if end < 0:
                 break  # a last line without its end: cut short, so left out
-            if end - at > start and data[at + _KEY_HEX] == 0x20:
-                found[data[at : at + _KEY_HEX]] = (at + start, end - at - start)
+            length = end - at - start
+            if (
+                length > 0
+                and data[at + _KEY_HEX] == 0x20
+                and length >> _LENGTH_BITS == 0
+                and (at + start) >> _OFFSET_BITS == 0
+            ):
+                index[data[at : at + _KEY_HEX]] = _place(pack, at + start, length)
             at = end + 1
-        return found
+        return True

@@ -76,14 +76,7 @@ def load_ahead(repo: Repository, jobs: int, wanted: Callable[[str], bool] | None
 
 def _documents(repo: Repository, paths: list[str], jobs: int) -> Generator[Document]:
     cache = repo.cache
-    pending: deque[
-        tuple[
-            list[tuple[str, str, bytes | None, Document | None]],
-            list[tuple[str, str, bytes]],
-            Future[list[bytes]] | None,
-        ]
-    ]
-    pending = deque()
+    pending: deque[tuple[list[_File], list[tuple[str, str, bytes]], Future[list[bytes]] | None]] = deque()
     remaining = iter(paths)
     with ProcessPoolExecutor(jobs, mp_context=_forked()) as pool:
         while True:
@@ -94,23 +87,26 @@ def _documents(repo: Repository, paths: list[str], jobs: int) -> Generator[Docum
                 pending.append(_send(repo, cache, pool, chunk))
             if not pending:
                 return
-            yield from _receive(cache, *pending.popleft())
+            yield from _receive(repo, cache, *pending.popleft())
+
+
+# A file of a chunk: its path, kind, cache key and cache entry (decoded only when its turn comes, so
+# the chunks sent ahead hold bytes, not records).
+_File = tuple[str, str, bytes | None, bytes | None]
 
 
 def _send(
     repo: Repository, cache: DocumentCache | None, pool: ProcessPoolExecutor, chunk: list[str]
-) -> tuple[
-    list[tuple[str, str, bytes | None, Document | None]], list[tuple[str, str, bytes]], Future[list[bytes]] | None
-]:
-    files = []
+) -> tuple[list[_File], list[tuple[str, str, bytes]], Future[list[bytes]] | None]:
+    files: list[_File] = []
     misses = []
     for path in chunk:
         place = place_of(path)
         assert place is not None
         data = repo.source.read(path)
-        key, doc = (None, None) if cache is None else cache.lookup(path, place.kind, data)
-        files.append((path, place.kind, key, doc))
-        if doc is None:
+        key, entry = (None, None) if cache is None else cache.find(path, place.kind, data)
+        files.append((path, place.kind, key, entry))
+        if entry is None:
             misses.append((path, place.kind, data))
     future = None
     if misses:
@@ -120,8 +116,9 @@ def _send(
 
 
 def _receive(
+    repo: Repository,
     cache: DocumentCache | None,
-    files: list[tuple[str, str, bytes | None, Document | None]],
+    files: list[_File],
     misses: list[tuple[str, str, bytes]],
     future: Future[list[bytes]] | None,
 ) -> Iterator[Document]:
@@ -130,7 +127,12 @@ def _receive(
     except BrokenExecutor:  # a worker died (killed, out of memory): parse here instead
         entries = iter(_parse(misses))
     sent = iter(misses)
-    for path, kind, key, doc in files:
+    for path, kind, key, kept in files:
+        doc = None
+        if kept is not None and cache is not None and key is not None:
+            doc = cache.take(key, path, kind, kept)
+            if doc is None:  # a kept entry that does not read: parsed here
+                doc = parse_document(path, kind, repo.source.read(path))
         if doc is None:
             entry, (_, _, data) = next(entries), next(sent)
             try:

@@ -389,17 +389,24 @@ class Repository:
         """Read every record in the tree, listing every folder on the way.
 
         `visit` sees each record once, as soon as it is read. Without
-        `keep_reports`, a report is forgotten once visited: nothing else in
-        the tree refers to a report, so a full validation need not hold
-        100,000 of them at once.
+        `keep_reports`, a report, result or waiver is forgotten once visited,
+        and a release once the next one is read: each is read again if a
+        later check asks for it, so a full validation holds one release's
+        records at a time, not 100,000 reports and 10,000 releases.
         """
-
+        release: str | None = None
         for path in self.record_paths():
             doc = self.document(path)
             if doc is not None and visit is not None:
                 visit(doc)
-            if not keep_reports and doc is not None and doc.kind == "report":
+            if keep_reports or doc is None:
+                continue
+            if doc.kind in _LET_GO:
                 self.forget(path)
+            elif doc.kind == "release":
+                if release is not None:
+                    self.forget(release)
+                release = path
 
     def record_paths(self) -> Iterator[str]:
         """The path of every record a full read reads, in the order it reads them."""
@@ -422,6 +429,8 @@ class Repository:
 
 
 _POSITIONS_KEPT = 8
+# What no other record refers to: let go once checked in a full validation.
+_LET_GO = frozenset({"report", "result", "waiver"})
 
 
 def parse_document(path: str, kind: str, data: bytes) -> Document:

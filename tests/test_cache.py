@@ -274,3 +274,25 @@ def test_the_folders_of_other_builds_are_removed_but_the_two_used_last(repo: Rep
     assert left == sorted([cache.tool_key(), builds[0], builds[1], "notes.txt", "f" * 32])
     assert validate(repo)[0] == 0  # the build that runs is never removed, even as the oldest
     assert (rollout_cache / cache.tool_key()).is_dir()
+
+
+def test_a_run_reads_back_what_it_wrote_but_its_forked_workers_do_not(repo: Repo, tmp_path: Path) -> None:
+    from rollout_tool import parallel
+
+    path = "teams/praguelcg2.yaml"
+    data = (repo.root / path).read_bytes()
+    store = cache.DocumentCache(tmp_path / "cache")
+    key, found = store.lookup(path, "team", data)
+    assert found is None
+    parsed = repository.parse_document(path, "team", data)
+    store.add(key, cache.encode(parsed))
+    assert store.lookup(path, "team", data)[1] == parsed  # a release read again later in the run: not parsed
+
+    def look(items: list[int]) -> list[bool]:
+        return [store.lookup(path, "team", data)[1] is not None for _ in items]
+
+    # A worker must never flush its copy of the parent's unwritten pack: it reads none of it.
+    assert set(parallel.spread(look, list(range(300)), 2, 50, 10)) == {False}
+    store.save()
+    assert cache.DocumentCache(tmp_path / "cache").lookup(path, "team", data)[1] == parsed
+    assert entries(tmp_path / "cache") == 1

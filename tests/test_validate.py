@@ -587,3 +587,24 @@ def test_rev_validates_a_commit_and_its_given_files(repo: Repo) -> None:
     given = repo.rollout("validate", "--rev", bad, "--format", "json", path)
     assert json.loads(given.stdout)["files"] == 1
     assert repo.rollout("validate", "--rev", "HEAD~1").returncode == 0
+
+
+def test_a_full_validation_holds_one_releases_records_at_a_time(tmp_path: Path) -> None:
+    generate(tmp_path / "synthetic", releases=60, reports=300, seed=7)
+    repo = Repository(WorkTree(tmp_path / "synthetic"))
+    held: list[int] = []
+    distributions: list[str] = []
+    original = repo.document
+
+    def document(path: str):  # type: ignore[no-untyped-def]
+        found = original(path)
+        if path.startswith("distributions/"):
+            distributions.append(path)
+        elif not distributions:  # the distributions, read last, read the releases they ship again
+            held.append(sum(1 for doc in repo.documents() if doc.kind in ("release", "report", "result", "waiver")))
+        return found
+
+    repo.document = document  # type: ignore[method-assign]
+    result = validate_repository(repo)
+    assert result.problems == []
+    assert len(held) > 300 and max(held) <= 3  # a release, the record of it just read, one it supersedes
