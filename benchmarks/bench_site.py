@@ -1,12 +1,16 @@
-"""How long the dashboard takes to build, beside `rollout validate` on the same repository.
+"""How long the dashboard and the notes take to build, from scratch and over an earlier build.
 
     python benchmarks/bench_site.py [--releases 10000] [--reports 100000] [--keep DIR] [--browser]
 
 Generates a synthetic repository (`benchmarks/synthetic.py`), then times the
-real commands `rollout validate`, `rollout site --out` and `rollout notes --all`
-(wall time and peak memory of each process), the site build's phases
+real commands (wall time, and the peak memory of the largest of the
+processes, workers included): `rollout validate`; `rollout site --out` as a full build (an empty
+cache, no earlier site, both cores), as the single-process build without a
+cache, over its own output with nothing changed, and after one report
+changed; `rollout notes --all` the same ways. Then the site build's phases
 in-process (gather, render, write), the size of what it wrote and, with
---browser, how long the board takes to open in headless Chromium.
+--browser, how long the board takes to open in headless Chromium. The
+changed report is put back as it was at the end.
 """
 
 from __future__ import annotations
@@ -45,9 +49,10 @@ sys.stderr.write(result.stderr.decode()[-2000:] if result.returncode > 1 else ""
 """
 
 
-def timed(root: Path, *args: str) -> tuple[float, int]:
+def timed(root: Path, *args: str, cache: Path | None = None) -> tuple[float, int]:
     command = [sys.executable, "-c", MEASURE, sys.executable, "-m", "rollout_tool", *args]
-    output = subprocess.run(command, cwd=root, capture_output=True, text=True, check=True)
+    env = {**os.environ, "ROLLOUT_CACHE_DIR": str(cache)} if cache is not None else None
+    output = subprocess.run(command, cwd=root, capture_output=True, text=True, check=True, env=env)
     elapsed, peak, code = output.stdout.split()
     if int(code) > 1:
         raise SystemExit(f"rollout {' '.join(args)} failed ({code}): {output.stderr}")
@@ -114,19 +119,50 @@ def main(argv: list[str] | None = None) -> int:
             start = time.perf_counter()
             generate(root, args.releases, args.reports)
             print(f"generated {args.releases} releases, {args.reports} reports in {time.perf_counter() - start:.1f} s")
-        print(f"repository: {root} (cores: {os.cpu_count()})")
-        rows = [
-            ("rollout validate", timed(root, "validate")),
-            ("rollout site --out", timed(root, "site", "--out", str(scratch / "site"), "--today", TODAY)),
-            (
-                "rollout notes --all --out",
-                timed(root, "notes", "--all", "--out", str(scratch / "notes"), "--today", TODAY),
-            ),
-        ]
-        base = rows[0][1][0]
-        print(f"{'command':<28}{'seconds':>10}{'x validate':>12}{'peak MiB':>10}")
+        print(f"repository: {root} (cores: {os.cpu_count()}, load {os.getloadavg()[0]:.2f})")
+        report = sorted(root.glob("releases/*/*/reports/*.yaml"))[len(list(root.glob("releases/*"))) // 2]
+        original = report.read_bytes()
+        site, notes = str(scratch / "site"), str(scratch / "notes")
+        day = ("--today", TODAY)
+        try:
+            rows = [
+                ("rollout validate, empty cache", timed(root, "validate", cache=scratch / "c0")),
+                ("site: full build", timed(root, "site", "--out", site, *day, cache=scratch / "c1")),
+                ("site: unchanged", timed(root, "site", "--out", site, *day, cache=scratch / "c1")),
+            ]
+            report.write_bytes(original + b"comments: changed by bench_site\n")
+            rows.append(("site: one report changed", timed(root, "site", "--out", site, *day, cache=scratch / "c1")))
+            rows.append(
+                (
+                    "site: no cache, one core",
+                    timed(root, "site", "--out", site + "-1", *day, "--no-cache", "--jobs", "1"),
+                )
+            )
+            report.write_bytes(original)
+            rows.append(
+                ("notes: full build", timed(root, "notes", "--all", "--out", notes, *day, cache=scratch / "c2"))
+            )
+            report.write_bytes(original + b"comments: changed by bench_site\n")
+            rows.append(
+                ("notes: one report changed", timed(root, "notes", "--all", "--out", notes, *day, cache=scratch / "c2"))
+            )
+            rows.append(
+                (
+                    "notes: no cache, one core",
+                    timed(root, "notes", "--all", "--out", notes + "-1", *day, "--no-cache", "--jobs", "1"),
+                )
+            )
+        finally:
+            report.write_bytes(original)
+        full = dict(rows)
+        print(f"{'command':<34}{'seconds':>10}{'x full build':>14}{'peak MiB':>10}")
         for name, (seconds, peak) in rows:
-            print(f"{name:<28}{seconds:>10.2f}{seconds / base:>12.2f}{peak:>10}")
+            base = full["notes: full build" if name.startswith("notes") else "site: full build"][0]
+            print(f"{name:<34}{seconds:>10.2f}{seconds / base:>14.2f}{peak:>10}")
+        changed = full["site: one report changed"][0] / full["site: full build"][0]
+        print(
+            f"goal: site after one changed report <= 0.3x a full build: {changed:.2f} ({'met' if changed <= 0.3 else 'missed'})"
+        )
         files, size = folder_size(scratch / "site")
         board = (scratch / "site" / "index.html").stat().st_size
         feed = (scratch / "site" / "feed.xml").stat().st_size
