@@ -19,6 +19,7 @@ import pytest
 
 from rollout_tool import derived, gathering, parallel
 from rollout_tool.cache import DocumentCache
+from rollout_tool.commands.notes import MANIFEST as NOTES_MANIFEST
 from rollout_tool.notes import release_facts
 from rollout_tool.repository import Document, Repository, parse_document, place_of
 from rollout_tool.site import MANIFEST
@@ -36,7 +37,7 @@ def _tree(folder: Path) -> dict[str, bytes]:
     return {
         p.relative_to(folder).as_posix(): p.read_bytes()
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name != MANIFEST
+        if p.is_file() and p.name not in (MANIFEST, NOTES_MANIFEST)
     }
 
 
@@ -181,6 +182,23 @@ def test_notes_read_back_equal_notes_written_afresh(rich: Repo, tmp_path: Path, 
     _notes(rich, out)
     assert worked_out == ["storm/1.11.22"] and first > 1
     assert _tree(out) == _tree(_notes(rich, tmp_path / "fresh", "--no-cache", "--jobs", "1"))
+
+
+def test_notes_left_as_they_are_unless_their_release_changed_or_the_file_was_edited(rich: Repo, tmp_path: Path) -> None:
+    out = _notes(rich, tmp_path / "notes")
+    arc, storm = out / "releases/arc-ce/6.18.0.md", out / "releases/storm/1.11.22.md"
+    for path in (arc, storm):
+        os.utime(path, ns=(1_000_000_000, 1_000_000_000))
+    _replace(rich, f"{STORM}/reports/praguelcg2.yaml", "verdict: accept", "verdict: reject")
+    _notes(rich, out)
+    assert arc.stat().st_mtime_ns == 1_000_000_000  # not written again
+    assert storm.stat().st_mtime_ns != 1_000_000_000 and "reject" in storm.read_text()
+    arc.write_text("edited by hand\n")
+    _notes(rich, out)
+    assert _tree(out) == _tree(_notes(rich, tmp_path / "fresh", "--no-cache"))
+    rich.write("templates/release.md.j2", "Our own notes of {{ r.name }}\n")  # a template of its own: all afresh
+    _notes(rich, out)
+    assert arc.read_text() == "Our own notes of ARC CE 6.18.0\n"
 
 
 def test_the_site_reads_back_the_facts_the_notes_worked_out(rich: Repo, tmp_path: Path, worked_out: list[str]) -> None:
