@@ -67,11 +67,32 @@ def load_ahead(repo: Repository, jobs: int, wanted: Callable[[str], bool] | None
     if jobs <= 1:
         return None
     paths = [path for path in repo.record_paths() if repo.kind(path) is Kind.file and (wanted is None or wanted(path))]
-    if len(paths) < THRESHOLD:
+    if len(paths) < THRESHOLD or _mostly_kept(repo, paths):
         return None
     documents = _documents(repo, paths, jobs)
     repo.load_ahead(paths, documents)
     return documents
+
+
+# Below this share of misses in a sample of the files, the cache serves the run and workers would only cost
+# memory (the chunks read ahead) and start-up.
+WARM = 0.05
+SAMPLE = 512
+
+
+def _mostly_kept(repo: Repository, paths: list[str]) -> bool:
+    """Whether the cache holds nearly every file of an even sample of `paths`."""
+    cache = repo.cache
+    if cache is None:
+        return False
+    sample = paths[:: max(1, len(paths) // SAMPLE)]
+    misses = 0
+    for path in sample:
+        place = place_of(path)
+        assert place is not None
+        if cache.find(path, place.kind, repo.source.read(path))[1] is None:
+            misses += 1
+    return misses <= WARM * len(sample)
 
 
 def _documents(repo: Repository, paths: list[str], jobs: int) -> Generator[Document]:

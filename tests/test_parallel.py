@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -97,3 +98,23 @@ def test_a_worker_that_dies_costs_time_not_the_answer(tree: Path, monkeypatch: p
     expected = answer(tree, "--no-cache", "--jobs", "1")
     monkeypatch.setattr(parallel, "_parse", _dying)
     assert answer(tree, "--no-cache", "--jobs", "2") == expected
+
+
+def test_a_warm_cache_starts_no_process_and_a_mostly_cold_one_does(
+    tree: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    tree = Path(shutil.copytree(tree, tmp_path / "tree", symlinks=True))  # its own, to change
+    monkeypatch.setattr(parallel, "THRESHOLD", 1)
+    monkeypatch.setenv("ROLLOUT_CACHE_DIR", str(tmp_path / "cache"))
+    expected = answer(tree, "--jobs", "2")  # cold: fills the cache
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a pool was started")
+
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", refuse)
+    assert answer(tree, "--jobs", "2") == expected  # warm: the workers would only cost memory
+    for report in sorted(tree.glob("releases/*/*/reports/*.yaml"))[::5]:  # a fifth of the reports changed
+        if report.is_file() and not report.is_symlink():
+            os.utime(report)
+            report.write_bytes(report.read_bytes() + b"# changed\n")
+    assert "a pool was started" in answer(tree, "--jobs", "2")[2]
