@@ -48,6 +48,7 @@ from rollout_tool.policy import plural
 from rollout_tool.progress import Progress
 from rollout_tool.records import Config, Product, State, Team, Vocabulary
 from rollout_tool.repository import Repository
+from rollout_tool.writing import read_manifest
 
 # The board's columns, in the order a release moves through them.
 STATE_ORDER = [
@@ -573,14 +574,8 @@ def _feed_bytes(digest: hashlib.blake2b, data: bytes) -> None:
 
 def _previous_keys(out: Path) -> dict[str, str]:
     """The page keys of the site built in `out` before, or none when there is no manifest that reads."""
-    try:
-        found = json.loads((out / MANIFEST).read_bytes())
-    except (OSError, ValueError):
-        return {}
-    pages = found.get("pages") if isinstance(found, dict) else None
-    if not isinstance(pages, dict):
-        return {}
-    return {path: key for path, key in pages.items() if isinstance(path, str) and isinstance(key, str)}
+    pages = read_manifest(out / MANIFEST, "pages")
+    return {path: key for path, key in pages.items() if isinstance(key, str)}
 
 
 def _take(old: Path, new: Path) -> bool:

@@ -1,8 +1,10 @@
-"""Writes that never leave a half-written file, and YAML edits that keep comments and layout."""
+"""Writes that never leave a half-written file, YAML edits that keep comments and layout, and the
+manifests a build leaves for the next one."""
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import tempfile
 from collections.abc import Callable
@@ -34,6 +36,19 @@ def atomic_write(path: Path, data: bytes) -> None:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+
+
+def read_manifest(path: Path, section: str) -> dict[str, Any]:
+    """The mapping under `section` of the JSON manifest an earlier build wrote at `path`; {} when none reads.
+
+    What it maps to is the caller's to check: the file is only ever a hint.
+    """
+    try:
+        found = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    kept = found.get(section) if isinstance(found, dict) else None
+    return kept if isinstance(kept, dict) else {}
 
 
 def round_trip() -> YAML:

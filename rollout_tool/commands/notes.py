@@ -13,6 +13,7 @@ from rollout_tool.cache import DocumentCache, tool_key
 from rollout_tool.errors import UsageError
 from rollout_tool.repository import Repository
 from rollout_tool.sources import Source
+from rollout_tool.writing import atomic_write, read_manifest
 
 
 def split_name(name: str) -> tuple[str, str]:
@@ -102,7 +103,7 @@ def write_all(source: Source, out: Path, today: dt.date, cache: DocumentCache | 
                     written.add(_write(out / distribution_file(distribution, version), text.encode("utf-8")))
         _remove_stale(out, written)
         if reuse:
-            _write_manifest(out, manifest)
+            atomic_write(out / MANIFEST, (json.dumps({"notes": manifest}, sort_keys=True, indent=0) + "\n").encode())
         else:
             (out / MANIFEST).unlink(missing_ok=True)
         return Written(releases, len(written) - releases)
@@ -117,20 +118,11 @@ def _hash(data: bytes) -> str:
 
 def _previous(out: Path) -> dict[str, tuple[str, str]]:
     """What the last run wrote: each notes file's key and content hash; none when there is no manifest that reads."""
-    try:
-        found = json.loads((out / MANIFEST).read_bytes())
-    except (OSError, ValueError):
-        return {}
-    kept = found.get("notes") if isinstance(found, dict) else None
-    if not isinstance(kept, dict):
-        return {}
+    kept = read_manifest(out / MANIFEST, "notes")
     return {
         name: (value[0], value[1])
         for name, value in kept.items()
-        if isinstance(name, str)
-        and isinstance(value, list)
-        and len(value) == 2
-        and all(isinstance(v, str) for v in value)
+        if isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)
     }
 
 
@@ -145,13 +137,6 @@ def _unchanged(path: Path, key: str, previous: tuple[str, str] | None) -> str | 
     except OSError:
         return None
     return content if content == previous[1] else None
-
-
-def _write_manifest(out: Path, manifest: dict[str, list[str]]) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    temporary = out / f"{MANIFEST}.tmp"
-    temporary.write_text(json.dumps({"notes": manifest}, sort_keys=True, indent=0) + "\n")
-    temporary.replace(out / MANIFEST)
 
 
 def _remove_stale(out: Path, written: set[Path]) -> None:
