@@ -6,9 +6,14 @@ and validate: a file whose content changed is never served, whatever its size
 and mtime, and a changed tool never trusts what another one wrote.
 
 Entries are data, not code: a record is stored as the JSON of its model and
-validated again when read (`model_validate_json`), problems as JSON lists. So
-whoever can write to the cache folder can at worst make a record pass that
-the schema accepts anyway, never run anything.
+validated again when read (`model_validate_json`), problems as JSON lists,
+and so are the values derived from many files (rollout_tool.derived), among
+them what checking a release's folder found. Whoever can write to the cache
+folder can never run anything, but can make a validation report what the
+entries say: the cache is trusted as the tool is. It lives in the user's own
+cache folder; in CI, a pull request's job restores the default branch's
+cache and saves only to its own scope, and the trusted pull-request check
+runs without one.
 
 A run reads every pack of its folder (one index of key to offset each; an
 entry is read when asked for), and writes what it had to parse into one new
@@ -208,6 +213,19 @@ class DocumentCache:
         if entry is not None:
             self._mark(key)
         return entry
+
+    def holds(self, key: bytes) -> bool:
+        """Whether an entry is kept under `key` (it may still not read)."""
+        return key in self._index
+
+    def mark(self, key: bytes) -> None:
+        """Count the entry under `key` as used by this run (read in a worker), so a rewrite keeps it."""
+        if key in self._index:
+            self._mark(key)
+
+    def used(self, key: bytes) -> bool:
+        """Whether this run has used the entry under `key` (what a rewrite of the packs keeps)."""
+        return self._index.get(key, 0) < 0
 
     def _entry(self, key: bytes) -> bytes | None:
         place = self._index.get(key)

@@ -24,7 +24,9 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import pydantic
+import pydantic_core
 
+from rollout_tool import parallel
 from rollout_tool.cache import DocumentCache, derived_key
 from rollout_tool.repository import Reads, Repository
 from rollout_tool.sources import Kind
@@ -32,6 +34,9 @@ from rollout_tool.sources import Kind
 T = TypeVar("T")
 
 _TAG = b"d"
+# Below this many values, one process checks what is kept; above, chunks of this many go to each process.
+SPREAD_THRESHOLD = 200
+SPREAD_CHUNK = 256
 _SEPARATOR = b"\0"  # never in JSON, which escapes it
 
 
@@ -61,6 +66,33 @@ class Derived:
             self.hits += 1
         return data
 
+    def cached_many(self, names: list[str], jobs: int = 1) -> list[bytes | None]:
+        """`cached_json` of each of `names`, in order; the files behind them are hashed over `jobs` processes.
+
+        Names with nothing kept cost nothing here (a cold run starts no
+        process); the entries found are marked as used in this process, so
+        that a rewrite of the cache keeps them.
+        """
+        keys = [derived_key(*self.key, name) for name in names]
+        held = [index for index, key in enumerate(keys) if self.store.holds(key)]
+
+        def current(chunk: list[int]) -> list[bytes | None]:
+            return [self.cached_json(names[index]) for index in chunk]
+
+        found: list[bytes | None] = [None] * len(names)
+        for index, data in zip(held, parallel.spread(current, held, jobs, SPREAD_CHUNK, SPREAD_THRESHOLD), strict=True):
+            found[index] = data
+        hits = sum(data is not None for data in found)
+        if jobs > 1 and len(held) >= SPREAD_THRESHOLD:  # counted in the workers, which are gone
+            self.hits += hits
+            self.misses += len(names) - hits
+            for index in held:
+                if found[index] is not None:
+                    self.store.mark(keys[index])
+        else:
+            self.misses += len(names) - len(held)
+        return found
+
     def read(self, data: bytes | None, adapter: pydantic.TypeAdapter[T]) -> tuple[T, bytes] | None:
         """The value `cached_json` gave, validated; None when there is none or it is not a valid value."""
         if data is None:
@@ -80,7 +112,10 @@ class Derived:
         key = derived_key(*self.key, name)
         with self.repo.recording() as reads:
             value = work()
-        data = adapter.dump_json(value)
+        try:
+            data = adapter.dump_json(value)
+        except pydantic_core.PydanticSerializationError:  # a name that is not UTF-8: worked out every time
+            return value, repr(value).encode("utf-8", "surrogateescape")
         try:
             kept = adapter.validate_json(data) == value
         except pydantic.ValidationError:

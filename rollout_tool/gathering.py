@@ -24,9 +24,6 @@ from rollout_tool.repository import Repository, team_path
 FACTS = pydantic.TypeAdapter(ReleaseFacts | None)
 FIGURES = pydantic.TypeAdapter(metrics.ReleaseFigures | None)
 DISTRIBUTION = pydantic.TypeAdapter(DistributionFacts | None)
-# Below this many releases, one process checks what is kept.
-SPREAD_THRESHOLD = 200
-SPREAD_CHUNK = 256
 
 
 @dataclass(frozen=True)
@@ -57,19 +54,19 @@ def gather(
     teams_read = "" if derived is None or measure is None else _teams_hash(repo, derived)
     found: list[Gathered | None] = [None] * len(named)
     if derived is not None:
-
-        def current(chunk: list[tuple[str, str]]) -> list[tuple[bytes | None, bytes | None]]:
-            return [
-                (
-                    derived.cached_json(_facts_name(product_id, version)),
-                    None if measure is None else derived.cached_json(_figures_name(product_id, version, teams_read)),
-                )
-                for product_id, version in chunk
+        # A release's facts and figures side by side: the process that checks one has hashed the other's files.
+        names = [_facts_name(product_id, version) for product_id, version in named]
+        if measure is not None:
+            names = [
+                name
+                for facts, (product_id, version) in zip(names, named, strict=True)
+                for name in (facts, _figures_name(product_id, version, teams_read))
             ]
-
-        kept = parallel.spread(current, named, jobs, SPREAD_CHUNK, SPREAD_THRESHOLD)
-        for index, (facts, figures) in enumerate(kept):
-            found[index] = _kept(derived, facts, figures, measure is not None)
+        kept = derived.cached_many(names, jobs)
+        step = 1 if measure is None else 2
+        for index in range(len(named)):
+            figures = None if measure is None else kept[step * index + 1]
+            found[index] = _kept(derived, kept[step * index], figures, measure is not None)
     # Facts kept without their figures (kept by `rollout notes`) are not worked out again; their figures are.
     missing = {release for release, hit in zip(named, found, strict=True) if hit is None or hit.lacks_figures}
 

@@ -76,6 +76,12 @@ def waiver_path(product: str, version: str, check: str) -> str:
     return f"releases/{product}/{version}/waivers/{check}.yaml"
 
 
+def release_folders(product: str, version: str) -> tuple[str, ...]:
+    """A release's folder and the folders in it that hold records."""
+    base = f"releases/{product}/{version}"
+    return base, f"{base}/reports", f"{base}/results", f"{base}/waivers"
+
+
 def distribution_path(distribution: str, version: str) -> str:
     return f"distributions/{distribution}/{version}.yaml"
 
@@ -149,9 +155,12 @@ class Repository:
         """
         if self._recorded is not None:
             self._recorded.folders.add(folder)
+        return self._listing(folder)
+
+    def _listing(self, folder: str) -> list[Entry]:
         if folder in self._listings:
             return self._listings[folder]
-        if folder and self.kind(folder) is not Kind.directory:
+        if folder and self._kind(folder) is not Kind.directory:
             self._listings[folder] = []
             return []
         entries = sorted(self.source.listdir(folder), key=lambda e: e.name)
@@ -165,11 +174,20 @@ class Repository:
         return [e for e in self.listing(folder) if e.kind is Kind.file or e.kind is Kind.directory]
 
     def kind(self, path: str) -> Kind | None:
-        """What is at `path` as seen by listing each folder above it, so never through a link."""
+        """What is at `path` as seen by listing each folder above it, so never through a link.
+
+        A recording notes the path, not its folder: what is at one path
+        depends on that path alone, not on the names beside it.
+        """
+        if self._recorded is not None:
+            self._recorded.documents.add(path)
+        return self._kind(path)
+
+    def _kind(self, path: str) -> Kind | None:
         parent = path.rpartition("/")[0]
         if not parent:
             return self.source.kind(path)
-        self.listing(parent)
+        self._listing(parent)
         return self._kinds.get(path)
 
     def names(self, folder: str) -> list[str]:
@@ -204,6 +222,16 @@ class Repository:
     def distribution_versions(self, distribution: str) -> list[str]:
         return self.names(f"distributions/{distribution}")
 
+    def release_record_paths(self, product: str, version: str) -> Iterator[str]:
+        """The path of every record in a release's folder (its own, then its reports, results and waivers)."""
+        yield release_path(product, version)
+        for team in self.report_teams(product, version):
+            yield report_path(product, version, team)
+        for name in self.result_names(product, version):
+            yield f"releases/{product}/{version}/results/{name}.yaml"
+        for check in self.waiver_checks(product, version):
+            yield waiver_path(product, version, check)
+
     def record_folders(self) -> Iterator[str]:
         """Every folder a full read lists, from the top down."""
         yield ""
@@ -212,10 +240,7 @@ class Repository:
         for product in self.product_ids():
             yield f"releases/{product}"
             for version in self.versions(product):
-                yield f"releases/{product}/{version}"
-                yield f"releases/{product}/{version}/reports"
-                yield f"releases/{product}/{version}/results"
-                yield f"releases/{product}/{version}/waivers"
+                yield from release_folders(product, version)
         yield "distributions"
         for distribution in self.distribution_ids():
             yield f"distributions/{distribution}"
@@ -231,7 +256,7 @@ class Repository:
         place = place_of(path)
         if place is None:
             return None
-        kind = self.kind(path)
+        kind = self._kind(path)
         if kind is None or kind is Kind.directory:
             return None
         if kind is not Kind.file:
@@ -295,6 +320,8 @@ class Repository:
         located, and its positions kept for the next ones: a record with
         thousands of problems costs one parse, not one per problem.
         """
+        if self._recorded is not None:
+            self._recorded.documents.add(path)
         positions = self._positions.get(path)
         if positions is None:
             try:
@@ -416,13 +443,7 @@ class Repository:
         for product in self.product_ids():
             yield product_path(product)
             for version in self.versions(product):
-                yield release_path(product, version)
-                for team in self.report_teams(product, version):
-                    yield report_path(product, version, team)
-                for name in self.result_names(product, version):
-                    yield f"releases/{product}/{version}/results/{name}.yaml"
-                for check in self.waiver_checks(product, version):
-                    yield waiver_path(product, version, check)
+                yield from self.release_record_paths(product, version)
         for distribution in self.distribution_ids():
             for version in self.distribution_versions(distribution):
                 yield distribution_path(distribution, version)

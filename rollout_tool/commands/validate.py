@@ -4,18 +4,32 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pydantic
+
 from rollout_tool import placement, rules
 from rollout_tool.cache import DocumentCache
+from rollout_tool.derived import Derived
 from rollout_tool.errors import UsageError
 from rollout_tool.placement import DATA_FOLDERS
 from rollout_tool.problems import Problem
 from rollout_tool.progress import Progress
-from rollout_tool.repository import Document, Place, Repository, place_of
+from rollout_tool.repository import (
+    CONFIG_PATH,
+    Document,
+    Place,
+    Repository,
+    distribution_path,
+    place_of,
+    product_path,
+    release_folders,
+    release_path,
+    team_path,
+)
 from rollout_tool.sources import Kind, Source, WorkTree
 
 
@@ -26,10 +40,32 @@ class Validation:
 
 
 def validate_repository(repo: Repository, jobs: int = 1) -> Validation:
+    """Check every record and every folder of the tree.
+
+    A release's folder is checked as one piece: with the repository's cache,
+    its problems are kept beside the hash of every file and folder the check
+    read (rollout_tool.derived), so the next run reads them back, without
+    parsing or checking anything, when none of those changed. What lies
+    outside release folders (rollout.yaml, teams, products, distributions)
+    is checked every time, from the documents the cache keeps.
+    """
     from rollout_tool.parallel import load_ahead
 
     problems: list[Problem] = []
     files = 0
+    derived = None if repo.cache is None else Derived(repo, repo.cache, _CHECKED_KEY)
+    releases = [(product, version) for product in repo.product_ids() for version in repo.versions(product)]
+    found: list[Checked | None] = [None] * len(releases)
+    if derived is not None:
+        names = [_checked_name(product, version) for product, version in releases]
+        for index, data in enumerate(derived.cached_many(names, jobs)):
+            read_back = derived.read(data, CHECKED)
+            found[index] = None if read_back is None else read_back[0]
+    missing = {release for release, kept in zip(releases, found, strict=True) if kept is None}
+
+    def wanted(path: str) -> bool:
+        parts = path.split("/")
+        return parts[0] != "releases" or len(parts) < 4 or (parts[1], parts[2]) in missing
 
     def check(doc: Document) -> None:
         nonlocal files
@@ -37,25 +73,105 @@ def validate_repository(repo: Repository, jobs: int = 1) -> Validation:
         problems.extend(rules.check(repo, doc))
         progress.advance()
 
-    # Each record is checked as it is read; reports are then let go, so
-    # memory grows with the releases, not with the reports.
-    with _no_cycle_collection(), Progress("validating", _records(repo)) as progress:
-        ahead = load_ahead(repo, jobs)
+    # Each record is checked as it is read, in the order `record_paths` lists them; reports (and a
+    # release once its folder is done) are then let go, so memory grows with neither.
+    total = sum(kept.files for kept in found if kept is not None) + _records(repo, missing)
+    with _no_cycle_collection(), Progress("validating", total) as progress:
+        ahead = load_ahead(repo, jobs, wanted) if missing else None
         try:
-            repo.load_all(check, keep_reports=False)
+            for path in _outside_releases(repo, before=True):
+                _visit(repo, path, check)
+            at = 0
+            for product in repo.product_ids():
+                _visit(repo, product_path(product), check)
+                for version in repo.versions(product):
+                    kept = found[at]
+                    if kept is None:
+                        kept = _check_release_folder(repo, derived, product, version)
+                    files += kept.files
+                    problems.extend(kept.problems)
+                    progress.advance(kept.files)
+                    at += 1
+            for path in _outside_releases(repo, before=False):
+                _visit(repo, path, check)
         finally:
             if ahead is not None:
                 ahead.close()
+        checked = {folder for release in releases for folder in release_folders(*release)}
         for folder in repo.record_folders():
-            entries = repo.listing(folder)
-            problems.extend(placement.check(folder, entries).problems)
-            problems.extend(placement.missing_records(folder, entries))
+            if folder not in checked:
+                problems.extend(_folder_problems(repo, folder))
     return Validation(files, sorted(set(problems)))
 
 
-def _records(repo: Repository) -> int:
-    """How many records `load_all` reads: from the folders' listings, which it reads next anyway."""
-    return sum(1 for _ in repo.record_paths())
+@dataclass(frozen=True)
+class Checked:
+    """What checking a release's folder found: how many records it holds, and their problems and the folders'."""
+
+    files: int
+    problems: list[Problem]
+
+
+CHECKED = pydantic.TypeAdapter(Checked)
+# Checking does not depend on the day: the key names only what is kept.
+_CHECKED_KEY = "validate"
+
+
+def _checked_name(product: str, version: str) -> str:
+    return f"checked {product}/{version}"
+
+
+def _check_release_folder(repo: Repository, derived: Derived | None, product: str, version: str) -> Checked:
+    """Check every record in a release's folder and the folders themselves; kept in `derived` with what was read."""
+
+    def work() -> Checked:
+        problems: list[Problem] = []
+        files = 0
+        release = release_path(product, version)
+        for path in repo.release_record_paths(product, version):
+            doc = repo.document(path)
+            if doc is None:
+                continue
+            files += 1
+            problems.extend(rules.check(repo, doc))
+            if path != release:
+                repo.forget(path)  # nothing else refers to a report, result or waiver
+        for folder in release_folders(product, version):
+            problems.extend(_folder_problems(repo, folder))
+        repo.forget(release)  # read again when another release's check asks for it
+        return Checked(files, sorted(set(problems)))
+
+    return work() if derived is None else derived.work_out(_checked_name(product, version), CHECKED, work)[0]
+
+
+def _folder_problems(repo: Repository, folder: str) -> list[Problem]:
+    entries = repo.listing(folder)
+    return [*placement.check(folder, entries).problems, *placement.missing_records(folder, entries)]
+
+
+def _outside_releases(repo: Repository, *, before: bool) -> Iterator[str]:
+    """The records a full read reads before the products (rollout.yaml, teams), or after them (distributions)."""
+    if before:
+        yield CONFIG_PATH
+        yield from (team_path(team) for team in repo.team_ids())
+    else:
+        for distribution in repo.distribution_ids():
+            for version in repo.distribution_versions(distribution):
+                yield distribution_path(distribution, version)
+
+
+def _visit(repo: Repository, path: str, check: Callable[[Document], None]) -> None:
+    doc = repo.document(path)
+    if doc is not None:
+        check(doc)
+
+
+def _records(repo: Repository, missing: set[tuple[str, str]]) -> int:
+    """How many records are read: those outside release folders and in the `missing` ones (from the folders'
+    listings, which are read next anyway)."""
+    outside = [*_outside_releases(repo, before=True), *_outside_releases(repo, before=False)]
+    inside = sum(1 for release in missing for _ in repo.release_record_paths(*release))
+    return len(outside) + len(repo.product_ids()) + inside
 
 
 @contextmanager
