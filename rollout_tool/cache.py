@@ -1,6 +1,7 @@
 """Each file's loaded document (its validated record, or its problems), kept between runs.
 
-An entry is found by a hash of the file's kind, path and bytes, under a
+An entry is found by a hash of the file's kind, path and content id (git's
+object id in a revision, else a hash of its bytes), under a
 folder named by a hash of the tool's own code and of the libraries that load
 and validate: a file whose content changed is never served, whatever its size
 and mtime, and a changed tool never trusts what another one wrote.
@@ -35,6 +36,7 @@ import re
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -79,11 +81,11 @@ def tool_key() -> str:
     return digest.hexdigest()
 
 
-def entry_key(path: str, kind: str, data: bytes) -> bytes:
+def entry_key(path: str, kind: str, content: str) -> bytes:
+    """The key of the document of a file by its path, kind and content id (`Repository.content_id`)."""
     digest = hashlib.blake2b(digest_size=_KEY_HEX // 2)
-    for part in (kind.encode(), path.encode("utf-8", "surrogateescape")):
+    for part in (kind.encode(), path.encode("utf-8", "surrogateescape"), content.encode()):
         digest.update(len(part).to_bytes(8, "big") + part)
-    digest.update(data)
     return digest.hexdigest().encode()
 
 
@@ -182,14 +184,14 @@ class DocumentCache:
             os.close(fd)
         self._descriptors.clear()
 
-    def lookup(self, path: str, kind: str, data: bytes) -> tuple[bytes, Document | None]:
-        """The key of these bytes and their cached document, or None (a miss) when there is none that reads."""
-        key, entry = self.find(path, kind, data)
+    def lookup(self, path: str, kind: str, content: str) -> tuple[bytes, Document | None]:
+        """The key of this content and its cached document, or None (a miss) when there is none that reads."""
+        key, entry = self.find(path, kind, content)
         return key, self.take(key, path, kind, entry)
 
-    def find(self, path: str, kind: str, data: bytes) -> tuple[bytes, bytes | None]:
-        """The key of these bytes and the entry kept under it, not yet decoded (`take` does)."""
-        key = entry_key(path, kind, data)
+    def find(self, path: str, kind: str, content: str) -> tuple[bytes, bytes | None]:
+        """The key of this content and the entry kept under it, not yet decoded (`take` does)."""
+        key = entry_key(path, kind, content)
         return key, self._entry(key)
 
     def take(self, key: bytes, path: str, kind: str, entry: bytes | None) -> Document | None:
@@ -278,11 +280,12 @@ class DocumentCache:
         place = self._index.get(key)
         return place is not None and _unplace(place)[0] == _OWN
 
-    def document(self, path: str, kind: str, data: bytes) -> Document:
-        """The document of these bytes: from the cache, else parsed (and kept for the next run)."""
-        key, doc = self.lookup(path, kind, data)
+    def document(self, path: str, kind: str, content: str, read: Callable[[], bytes]) -> Document:
+        """The document of the file whose content id is `content`: from the cache, else parsed from what
+        `read` gives (and kept for the next run)."""
+        key, doc = self.lookup(path, kind, content)
         if doc is None:
-            doc = parse_document(path, kind, data)
+            doc = parse_document(path, kind, read())
             entry = encode(doc)
             with contextlib.suppress(ValueError):  # kept only when it reads back as the same document
                 if decode(path, kind, entry) == doc:

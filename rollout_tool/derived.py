@@ -125,7 +125,8 @@ class Derived:
         return value, data
 
     def _depends(self, reads: Reads) -> bytes:
-        documents = [[path, self.document_hash(path)] for path in sorted(reads.documents)]
+        # A file loaded while recording is named by the content it was loaded from, not read again.
+        documents = [[path, reads.contents.get(path) or self.document_hash(path)] for path in sorted(reads.documents)]
         folders = [[folder, self.folder_hash(folder)] for folder in sorted(reads.folders)]
         return json.dumps([documents, folders], ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -153,7 +154,7 @@ class Derived:
             kind = self.repo.kind(path)
             if kind is Kind.file:
                 try:
-                    found = hashlib.blake2b(self.repo.source.read(path), digest_size=16).hexdigest()
+                    found = self.repo.content_id(path)
                 except OSError:
                     found = "unreadable"
             else:

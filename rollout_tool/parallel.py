@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from rollout_tool.cache import DocumentCache, decode, encode
 from rollout_tool.repository import Document, Repository, parse_document, place_of
-from rollout_tool.sources import Kind
+from rollout_tool.sources import Kind, digest
 
 # Below this many files, starting processes costs more than it saves.
 THRESHOLD = 2_000
@@ -90,7 +90,7 @@ def _mostly_kept(repo: Repository, paths: list[str]) -> bool:
     for path in sample:
         place = place_of(path)
         assert place is not None
-        if cache.find(path, place.kind, repo.source.read(path))[1] is None:
+        if cache.find(path, place.kind, repo.content_id(path))[1] is None:
             misses += 1
     return misses <= WARM * len(sample)
 
@@ -111,9 +111,9 @@ def _documents(repo: Repository, paths: list[str], jobs: int) -> Generator[Docum
             yield from _receive(repo, cache, *pending.popleft())
 
 
-# A file of a chunk: its path, kind, cache key and cache entry (decoded only when its turn comes, so
-# the chunks sent ahead hold bytes, not records).
-_File = tuple[str, str, bytes | None, bytes | None]
+# A file of a chunk: its path, kind, content id, cache key and cache entry (decoded only when its turn
+# comes, so the chunks sent ahead hold bytes, not records).
+_File = tuple[str, str, str, bytes | None, bytes | None]
 
 
 def _send(
@@ -124,11 +124,16 @@ def _send(
     for path in chunk:
         place = place_of(path)
         assert place is not None
-        data = repo.source.read(path)
-        key, entry = (None, None) if cache is None else cache.find(path, place.kind, data)
-        files.append((path, place.kind, key, entry))
+        # In a revision, git names the content: a file the cache holds is not read.
+        content = repo.source.content_id(path)
+        data = None
+        if content is None:
+            data = repo.source.read(path)
+            content = digest(data)
+        key, entry = (None, None) if cache is None else cache.find(path, place.kind, content)
+        files.append((path, place.kind, content, key, entry))
         if entry is None:
-            misses.append((path, place.kind, data))
+            misses.append((path, place.kind, repo.source.read(path) if data is None else data))
     future = None
     if misses:
         with contextlib.suppress(BrokenExecutor):  # a worker died: the main process parses them
@@ -148,7 +153,7 @@ def _receive(
     except BrokenExecutor:  # a worker died (killed, out of memory): parse here instead
         entries = iter(_parse(misses))
     sent = iter(misses)
-    for path, kind, key, kept in files:
+    for path, kind, content, key, kept in files:
         doc = None
         if kept is not None and cache is not None and key is not None:
             doc = cache.take(key, path, kind, kept)
@@ -163,6 +168,7 @@ def _receive(
             else:
                 if cache is not None and key is not None:
                     cache.add(key, entry)
+        doc.content = content
         yield doc
 
 

@@ -35,7 +35,7 @@ from rollout_tool.records import (
     Waiver,
 )
 from rollout_tool.schema_errors import describe, shows_source_text
-from rollout_tool.sources import Entry, Kind, Source
+from rollout_tool.sources import Entry, Kind, Source, digest
 
 if TYPE_CHECKING:
     from rollout_tool.cache import DocumentCache
@@ -49,6 +49,8 @@ class Document:
     kind: str
     record: Record | None
     problems: list[Problem] = field(default_factory=list)
+    # What the bytes it was loaded from are known by (`Repository.content_id`); None for what is not a file.
+    content: str | None = field(default=None, compare=False)
 
 
 def team_path(team: str) -> str:
@@ -119,10 +121,15 @@ def place_of(path: str) -> Place | None:
 
 @dataclass
 class Reads:
-    """What a `Repository.recording` block read: document paths, and folders listed."""
+    """What a `Repository.recording` block read: document paths, and folders listed.
+
+    `contents` holds the content id of each file loaded as the block read
+    it, so that what a value depends on is named without reading the file again.
+    """
 
     documents: set[str] = field(default_factory=set)
     folders: set[str] = field(default_factory=set)
+    contents: dict[str, str] = field(default_factory=dict)
 
 
 class Repository:
@@ -252,7 +259,7 @@ class Repository:
         if self._recorded is not None:
             self._recorded.documents.add(path)
         if path in self._documents:
-            return self._documents[path]
+            return self._loaded(self._documents[path])
         place = place_of(path)
         if place is None:
             return None
@@ -264,15 +271,34 @@ class Repository:
             self._documents[path] = doc
             return doc
         if path in self._coming and (ahead := self._take_ahead(path)) is not None:
-            return ahead
-        data = self.source.read(path)
-        doc = (
-            parse_document(path, place.kind, data)
-            if self.cache is None
-            else self.cache.document(path, place.kind, data)
-        )
+            return self._loaded(ahead)
+        content = self.source.content_id(path)
+        data = None
+        if content is None:
+            data = self.source.read(path)
+            content = digest(data)
+        if self.cache is None:
+            doc = parse_document(path, place.kind, self.source.read(path) if data is None else data)
+        else:
+            doc = self.cache.document(
+                path, place.kind, content, lambda: self.source.read(path) if data is None else data
+            )
+        doc.content = content
         self._documents[path] = doc
+        return self._loaded(doc)
+
+    def _loaded(self, doc: Document) -> Document:
+        if self._recorded is not None and doc.content is not None:
+            self._recorded.contents[doc.path] = doc.content
         return doc
+
+    def content_id(self, path: str, data: bytes | None = None) -> str:
+        """What the bytes of the file at `path` (or `data`, read from it) are known by: git's object id
+        in a revision, else their hash. Equal ids, equal bytes."""
+        found = self.source.content_id(path)
+        if found is not None:
+            return found
+        return digest(self.source.read(path) if data is None else data)
 
     @contextlib.contextmanager
     def recording(self) -> Iterator[Reads]:
@@ -290,6 +316,7 @@ class Repository:
             if outer is not None:
                 outer.documents |= reads.documents
                 outer.folders |= reads.folders
+                outer.contents.update(reads.contents)
 
     def load_ahead(self, paths: list[str], documents: Iterator[Document]) -> None:
         """Take the documents of `paths` from `documents` (in that order) when they are asked for.

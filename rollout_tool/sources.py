@@ -7,6 +7,7 @@ on a checkout and on the two sides of a pull request.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import subprocess
@@ -33,7 +34,16 @@ class Entry:
     size: int = 0
 
 
+def digest(data: bytes) -> str:
+    """What a file's bytes are known by where git does not name them: a 128-bit BLAKE2b hash."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
 class Source(Protocol):
+    def content_id(self, path: str) -> str | None:
+        """A name of the regular file's content that changes whenever its bytes do, when known without
+        reading them (git's object id); None when the bytes must be read and hashed."""
+
     def listdir(self, path: str) -> list[Entry]:
         """The entries of the folder at `path` ("" is the top), or [] when there is none."""
 
@@ -47,6 +57,12 @@ class Source(Protocol):
 class WorkTree:
     def __init__(self, root: Path) -> None:
         self.root = root
+
+    def content_id(self, path: str) -> str | None:
+        # Never git's index: an edit that keeps a file's size and mtime would go unseen. Nor a SHA-1 of
+        # the bytes computed here: unlike git's own (collision-detecting) SHA-1, it would let a crafted
+        # colliding file pass for a valid one the cache holds.
+        return None
 
     def _full(self, path: str) -> str:
         return os.path.join(self.root, path) if path else str(self.root)
@@ -157,6 +173,12 @@ class GitRevision:
                         self._oids[f"{path}/{entry.name}" if path else entry.name] = oid
             self._listings[path] = entries
         return self._listings[path]
+
+    def content_id(self, path: str) -> str | None:
+        """The object id of the blob at `path` in this commit ("git:" and its hex), from its folder's listing."""
+        self.listdir(path.rpartition("/")[0])
+        oid = self._oids.get(path)
+        return None if oid is None else f"git:{oid}"
 
     def kind(self, path: str) -> Kind | None:
         parent, _, name = path.rpartition("/")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import rollout_tool
-from rollout_tool import cache, repository
+from rollout_tool import cache, repository, sources
 from rollout_tool.sources import WorkTree
 from tests.support.repos import Repo, invoke_rollout, report_text
 
@@ -282,18 +282,60 @@ def test_a_run_reads_back_what_it_wrote_but_its_forked_workers_do_not(repo: Repo
 
     path = "teams/praguelcg2.yaml"
     data = (repo.root / path).read_bytes()
+    content = sources.digest(data)
     store = cache.DocumentCache(tmp_path / "cache")
-    key, found = store.lookup(path, "team", data)
+    key, found = store.lookup(path, "team", content)
     assert found is None
     parsed = repository.parse_document(path, "team", data)
     store.add(key, cache.encode(parsed))
-    assert store.lookup(path, "team", data)[1] == parsed  # a release read again later in the run: not parsed
+    assert store.lookup(path, "team", content)[1] == parsed  # a release read again later in the run: not parsed
 
     def look(items: list[int]) -> list[bool]:
-        return [store.lookup(path, "team", data)[1] is not None for _ in items]
+        return [store.lookup(path, "team", content)[1] is not None for _ in items]
 
     # A worker must never flush its copy of the parent's unwritten pack: it reads none of it.
     assert set(parallel.spread(look, list(range(300)), 2, 50, 10)) == {False}
     store.save()
-    assert cache.DocumentCache(tmp_path / "cache").lookup(path, "team", data)[1] == parsed
+    assert cache.DocumentCache(tmp_path / "cache").lookup(path, "team", content)[1] == parsed
     assert entries(tmp_path / "cache") == 1
+
+
+@pytest.fixture
+def blobs_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths whose bytes this process reads from a git revision."""
+    seen: list[str] = []
+    original = sources.GitRevision.read
+
+    def counting(self: sources.GitRevision, path: str) -> bytes:
+        seen.append(path)
+        return original(self, path)
+
+    monkeypatch.setattr(sources.GitRevision, "read", counting)
+    return seen
+
+
+def test_a_revision_is_known_by_git_s_object_ids_so_a_warm_run_reads_no_blob(
+    repo: Repo, parsed: list[str], blobs_read: list[str]
+) -> None:
+    for jobs in ("1", "2"):
+        repo.write(
+            f"{R}/reports/praguelcg2.yaml", report_text("praguelcg2", verdict="acept" if jobs == "1" else "accept")
+        )
+        repo.commit(f"a report, {jobs}")
+        uncached = validate(repo, "--rev", "HEAD", "--no-cache")
+        parsed.clear()
+        blobs_read.clear()
+        cold = validate(repo, "--rev", "HEAD", "--jobs", jobs)
+        assert cold == uncached
+        assert "praguelcg2.yaml" in " ".join(blobs_read) and parsed
+        blobs_read.clear()
+        parsed.clear()
+        assert validate(repo, "--rev", "HEAD", "--jobs", jobs) == uncached
+        assert blobs_read == [] and parsed == []
+    # A revision that changed one report reads that report's blob alone.
+    repo.write(f"{R}/reports/praguelcg2.yaml", report_text("praguelcg2", revision=1, verdict="reject"))
+    repo.commit("another verdict")
+    blobs_read.clear()
+    cached = validate(repo, "--rev", "HEAD")
+    assert blobs_read == [f"{R}/reports/praguelcg2.yaml"]
+    assert cached == validate(repo, "--rev", "HEAD", "--no-cache")

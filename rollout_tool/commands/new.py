@@ -43,6 +43,9 @@ class Overlay:
                 entries.setdefault(first, Entry(first, Kind.directory))
         return list(entries.values())
 
+    def content_id(self, path: str) -> str | None:
+        return None if path in self.files else self.below.content_id(path)
+
     def read(self, path: str) -> bytes:
         if path in self.files:
             return self.files[path]

@@ -128,17 +128,21 @@ def _check_release_folder(repo: Repository, derived: Derived | None, product: st
         problems: list[Problem] = []
         files = 0
         release = release_path(product, version)
-        for path in repo.release_record_paths(product, version):
-            doc = repo.document(path)
-            if doc is None:
-                continue
-            files += 1
-            problems.extend(rules.check(repo, doc))
-            if path != release:
-                repo.forget(path)  # nothing else refers to a report, result or waiver
-        for folder in release_folders(product, version):
-            problems.extend(_folder_problems(repo, folder))
-        repo.forget(release)  # read again when another release's check asks for it
+        with repo.recording() as reads:
+            for path in repo.release_record_paths(product, version):
+                doc = repo.document(path)
+                if doc is None:
+                    continue
+                files += 1
+                problems.extend(rules.check(repo, doc))
+                if path != release:
+                    repo.forget(path)  # nothing else refers to a report, result or waiver
+            for folder in release_folders(product, version):
+                problems.extend(_folder_problems(repo, folder))
+        # This release, and one it supersedes, are read again when another release's check asks for them.
+        for path in reads.documents:
+            if path.startswith("releases/") and path.endswith("/release.yaml"):
+                repo.forget(path)
         return Checked(files, sorted(set(problems)))
 
     return work() if derived is None else derived.work_out(_checked_name(product, version), CHECKED, work)[0]
