@@ -36,7 +36,7 @@ import re
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -143,6 +143,7 @@ class DocumentCache:
         self._pack: tuple[IO[bytes], str] | None = None
         self._unflushed = False
         self._unwritable = False
+        self._collected: list[tuple[bytes, bytes]] | None = None
         self.hits = 0
         self.misses = 0
         # A forked worker reads this cache but never writes the pack its parent holds open.
@@ -254,8 +255,22 @@ class DocumentCache:
             self._index[key] = ~place
             self._hit_count += 1
 
+    @contextlib.contextmanager
+    def collecting(self) -> Iterator[list[tuple[bytes, bytes]]]:
+        """What `add` is given until the block ends, collected instead of written: a forked worker hands
+        it back for its parent to add."""
+        collected: list[tuple[bytes, bytes]] = []
+        outer, self._collected = self._collected, collected
+        try:
+            yield collected
+        finally:
+            self._collected = outer
+
     def add(self, key: bytes, entry: bytes) -> None:
         """Keep a document this run parsed (as `encode` gave it) for the next runs."""
+        if self._collected is not None:
+            self._collected.append((key, entry))
+            return
         if self._unwritable or os.getpid() != self._pid or self._own(key):
             return
         try:
@@ -370,6 +385,7 @@ def prune(root: Path, current: str) -> None:
 _LENGTH_BITS = 24
 _OFFSET_BITS = 32
 _MAX_READ = 16  # packs a place can number
+_WINDOW = 8 << 20  # bytes of a pack scanned before its pages are let go
 _OWN = _MAX_READ  # the number of the pack this run writes
 
 
@@ -398,7 +414,14 @@ def _index(fd: int, pack: int, index: dict[bytes, int]) -> bool:
             return False
         at = len(_HEADER)
         start = _KEY_HEX + 1
+        # The pages already read are let go as the scan goes: a 100 MB pack never adds 100 MB to the
+        # process's memory (they are read again, from the page cache, only if an entry is asked for).
+        released = 0
         while at < size:
+            if at - released >= _WINDOW and hasattr(data, "madvise"):
+                upto = at - at % mmap.PAGESIZE
+                data.madvise(mmap.MADV_DONTNEED, released, upto - released)
+                released = upto
             end = data.find(b"\n", at)
             if end < 0:
                 break  # a last line without its end: cut short, so left out

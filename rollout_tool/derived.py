@@ -47,8 +47,12 @@ class Derived:
         self.repo = repo
         self.store = store
         self.key = key
-        # Each file's hash as this run finds it: a file many values read is read once.
+        # Each file's hash as this run finds it: a file many values read is read once. Those in a
+        # release's folder are kept only while values of that release are checked, so that a run over
+        # 100,000 reports does not hold a hash of each.
         self._hashes: dict[str, str] = {}
+        self._folder = ""
+        self._in_folder: dict[str, str] = {}
         self.hits = 0
         self.misses = 0
 
@@ -149,7 +153,11 @@ class Derived:
 
     def document_hash(self, path: str) -> str:
         """A hash of the file at `path` as it is now, or what is there instead of a file."""
-        found = self._hashes.get(path)
+        folder = _release_folder(path)
+        if folder is not None and folder != self._folder:
+            self._folder, self._in_folder = folder, {}
+        memo = self._hashes if folder is None else self._in_folder
+        found = memo.get(path)
         if found is None:
             kind = self.repo.kind(path)
             if kind is Kind.file:
@@ -159,7 +167,7 @@ class Derived:
                     found = "unreadable"
             else:
                 found = "none" if kind is None else kind.value
-            self._hashes[path] = found
+            memo[path] = found
         return found
 
     def folder_hash(self, folder: str) -> str:
@@ -169,3 +177,11 @@ class Derived:
             name = entry.name.encode("utf-8", "surrogateescape")
             digest.update(len(name).to_bytes(8, "big") + name + entry.kind.value.encode() + b"\0")
         return digest.hexdigest()
+
+
+def _release_folder(path: str) -> str | None:
+    """The release folder (`releases/<product>/<version>`) a path is in, or None."""
+    if not path.startswith("releases/"):
+        return None
+    parts = path.split("/", 3)
+    return None if len(parts) < 4 else "/".join(parts[:3])

@@ -197,13 +197,18 @@ def spread(work: Callable[[list[T]], list[R]], items: list[T], jobs: int, chunk:
     try:
         bounds = [(start, min(start + chunk, len(items))) for start in range(0, len(items), chunk)]
         with ProcessPoolExecutor(jobs, mp_context=_forked()) as pool:
-            futures: list[Future[list[Any]] | None] = []
-            for start, end in bounds:
-                try:
-                    futures.append(pool.submit(_run_chunk, start, end))
-                except BrokenExecutor:
-                    futures.append(None)
-            for (start, end), future in zip(bounds, futures, strict=True):
+            # A few chunks ahead per worker, not all of them: results not yet taken wait in this process.
+            pending: deque[tuple[int, int, Future[list[Any]] | None]] = deque()
+            waiting = iter(bounds)
+            while True:
+                for start, end in islice(waiting, AHEAD * jobs - len(pending)):
+                    try:
+                        pending.append((start, end, pool.submit(_run_chunk, start, end)))
+                    except BrokenExecutor:
+                        pending.append((start, end, None))
+                if not pending:
+                    break
+                start, end, future = pending.popleft()
                 try:
                     done = future.result() if future is not None else None
                 except BrokenExecutor:  # a worker died (killed, out of memory): its chunk is done here

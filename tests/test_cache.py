@@ -339,3 +339,21 @@ def test_a_revision_is_known_by_git_s_object_ids_so_a_warm_run_reads_no_blob(
     cached = validate(repo, "--rev", "HEAD")
     assert blobs_read == [f"{R}/reports/praguelcg2.yaml"]
     assert cached == validate(repo, "--rev", "HEAD", "--no-cache")
+
+
+def test_a_pack_scanned_in_windows_it_lets_go_of_still_finds_every_entry(
+    tmp_path: Path, parsed: list[str], monkeypatch: pytest.MonkeyPatch, rollout_cache: Path
+) -> None:
+    import mmap
+
+    sys.path.insert(0, str(PROJECT / "benchmarks"))
+    from synthetic import generate
+
+    generate(tmp_path / "tree", releases=10, reports=60, seed=5)
+    monkeypatch.setattr(cache, "_WINDOW", mmap.PAGESIZE)  # pages let go every few entries
+    cold = invoke_rollout("validate", "--jobs", "1", cwd=tmp_path / "tree")
+    (pack,) = packs(rollout_cache)
+    assert pack.stat().st_size > 8 * mmap.PAGESIZE
+    parsed.clear()
+    assert invoke_rollout("validate", "--jobs", "1", cwd=tmp_path / "tree").stdout == cold.stdout
+    assert parsed == []

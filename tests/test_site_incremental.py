@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -299,6 +300,21 @@ def test_spread_does_a_dead_workers_chunk_itself() -> None:
 
     items = list(range(1_000))
     assert list(parallel.spread(dying, items, 2, 50, 10)) == _square(items)
+
+
+def test_spread_runs_only_a_few_chunks_ahead_of_what_is_taken(tmp_path: Path) -> None:
+    """Results not yet taken wait in the calling process: a slow taker must not gather all of them."""
+
+    def marking(items: list[int]) -> list[int]:
+        (tmp_path / f"chunk-{items[0]}").touch()
+        return items
+
+    results = parallel.spread(marking, list(range(1_000)), 2, 10, 10)
+    assert next(results) == 0
+    time.sleep(1)  # time enough for the workers to run every chunk, were they all handed out
+    assert len(list(tmp_path.glob("chunk-*"))) <= parallel.AHEAD * 2
+    assert list(results) == list(range(1, 1_000))
+    assert len(list(tmp_path.glob("chunk-*"))) == 100
 
 
 def test_spread_raises_what_the_work_raises() -> None:

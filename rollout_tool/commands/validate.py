@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pydantic
 
-from rollout_tool import placement, rules
+from rollout_tool import parallel, placement, rules
 from rollout_tool.cache import DocumentCache
 from rollout_tool.derived import Derived
 from rollout_tool.errors import UsageError
@@ -49,8 +49,6 @@ def validate_repository(repo: Repository, jobs: int = 1) -> Validation:
     outside release folders (rollout.yaml, teams, products, distributions)
     is checked every time, from the documents the cache keeps.
     """
-    from rollout_tool.parallel import load_ahead
-
     problems: list[Problem] = []
     files = 0
     derived = None if repo.cache is None else Derived(repo, repo.cache, _CHECKED_KEY)
@@ -58,14 +56,12 @@ def validate_repository(repo: Repository, jobs: int = 1) -> Validation:
     found: list[Checked | None] = [None] * len(releases)
     if derived is not None:
         names = [_checked_name(product, version) for product, version in releases]
-        for index, data in enumerate(derived.cached_many(names, jobs)):
+        # In one process: hashing what each release's check read costs little beside parsing, and workers
+        # would each hold a copy of the folders they list.
+        for index, data in enumerate(derived.cached_many(names)):
             read_back = derived.read(data, CHECKED)
             found[index] = None if read_back is None else read_back[0]
     missing = {release for release, kept in zip(releases, found, strict=True) if kept is None}
-
-    def wanted(path: str) -> bool:
-        parts = path.split("/")
-        return parts[0] != "releases" or len(parts) < 4 or (parts[1], parts[2]) in missing
 
     def check(doc: Document) -> None:
         nonlocal files
@@ -75,28 +71,34 @@ def validate_repository(repo: Repository, jobs: int = 1) -> Validation:
 
     # Each record is checked as it is read, in the order `record_paths` lists them; reports (and a
     # release once its folder is done) are then let go, so memory grows with neither.
-    total = sum(kept.files for kept in found if kept is not None) + _records(repo, missing)
+    # Counted from the folders' listings, except where the folders are to be listed by worker processes.
+    total = (
+        None if _spreads(jobs, len(missing)) else sum(k.files for k in found if k is not None) + _records(repo, missing)
+    )
     with _no_cycle_collection(), Progress("validating", total) as progress:
-        ahead = load_ahead(repo, jobs, wanted) if missing else None
+        for path in _outside_releases(repo, before=True):
+            _visit(repo, path, check)
+        # The release folders left are checked over the cores, in the order they are asked for.
+        checks = _checked_elsewhere(repo, derived, [release for release in releases if release in missing], jobs)
         try:
-            for path in _outside_releases(repo, before=True):
-                _visit(repo, path, check)
             at = 0
             for product in repo.product_ids():
                 _visit(repo, product_path(product), check)
                 for version in repo.versions(product):
                     kept = found[at]
                     if kept is None:
-                        kept = _check_release_folder(repo, derived, product, version)
+                        kept = (
+                            _check_release_folder(repo, derived, product, version) if checks is None else next(checks)
+                        )
                     files += kept.files
                     problems.extend(kept.problems)
                     progress.advance(kept.files)
                     at += 1
-            for path in _outside_releases(repo, before=False):
-                _visit(repo, path, check)
         finally:
-            if ahead is not None:
-                ahead.close()
+            if checks is not None:
+                checks.close()
+        for path in _outside_releases(repo, before=False):
+            _visit(repo, path, check)
         checked = {folder for release in releases for folder in release_folders(*release)}
         for folder in repo.record_folders():
             if folder not in checked:
@@ -146,6 +148,50 @@ def _check_release_folder(repo: Repository, derived: Derived | None, product: st
         return Checked(files, sorted(set(problems)))
 
     return work() if derived is None else derived.work_out(_checked_name(product, version), CHECKED, work)[0]
+
+
+# Below this many release folders to check, one process checks them; above, chunks of this many go to each.
+SPREAD_THRESHOLD = 100
+SPREAD_CHUNK = 16
+
+
+def _checked_elsewhere(
+    repo: Repository, derived: Derived | None, releases: list[tuple[str, str]], jobs: int
+) -> Generator[Checked] | None:
+    """What checking each of `releases` finds, in order, done by `jobs` forked processes; None when not
+    worth it.
+
+    Each process parses, checks and works out the entries the cache is to
+    keep; it hands back what it found and those entries, which are added here
+    (a worker never writes the cache).
+    """
+    if not _spreads(jobs, len(releases)):
+        return None
+    store = repo.cache
+
+    def work(chunk: list[tuple[str, str]]) -> list[tuple[Checked, list[tuple[bytes, bytes]]]]:
+        done: list[tuple[Checked, list[tuple[bytes, bytes]]]] = []
+        for product, version in chunk:
+            if store is None:
+                done.append((_check_release_folder(repo, derived, product, version), []))
+                continue
+            with store.collecting() as entries:
+                checked = _check_release_folder(repo, derived, product, version)
+            done.append((checked, entries))
+        return done
+
+    def checked() -> Generator[Checked]:
+        for found, entries in parallel.spread(work, releases, jobs, SPREAD_CHUNK, SPREAD_THRESHOLD):
+            if store is not None:
+                for key, entry in entries:
+                    store.add(key, entry)
+            yield found
+
+    return checked()
+
+
+def _spreads(jobs: int, releases: int) -> bool:
+    return jobs > 1 and releases >= SPREAD_THRESHOLD
 
 
 def _folder_problems(repo: Repository, folder: str) -> list[Problem]:
