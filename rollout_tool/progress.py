@@ -25,7 +25,8 @@ class Progress:
         self.total = total
         self.done = 0
         self._stream = sys.stderr if stream is None else stream
-        self._shown = _is_terminal(self._stream)
+        # Whether the line is drawn at all: a total that costs work to count is counted only then.
+        self.shown = _is_terminal(self._stream)
         self._drawn_at: float | None = None
 
     def __enter__(self) -> Progress:
@@ -34,13 +35,13 @@ class Progress:
 
     def advance(self, count: int = 1) -> None:
         self.done += count
-        if self._shown and (self._drawn_at is None or time.monotonic() - self._drawn_at >= _INTERVAL):
+        if self.shown and (self._drawn_at is None or time.monotonic() - self._drawn_at >= _INTERVAL):
             self._draw()
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
-        if self._shown and self._drawn_at is not None:
+        if self.shown and self._drawn_at is not None:
             self._stream.write("\r\x1b[K")
             self._stream.flush()
 
@@ -53,7 +54,7 @@ class Progress:
         return f"{self.label} [{'#' * filled}{'-' * (_WIDTH - filled)}] {done:,}/{self.total:,}"
 
     def _draw(self) -> None:
-        if not self._shown:
+        if not self.shown:
             return
         self._stream.write("\r" + self.line() + "\x1b[K")
         self._stream.flush()

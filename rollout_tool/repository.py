@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
@@ -175,6 +175,14 @@ class Repository:
             self._kinds[f"{folder}/{entry.name}" if folder else entry.name] = entry.kind
         self._listings[folder] = entries
         return entries
+
+    def forget_folders(self, folders: Iterable[str]) -> None:
+        """Drop what listing these folders found: a pass over 10,000 release folders need not hold the
+        names of 100,000 files. A folder is listed again if asked for."""
+        for folder in folders:
+            self._names.pop(folder, None)
+            for entry in self._listings.pop(folder, ()):
+                self._kinds.pop(f"{folder}/{entry.name}" if folder else entry.name, None)
 
     def folder(self, folder: str) -> list[Entry]:
         """A folder's files and folders: what is neither (links, devices) is never read."""

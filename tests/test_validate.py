@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from rollout_tool import catalogue, placement
+from rollout_tool.cache import DocumentCache
 from rollout_tool.commands.validate import validate_paths, validate_repository
 from rollout_tool.repository import Repository
 from rollout_tool.sources import Entry, Kind, WorkTree
@@ -608,3 +609,41 @@ def test_a_full_validation_holds_one_releases_records_at_a_time(tmp_path: Path) 
     result = validate_repository(repo)
     assert result.problems == []
     assert len(held) > 300 and max(held) <= 3  # a release, the record of it just read, one it supersedes
+
+
+def _listings_held(root: Path, cache: Path | None) -> list[int]:
+    """How many release folders' listings a full validation holds at each listing it makes."""
+    repo = Repository(WorkTree(root))
+    if cache is not None:
+        repo.cache = DocumentCache(cache)
+    held: list[int] = []
+    distributions: list[str] = []
+    original, read = repo.source.listdir, repo.document
+
+    def listdir(path: str) -> list[Entry]:
+        if not distributions:  # the distributions, read last, list the releases they ship again
+            held.append(sum(1 for folder in repo._listings if folder.count("/") >= 2))
+        return original(path)
+
+    def document(path: str):  # type: ignore[no-untyped-def]
+        if path.startswith("distributions/"):
+            distributions.append(path)
+        return read(path)
+
+    repo.source.listdir = listdir  # type: ignore[method-assign]
+    repo.document = document  # type: ignore[method-assign]
+    assert validate_repository(repo).problems == []
+    if repo.cache is not None:
+        repo.cache.save()
+    return held
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_a_full_validation_holds_the_listings_of_one_release_folder_at_a_time(
+    tmp_path: Path, cached: bool, rollout_cache: Path
+) -> None:
+    """A listing of each of 10,000 release folders (their files' names and kinds) is some 40 MB."""
+    generate(tmp_path / "synthetic", releases=60, reports=300, seed=7)
+    for run in range(2 if cached else 1):  # cold, then warm: the kept problems are checked folder by folder
+        held = _listings_held(tmp_path / "synthetic", rollout_cache if cached else None)
+        assert len(held) > 100 and max(held) <= 12, run  # a release's four folders, and those of one it supersedes

@@ -55,12 +55,12 @@ def validate_repository(repo: Repository, jobs: int = 1) -> Validation:
     releases = [(product, version) for product in repo.product_ids() for version in repo.versions(product)]
     found: list[Checked | None] = [None] * len(releases)
     if derived is not None:
-        names = [_checked_name(product, version) for product, version in releases]
         # In one process: hashing what each release's check read costs little beside parsing, and workers
-        # would each hold a copy of the folders they list.
-        for index, data in enumerate(derived.cached_many(names)):
-            read_back = derived.read(data, CHECKED)
+        # would each hold a copy of the folders they list. The folders' listings are let go as it goes.
+        for index, (product, version) in enumerate(releases):
+            read_back = derived.read(derived.cached_json(_checked_name(product, version)), CHECKED)
             found[index] = None if read_back is None else read_back[0]
+            repo.forget_folders(release_folders(product, version))
     missing = {release for release, kept in zip(releases, found, strict=True) if kept is None}
 
     def check(doc: Document) -> None:
@@ -69,13 +69,12 @@ def validate_repository(repo: Repository, jobs: int = 1) -> Validation:
         problems.extend(rules.check(repo, doc))
         progress.advance()
 
-    # Each record is checked as it is read, in the order `record_paths` lists them; reports (and a
-    # release once its folder is done) are then let go, so memory grows with neither.
-    # Counted from the folders' listings, except where the folders are to be listed by worker processes.
-    total = (
-        None if _spreads(jobs, len(missing)) else sum(k.files for k in found if k is not None) + _records(repo, missing)
-    )
-    with _no_cycle_collection(), Progress("validating", total) as progress:
+    # Each record is checked as it is read; reports (and a release, and the listings of its folders,
+    # once its folder is done) are then let go, so memory grows with neither.
+    progress = Progress("validating")
+    if progress.shown:
+        progress.total = sum(kept.files for kept in found if kept is not None) + _records(repo, missing)
+    with _no_cycle_collection(), progress:
         for path in _outside_releases(repo, before=True):
             _visit(repo, path, check)
         # The release folders left are checked over the cores, in the order they are asked for.
@@ -126,6 +125,8 @@ def _checked_name(product: str, version: str) -> str:
 def _check_release_folder(repo: Repository, derived: Derived | None, product: str, version: str) -> Checked:
     """Check every record in a release's folder and the folders themselves; kept in `derived` with what was read."""
 
+    read: set[str] = set()  # every release record the check read
+
     def work() -> Checked:
         problems: list[Problem] = []
         files = 0
@@ -141,13 +142,16 @@ def _check_release_folder(repo: Repository, derived: Derived | None, product: st
                     repo.forget(path)  # nothing else refers to a report, result or waiver
             for folder in release_folders(product, version):
                 problems.extend(_folder_problems(repo, folder))
-        # This release, and one it supersedes, are read again when another release's check asks for them.
-        for path in reads.documents:
-            if path.startswith("releases/") and path.endswith("/release.yaml"):
-                repo.forget(path)
+        read.update(path for path in reads.documents if place_of(path) is not None and path.endswith("/release.yaml"))
         return Checked(files, sorted(set(problems)))
 
-    return work() if derived is None else derived.work_out(_checked_name(product, version), CHECKED, work)[0]
+    checked = work() if derived is None else derived.work_out(_checked_name(product, version), CHECKED, work)[0]
+    # This release and one it supersedes, and their folders' listings, are read again if another check asks.
+    for path in read:
+        repo.forget(path)
+        repo.forget_folders(release_folders(*path.split("/")[1:3]))
+    repo.forget_folders(release_folders(product, version))
+    return checked
 
 
 # Below this many release folders to check, one process checks them; above, chunks of this many go to each.
@@ -217,10 +221,17 @@ def _visit(repo: Repository, path: str, check: Callable[[Document], None]) -> No
 
 
 def _records(repo: Repository, missing: set[tuple[str, str]]) -> int:
-    """How many records are read: those outside release folders and in the `missing` ones (from the folders'
-    listings, which are read next anyway)."""
+    """How many records are read: those outside release folders and in the `missing` ones.
+
+    Each folder listed to count them is let go at once (and listed again
+    when checked): counting costs time, not memory, so it is done only for
+    a progress line someone sees.
+    """
     outside = [*_outside_releases(repo, before=True), *_outside_releases(repo, before=False)]
-    inside = sum(1 for release in missing for _ in repo.release_record_paths(*release))
+    inside = 0
+    for release in missing:
+        inside += sum(1 for _ in repo.release_record_paths(*release))
+        repo.forget_folders(release_folders(*release))
     return len(outside) + len(repo.product_ids()) + inside
 
 
