@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import pydantic
@@ -70,8 +70,9 @@ class Derived:
             self.hits += 1
         return data
 
-    def cached_many(self, names: list[str], jobs: int = 1) -> list[bytes | None]:
-        """`cached_json` of each of `names`, in order; the files behind them are hashed over `jobs` processes.
+    def cached_many(self, names: list[str], jobs: int = 1) -> Iterator[bytes | None]:
+        """`cached_json` of each of `names`, in order, as they come; the files behind them are hashed over
+        `jobs` processes, while the caller takes what is done.
 
         Names with nothing kept cost nothing here (a cold run starts no
         process); the entries found are marked as used in this process, so
@@ -79,23 +80,26 @@ class Derived:
         """
         keys = [derived_key(*self.key, name) for name in names]
         held = [index for index, key in enumerate(keys) if self.store.holds(key)]
+        elsewhere = jobs > 1 and len(held) >= SPREAD_THRESHOLD  # counted in the workers, which are gone
 
         def current(chunk: list[int]) -> list[bytes | None]:
             return [self.cached_json(names[index]) for index in chunk]
 
-        found: list[bytes | None] = [None] * len(names)
-        for index, data in zip(held, parallel.spread(current, held, jobs, SPREAD_CHUNK, SPREAD_THRESHOLD), strict=True):
-            found[index] = data
-        hits = sum(data is not None for data in found)
-        if jobs > 1 and len(held) >= SPREAD_THRESHOLD:  # counted in the workers, which are gone
-            self.hits += hits
-            self.misses += len(names) - hits
-            for index in held:
-                if found[index] is not None:
+        found = zip(held, parallel.spread(current, held, jobs, SPREAD_CHUNK, SPREAD_THRESHOLD), strict=True)
+        next_held, data = next(found, (len(names), None))
+        for index in range(len(names)):
+            if index < next_held:
+                self.misses += 1  # nothing kept
+                yield None
+                continue
+            if elsewhere:
+                if data is None:
+                    self.misses += 1
+                else:
+                    self.hits += 1
                     self.store.mark(keys[index])
-        else:
-            self.misses += len(names) - len(held)
-        return found
+            yield data
+            next_held, data = next(found, (len(names), None))
 
     def read(self, data: bytes | None, adapter: pydantic.TypeAdapter[T]) -> tuple[T, bytes] | None:
         """The value `cached_json` gave, validated; None when there is none or it is not a valid value."""
@@ -151,12 +155,18 @@ class Derived:
             return None
         return data
 
+    def _memo(self, path: str) -> dict[str, str]:
+        """Where the hash of `path` (a file's, or a folder's with a trailing slash) is kept this run."""
+        folder = _release_folder(path)
+        if folder is None:
+            return self._hashes
+        if folder != self._folder:
+            self._folder, self._in_folder = folder, {}
+        return self._in_folder
+
     def document_hash(self, path: str) -> str:
         """A hash of the file at `path` as it is now, or what is there instead of a file."""
-        folder = _release_folder(path)
-        if folder is not None and folder != self._folder:
-            self._folder, self._in_folder = folder, {}
-        memo = self._hashes if folder is None else self._in_folder
+        memo = self._memo(path)
         found = memo.get(path)
         if found is None:
             kind = self.repo.kind(path)
@@ -172,11 +182,15 @@ class Derived:
 
     def folder_hash(self, folder: str) -> str:
         """A hash of the names and kinds a folder lists now."""
-        digest = hashlib.blake2b(digest_size=16)
-        for entry in self.repo.listing(folder):
-            name = entry.name.encode("utf-8", "surrogateescape")
-            digest.update(len(name).to_bytes(8, "big") + name + entry.kind.value.encode() + b"\0")
-        return digest.hexdigest()
+        memo = self._memo(folder + "/")
+        found = memo.get(folder + "/")
+        if found is None:
+            digest = hashlib.blake2b(digest_size=16)
+            for entry in self.repo.listing(folder):
+                name = entry.name.encode("utf-8", "surrogateescape")
+                digest.update(len(name).to_bytes(8, "big") + name + entry.kind.value.encode() + b"\0")
+            found = memo[folder + "/"] = digest.hexdigest()
+        return found
 
 
 def _release_folder(path: str) -> str | None:

@@ -62,19 +62,16 @@ def gather(
                 for facts, (product_id, version) in zip(names, named, strict=True)
                 for name in (facts, _figures_name(product_id, version, teams_read))
             ]
+        # Each release's kept JSON is validated here as it comes, while the workers hash the files of the next.
         kept = derived.cached_many(names, jobs)
-        step = 1 if measure is None else 2
         for index in range(len(named)):
-            figures = None if measure is None else kept[step * index + 1]
-            found[index] = _kept(derived, kept[step * index], figures, measure is not None)
+            facts = next(kept)
+            figures = None if measure is None else next(kept)
+            found[index] = _kept(derived, facts, figures, measure is not None)
     # Facts kept without their figures (kept by `rollout notes`) are not worked out again; their figures are.
     missing = {release for release, hit in zip(named, found, strict=True) if hit is None or hit.lacks_figures}
 
-    def wanted(path: str) -> bool:
-        parts = path.split("/")
-        return parts[0] != "releases" or len(parts) < 4 or (parts[1], parts[2]) in missing
-
-    ahead = parallel.load_ahead(repo, jobs, wanted) if missing else None
+    ahead = parallel.load_ahead(repo, jobs, missing) if missing else None
     try:
         for index, (product_id, version) in enumerate(named):
             hit = found[index]

@@ -17,7 +17,7 @@ import contextlib
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Container, Generator, Iterator
 from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
 from itertools import islice
 from typing import Any, TypeVar
@@ -58,15 +58,17 @@ def _parse(items: list[tuple[str, str, bytes]]) -> list[bytes]:
     return [encode(parse_document(path, kind, data)) for path, kind, data in items]
 
 
-def load_ahead(repo: Repository, jobs: int, wanted: Callable[[str], bool] | None = None) -> Generator[Document] | None:
-    """Have `jobs` processes load every record of a full read (or those `wanted`) ahead of it; None when
-    not worth it.
+def load_ahead(
+    repo: Repository, jobs: int, only: Container[tuple[str, str]] | None = None
+) -> Generator[Document] | None:
+    """Have `jobs` processes load every record of a full read ahead of it (of the release folders, those
+    `only` names); None when not worth it.
 
     The caller closes what this returns once done, which stops the processes.
     """
     if jobs <= 1:
         return None
-    paths = [path for path in repo.record_paths() if repo.kind(path) is Kind.file and (wanted is None or wanted(path))]
+    paths = [path for path in repo.record_paths(only) if repo.kind(path) is Kind.file]
     if len(paths) < THRESHOLD or _mostly_kept(repo, paths):
         return None
     documents = _documents(repo, paths, jobs)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
@@ -470,15 +470,17 @@ class Repository:
                     self.forget(release)
                 release = path
 
-    def record_paths(self) -> Iterator[str]:
-        """The path of every record a full read reads, in the order it reads them."""
+    def record_paths(self, only: Container[tuple[str, str]] | None = None) -> Iterator[str]:
+        """The path of every record a full read reads, in the order it reads them; given `only`, of the
+        release folders only those (product, version) named, the others not even listed."""
         yield CONFIG_PATH
         for team in self.team_ids():
             yield team_path(team)
         for product in self.product_ids():
             yield product_path(product)
             for version in self.versions(product):
-                yield from self.release_record_paths(product, version)
+                if only is None or (product, version) in only:
+                    yield from self.release_record_paths(product, version)
         for distribution in self.distribution_ids():
             for version in self.distribution_versions(distribution):
                 yield distribution_path(distribution, version)

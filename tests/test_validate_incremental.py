@@ -150,7 +150,7 @@ def test_what_the_workers_found_current_is_marked_as_used_here(tmp_path: Path, m
     store = DocumentCache(tmp_path / "cache")
     kept = derived.Derived(Repository(WorkTree(repo.root)), store, "validate")
     names = ["checked arc-ce/6.18.0", "checked storm/1.11.22", "checked nothing/1.0"]
-    found = kept.cached_many(names, jobs=2)
+    found = list(kept.cached_many(names, jobs=2))
     assert [data is not None for data in found] == [True, True, False]
     assert (kept.hits, kept.misses) == (2, 1)
     assert [store.used(derived_key("validate", name)) for name in names] == [True, True, False]
