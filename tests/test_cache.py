@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 import rollout_tool
 from rollout_tool import cache, repository, sources
@@ -220,6 +222,11 @@ def test_the_trusted_pull_request_check_never_uses_a_cache(repo: Repo, rollout_c
     workflows = PROJECT / ".github" / "workflows"
     assert "actions/cache" not in (workflows / "pull-request-comment.yml").read_text()
     assert "actions/cache@" in (workflows / "ci.yml").read_text()
+    # The dashboard keeps the cache and its last site, on main only: no pull request's run writes what it reads.
+    dashboard = yaml.safe_load((workflows / "rollout.yml").read_text())
+    assert "actions/cache@" in json.dumps(dashboard["jobs"]["pages"])
+    assert set(dashboard[True]) == {"push", "schedule", "workflow_dispatch"}
+    assert dashboard[True]["push"] == {"branches": ["main"]}
     # Its one judgement is check-pr, which reads the records afresh: the cache stays untouched.
     repo.git("checkout", "-q", "-b", "change")
     repo.write("releases/arc-ce/6.19.0/reports/praguelcg2.yaml", report_text("praguelcg2", date="2026-11-19"))
