@@ -136,7 +136,8 @@ class Derived:
         # A file loaded while recording is named by the content it was loaded from, not read again.
         documents = [[path, reads.contents.get(path) or self.document_hash(path)] for path in sorted(reads.documents)]
         folders = [[folder, self.folder_hash(folder)] for folder in sorted(reads.folders)]
-        return json.dumps([documents, folders], ensure_ascii=False, separators=(",", ":")).encode()
+        # ASCII: a name that is not UTF-8 (a lone surrogate) is escaped, and read back as it was.
+        return json.dumps([documents, folders], separators=(",", ":")).encode()
 
     def _current(self, entry: bytes) -> bytes | None:
         """The JSON an entry holds when every file and folder it depends on is as it was; else None."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import OrderedDict
-from collections.abc import Callable, Container, Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
@@ -447,28 +447,10 @@ class Repository:
                 if release is not None:
                     yield product, version, release
 
-    def load_all(self, visit: Callable[[Document], None] | None = None, *, keep_reports: bool = True) -> None:
-        """Read every record in the tree, listing every folder on the way.
-
-        `visit` sees each record once, as soon as it is read. Without
-        `keep_reports`, a report, result or waiver is forgotten once visited,
-        and a release once the next one is read: each is read again if a
-        later check asks for it, so a full validation holds one release's
-        records at a time, not 100,000 reports and 10,000 releases.
-        """
-        release: str | None = None
+    def load_all(self) -> None:
+        """Read every record in the tree, listing every folder on the way."""
         for path in self.record_paths():
-            doc = self.document(path)
-            if doc is not None and visit is not None:
-                visit(doc)
-            if keep_reports or doc is None:
-                continue
-            if doc.kind in _LET_GO:
-                self.forget(path)
-            elif doc.kind == "release":
-                if release is not None:
-                    self.forget(release)
-                release = path
+            self.document(path)
 
     def record_paths(self, only: Container[tuple[str, str]] | None = None) -> Iterator[str]:
         """The path of every record a full read reads, in the order it reads them; given `only`, of the
@@ -487,8 +469,6 @@ class Repository:
 
 
 _POSITIONS_KEPT = 8
-# What no other record refers to: let go once checked in a full validation.
-_LET_GO = frozenset({"report", "result", "waiver"})
 
 
 def parse_document(path: str, kind: str, data: bytes) -> Document:

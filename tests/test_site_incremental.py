@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pydantic
 import pytest
 
 from rollout_tool import derived, gathering, parallel
@@ -264,6 +265,19 @@ def test_a_kept_value_is_worked_out_again_when_a_file_or_folder_it_read_changes(
     assert kept()
     again = fresh().cached("storm", gathering.FACTS)
     assert again is not None and again[0] == value  # read back as the value it was made from
+
+
+def test_a_value_that_looked_for_a_name_that_is_not_utf8_is_kept_and_read_back(rich: Repo, tmp_path: Path) -> None:
+    odd = "teams/\udcff.yaml"  # what os.listdir gives for a byte that is not UTF-8
+    adapter = pydantic.TypeAdapter(int)
+
+    def fresh() -> derived.Derived:
+        return derived.Derived(Repository(WorkTree(rich.root)), DocumentCache(tmp_path / "cache"), TODAY)
+
+    first = fresh()
+    assert first.work_out("odd", adapter, lambda: 1 if first.repo.kind(odd) is None else 2) == (1, b"1")
+    first.store.save()
+    assert fresh().cached("odd", adapter) == (1, b"1")
 
 
 def test_a_garbled_entry_is_a_miss(rich: Repo, tmp_path: Path) -> None:
