@@ -111,11 +111,15 @@ class WorkTree:
 
 def _read_bounded(fd: int) -> bytes:
     # Read at most one byte past the limit: the loader reports the size,
-    # and a 10 GB file costs nothing more than a 1 MB one.
+    # and a 10 GB file costs nothing more than a 1 MB one. The first read asks
+    # for the size the file has (and a byte more, to find its end): a buffer of
+    # a megabyte for each small file costs more than reading it.
     chunks = []
     remaining = MAX_BYTES + 1
+    size = os.fstat(fd).st_size + 1
     while remaining > 0:
-        chunk = os.read(fd, min(remaining, 1 << 20))
+        chunk = os.read(fd, min(remaining, size))
+        size = 1 << 16
         if not chunk:
             break
         chunks.append(chunk)
