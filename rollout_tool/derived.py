@@ -195,8 +195,13 @@ class Derived:
 
 
 def _release_folder(path: str) -> str | None:
-    """The release folder (`releases/<product>/<version>`) a path is in, or None."""
+    """The release folder (`releases/<product>/<version>`) of a path in one of its folders of reports, results
+    or waivers (or of one of those folders, given with a trailing slash); None for any other path.
+
+    A release's own record stays with the paths kept all run: other values read it (the distributions
+    that ship it, the release that supersedes it), and there is one per release, not ten.
+    """
     if not path.startswith("releases/"):
         return None
-    parts = path.split("/", 3)
-    return None if len(parts) < 4 else "/".join(parts[:3])
+    parts = path.split("/", 4)
+    return None if len(parts) < 5 else "/".join(parts[:3])

@@ -79,16 +79,19 @@ def validate_repository(repo: Repository, jobs: int = 1) -> Validation:
             _visit(repo, path, check)
         # The release folders left are checked over the cores, in the order they are asked for.
         checks = _checked_elsewhere(repo, derived, [release for release in releases if release in missing], jobs)
+        previous: tuple[str, str] | None = None
         try:
             at = 0
             for product in repo.product_ids():
                 _visit(repo, product_path(product), check)
                 for version in repo.versions(product):
                     kept = found[at]
-                    if kept is None:
-                        kept = (
-                            _check_release_folder(repo, derived, product, version) if checks is None else next(checks)
-                        )
+                    if kept is None and checks is not None:
+                        kept = next(checks)
+                    elif kept is None:
+                        kept = _check_release_folder(repo, derived, product, version)
+                        _let_go(repo, previous)  # the release checked before it, kept for this one's check
+                        previous = (product, version)
                     files += kept.files
                     problems.extend(kept.problems)
                     progress.advance(kept.files)
@@ -146,12 +149,20 @@ def _check_release_folder(repo: Repository, derived: Derived | None, product: st
         return Checked(files, sorted(set(problems)))
 
     checked = work() if derived is None else derived.work_out(_checked_name(product, version), CHECKED, work)[0]
-    # This release and one it supersedes, and their folders' listings, are read again if another check asks.
-    for path in read:
-        repo.forget(path)
-        repo.forget_folders(release_folders(*path.split("/")[1:3]))
-    repo.forget_folders(release_folders(product, version))
+    # Another release it read (the one it supersedes), and their folders' listings, are read again if asked
+    # for. Its own record and folder are kept for the next release's check (`_let_go` once that is done).
+    own = release_path(product, version)
+    for path in read - {own}:
+        _let_go(repo, (path.split("/")[1], path.split("/")[2]))
+    repo.forget_folders(release_folders(product, version)[1:])
     return checked
+
+
+def _let_go(repo: Repository, release: tuple[str, str] | None) -> None:
+    """Forget a release's record and its folders' listings, read again if a later check asks for them."""
+    if release is not None:
+        repo.forget(release_path(*release))
+        repo.forget_folders(release_folders(*release))
 
 
 # Below this many release folders to check, one process checks them; above, chunks of this many go to each.
@@ -175,13 +186,17 @@ def _checked_elsewhere(
 
     def work(chunk: list[tuple[str, str]]) -> list[tuple[Checked, list[tuple[bytes, bytes]]]]:
         done: list[tuple[Checked, list[tuple[bytes, bytes]]]] = []
+        previous = None
         for product, version in chunk:
             if store is None:
                 done.append((_check_release_folder(repo, derived, product, version), []))
-                continue
-            with store.collecting() as entries:
-                checked = _check_release_folder(repo, derived, product, version)
-            done.append((checked, entries))
+            else:
+                with store.collecting() as entries:
+                    checked = _check_release_folder(repo, derived, product, version)
+                done.append((checked, entries))
+            _let_go(repo, previous)
+            previous = (product, version)
+        _let_go(repo, previous)
         return done
 
     def checked() -> Generator[Checked]:
