@@ -66,7 +66,7 @@ def required(story: Story) -> Story:
     team.write_text(team.read_text() + f"automation: ['{AUTOMATION}']\n")
     repo.write(RELEASE_PATH, IN_ROLLOUT)
     repo.write(REPORT_PATH, report_text("ncg-ingrid-pt", platform="el9", date="2026-11-18"))
-    # The tool's own CI is no workflow of a rollout repository (and uses actions/cache, which act has no stand-in for).
+    # The tool's own CI is no workflow of a rollout repository.
     (repo.root / ".github/workflows/ci.yml").unlink()
     repo.commit("A release in rollout that requires the functional check")
     story.push_main()
