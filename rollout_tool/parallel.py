@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from rollout_tool.cache import DocumentCache, decode, encode
 from rollout_tool.repository import Document, Repository, parse_document, place_of
-from rollout_tool.sources import Kind, digest
+from rollout_tool.sources import Kind
 
 # Below this many files, starting processes costs more than it saves.
 THRESHOLD = 2_000
@@ -126,12 +126,7 @@ def _send(
     for path in chunk:
         place = place_of(path)
         assert place is not None
-        # In a revision, git names the content: a file the cache holds is not read.
-        content = repo.source.content_id(path)
-        data = None
-        if content is None:
-            data = repo.source.read(path)
-            content = digest(data)
+        data, content = repo.identified(path)
         key, entry = (None, None) if cache is None else cache.find(path, place.kind, content)
         files.append((path, place.kind, content, key, entry))
         if entry is None:

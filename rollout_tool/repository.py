@@ -280,11 +280,7 @@ class Repository:
             return doc
         if path in self._coming and (ahead := self._take_ahead(path)) is not None:
             return self._loaded(ahead)
-        content = self.source.content_id(path)
-        data = None
-        if content is None:
-            data = self.source.read(path)
-            content = digest(data)
+        data, content = self.identified(path)
         if self.cache is None:
             doc = parse_document(path, place.kind, self.source.read(path) if data is None else data)
         else:
@@ -300,13 +296,19 @@ class Repository:
             self._recorded.contents[doc.path] = doc.content
         return doc
 
-    def content_id(self, path: str, data: bytes | None = None) -> str:
-        """What the bytes of the file at `path` (or `data`, read from it) are known by: git's object id
-        in a revision, else their hash. Equal ids, equal bytes."""
-        found = self.source.content_id(path)
-        if found is not None:
-            return found
-        return digest(self.source.read(path) if data is None else data)
+    def identified(self, path: str) -> tuple[bytes | None, str]:
+        """The content id of the file at `path`, and its bytes when they had to be read to name them (in a
+        revision git names them, and a file the cache holds is not read)."""
+        content = self.source.content_id(path)
+        if content is not None:
+            return None, content
+        data = self.source.read(path)
+        return data, digest(data)
+
+    def content_id(self, path: str) -> str:
+        """What the bytes of the file at `path` are known by: git's object id in a revision, else their
+        hash. Equal ids, equal bytes."""
+        return self.identified(path)[1]
 
     @contextlib.contextmanager
     def recording(self) -> Iterator[Reads]:
