@@ -31,7 +31,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from rollout_tool import attention, feed, gathering, metrics, parallel, policy, svg, templating
+from rollout_tool import attention, collector, feed, gathering, metrics, parallel, policy, svg, templating
 from rollout_tool.cache import tool_key
 from rollout_tool.errors import RefusedError
 from rollout_tool.github import form
@@ -614,7 +614,16 @@ def build(
     out = out.absolute()
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).is_file())):
         raise RefusedError(f"{out} exists and holds something other than a site built by rollout; choose another --out")
-    site = gather(repo, today, jobs)
+    with collector.paused():
+        site = gather(repo, today, jobs)
+    # The facts are kept to the end: no pass of the collector walks them again while the pages are rendered.
+    with collector.set_aside():
+        files = _write(repo, site, out, base_url, board_limit, jobs)
+    return Built(files, len(site.releases))
+
+
+def _write(repo: Repository, site: Site, out: Path, base_url: str, board_limit: int, jobs: int) -> int:
+    """Write the pages of `site` to `out`, taking those of the earlier build whose key is unchanged; how many."""
     # A repository's own templates may draw on anything: its pages are always rendered afresh.
     keys = PageKeys(site, base_url, board_limit) if repo.source.kind(templating.OVERRIDE_FOLDER) is None else None
     previous = _previous_keys(out) if keys is not None else {}
@@ -675,4 +684,4 @@ def build(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return Built(files, len(site.releases))
+    return files

@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from rollout_tool import gathering, notes, parallel, templating
+from rollout_tool import collector, gathering, notes, parallel, templating
 from rollout_tool.cache import DocumentCache, tool_key
 from rollout_tool.errors import UsageError
 from rollout_tool.repository import Repository
@@ -89,7 +89,8 @@ def write_all(source: Source, out: Path, today: dt.date, cache: DocumentCache | 
             return done
 
         for start in range(0, len(named), BATCH):
-            found = gathering.gather(repo, named[start : start + BATCH], today, jobs, derived=derived)
+            with collector.paused():
+                found = gathering.gather(repo, named[start : start + BATCH], today, jobs, derived=derived)
             valid = [hit for hit in found if hit.facts is not None]
             for name, key, content in parallel.spread(write, valid, jobs, 64, 200):
                 written.add(out / name)
