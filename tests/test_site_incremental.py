@@ -11,6 +11,7 @@ no earlier site.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -20,9 +21,10 @@ import pydantic
 import pytest
 
 from rollout_tool import derived, gathering, parallel
+from rollout_tool import site as site_module
 from rollout_tool.cache import DocumentCache
 from rollout_tool.commands.notes import MANIFEST as NOTES_MANIFEST
-from rollout_tool.notes import release_facts
+from rollout_tool.notes import ReleaseFacts, release_facts
 from rollout_tool.repository import Document, Repository, parse_document, place_of
 from rollout_tool.site import MANIFEST
 from rollout_tool.sources import WorkTree
@@ -373,3 +375,67 @@ def repository_document(repo: Repository, path: str) -> Document:
     place = place_of(path)
     assert place is not None
     return parse_document(path, place.kind, repo.source.read(path))
+
+
+@pytest.fixture
+def collector_passes(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """The generation of each pass the cycle collector makes while releases' facts are gathered.
+
+    The collector is made to run on every allocation it counts, so a gathering
+    it is not kept from shows at least one pass.
+    """
+    passes: list[int] = []
+    watching: list[bool] = []
+    original = gathering.gather
+
+    def watched(*args: object, **kwargs: object) -> list[gathering.Gathered]:
+        watching.append(True)
+        try:
+            return original(*args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            watching.clear()
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and watching:
+            passes.append(info["generation"])
+
+    monkeypatch.setattr(gathering, "gather", watched)
+    threshold = gc.get_threshold()
+    gc.set_threshold(1)
+    gc.callbacks.append(count)
+    try:
+        yield passes
+    finally:
+        gc.callbacks.remove(count)
+        gc.set_threshold(*threshold)
+
+
+@pytest.mark.parametrize("command", ["site", "notes"])
+def test_the_cycle_collector_makes_no_pass_while_facts_are_gathered(
+    rich: Repo, tmp_path: Path, collector_passes: list[int], command: str
+) -> None:
+    enabled = gc.isenabled()
+    (_site if command == "site" else _notes)(rich, tmp_path / command, "--jobs", "1")
+    assert collector_passes == []
+    assert gc.isenabled() == enabled
+
+
+def test_the_facts_are_set_aside_from_the_collector_while_pages_render_and_handed_back_after(
+    rich: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frozen_before = gc.get_freeze_count()
+    walked: dict[str, bool] = {}
+    original = site_module._render_page
+
+    def rendering(env: object, path: str, template: str, context: dict[str, object]) -> bytes:
+        facts = context.get("r")
+        if isinstance(facts, ReleaseFacts) and not walked:
+            walked[path] = any(found is facts for found in gc.get_objects())
+        return original(env, path, template, context)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(site_module, "_render_page", rendering)
+    repo = Repository(WorkTree(rich.root))
+    built = site_module.build(repo, tmp_path / "site", DAY, jobs=1)
+    assert built.releases >= 3
+    assert list(walked.values()) == [False], walked
+    assert gc.get_freeze_count() == frozen_before
