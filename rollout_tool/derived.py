@@ -7,7 +7,10 @@ waivers, rollout.yaml, its teams and product, and sometimes other releases.
 them in the document cache (rollout_tool.cache). The next run checks those
 hashes against the files as they are now: when every one still matches, the
 value is read back; when any differs, or a folder lists other names, it is
-worked out again. So a value is never served for files that changed, and a
+worked out again. A file whose stamp (`Source.stamp`) is as noted is not read
+to be hashed: its stamp is noted only when the file had not changed since
+before the run began, so no write since the bytes were read can leave it
+as it was. So a value is never served for files that changed, and a
 build after one changed report works out one release again, not all of them.
 
 The key also holds the day (the facts say how late a team is) and the tool's
@@ -38,6 +41,9 @@ _TAG = b"d"
 SPREAD_THRESHOLD = 200
 SPREAD_CHUNK = 256
 _SEPARATOR = b"\0"  # never in JSON, which escapes it
+# A file changed less than this long before the repository was opened has a stamp that is not trusted:
+# some file systems keep times to the second (or two).
+SETTLED_NS = 3_000_000_000
 
 
 class Derived:
@@ -134,7 +140,13 @@ class Derived:
 
     def _depends(self, reads: Reads) -> bytes:
         # A file loaded while recording is named by the content it was loaded from, not read again.
-        documents = [[path, reads.contents.get(path) or self.document_hash(path)] for path in sorted(reads.documents)]
+        documents = []
+        for path in sorted(reads.documents):
+            depends = [path, reads.contents.get(path) or self.document_hash(path)]
+            stamp = self._settled_stamp(path)
+            if stamp is not None:
+                depends.append(stamp)
+            documents.append(depends)
         folders = [[folder, self.folder_hash(folder)] for folder in sorted(reads.folders)]
         # ASCII: a name that is not UTF-8 (a lone surrogate) is escaped, and read back as it was.
         return json.dumps([documents, folders], separators=(",", ":")).encode()
@@ -146,8 +158,12 @@ class Derived:
         depends, _, data = entry[1:].partition(_SEPARATOR)
         try:
             documents, folders = json.loads(depends)
-            for path, digest in documents:
-                if not isinstance(path, str) or self.document_hash(path) != digest:
+            for path, digest, *stamp in documents:
+                if not isinstance(path, str):
+                    return None
+                if stamp and stamp[0] == self.document_stamp(path):
+                    continue  # unchanged since it was hashed: not read again
+                if self.document_hash(path) != digest:
                     return None
             for folder, digest in folders:
                 if not isinstance(folder, str) or self.folder_hash(folder) != digest:
@@ -180,6 +196,26 @@ class Derived:
                 found = "none" if kind is None else kind.value
             memo[path] = found
         return found
+
+    def document_stamp(self, path: str) -> str | None:
+        """The stamp of the file at `path` as it is now (`Source.stamp`), or None."""
+        memo = self._memo(path)
+        key = path + "\0stamp"
+        if key not in memo:
+            memo[key] = self.repo.source.stamp(path) or ""
+        return memo[key] or None
+
+    def _settled_stamp(self, path: str) -> str | None:
+        """The file's stamp, when it can stand for the bytes this run read: when neither its bytes nor its
+        inode changed since a little before the repository was opened, the bytes read since are those
+        it holds now, and any later write changes the stamp. A file changed during the run, or just
+        before it (a file system may keep times to the second), is read again by the next run."""
+        stamp = self.document_stamp(path)
+        if stamp is None:
+            return None
+        settled = self.repo.opened_ns - SETTLED_NS
+        mtime, ctime = (int(part) for part in stamp.rsplit(":", 2)[1:])
+        return stamp if 0 < mtime < settled and 0 < ctime < settled else None
 
     def folder_hash(self, folder: str) -> str:
         """A hash of the names and kinds a folder lists now."""

@@ -10,6 +10,7 @@ what is wrong with a folder's entries is `placement`'s to say.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections import OrderedDict
 from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -135,6 +136,8 @@ class Reads:
 class Repository:
     def __init__(self, source: Source) -> None:
         self.source = source
+        # The clock when this repository was opened: every byte this run reads is read after it.
+        self.opened_ns = time.time_ns()
         self._documents: dict[str, Document] = {}
         self._listings: dict[str, list[Entry]] = {}
         # What each listed path is, links included: a file found by listing its

@@ -44,6 +44,10 @@ class Source(Protocol):
         """A name of the regular file's content that changes whenever its bytes do, when known without
         reading them (git's object id); None when the bytes must be read and hashed."""
 
+    def stamp(self, path: str) -> str | None:
+        """What the regular file at `path` is known by without reading it, when changing its bytes changes it
+        (see `WorkTree.stamp`); None when there is nothing such."""
+
     def listdir(self, path: str) -> list[Entry]:
         """The entries of the folder at `path` ("" is the top), or [] when there is none."""
 
@@ -66,6 +70,23 @@ class WorkTree:
 
     def _full(self, path: str) -> str:
         return os.path.join(self.root, path) if path else str(self.root)
+
+    def stamp(self, path: str) -> str | None:
+        """The file's device, inode, size, and the times its bytes and its inode last changed.
+
+        Any write to the file sets its change time (ctime) to the clock's
+        time, and no one but the system's owner can set it back: an edit that
+        keeps size and mtime still changes the stamp, and so does a file put
+        in its place. The stamp holds for the bytes read only when the file had
+        not changed since before they were read (rollout_tool.derived).
+        """
+        try:
+            found = os.lstat(self._full(path))
+        except OSError:
+            return None
+        if not stat.S_ISREG(found.st_mode):
+            return None
+        return f"{found.st_dev}:{found.st_ino}:{found.st_size}:{found.st_mtime_ns}:{found.st_ctime_ns}"
 
     def listdir(self, path: str) -> list[Entry]:
         try:
@@ -177,6 +198,9 @@ class GitRevision:
                         self._oids[f"{path}/{entry.name}" if path else entry.name] = oid
             self._listings[path] = entries
         return self._listings[path]
+
+    def stamp(self, path: str) -> str | None:
+        return None  # git names every blob: there is nothing to spare
 
     def content_id(self, path: str) -> str | None:
         """The object id of the blob at `path` in this commit ("git:" and its hex), from its folder's listing."""

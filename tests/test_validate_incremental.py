@@ -12,6 +12,7 @@ again.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from rollout_tool import derived
 from rollout_tool.cache import DocumentCache, derived_key
 from rollout_tool.commands import validate as validate_command
 from rollout_tool.commands.validate import Validation, validate
-from rollout_tool.repository import Repository
+from rollout_tool.repository import Reads, Repository
 from rollout_tool.sources import WorkTree
 from tests.support.publishing import build_rich_repo
 from tests.support.repos import Repo, invoke_rollout, report_text
@@ -80,14 +81,24 @@ def _validate(repo: Repo, *args: str) -> tuple[int, str]:
     return result.returncode, result.stdout
 
 
+def _settle_soon(monkeypatch: pytest.MonkeyPatch, repo: Repo) -> None:
+    """Files count as settled 50 ms after their last change instead of seconds, and those of `repo` are: their
+    stamps are kept by the next run and trusted by the one after."""
+    monkeypatch.setattr(derived, "SETTLED_NS", 50_000_000)
+    time.sleep(0.1)
+
+
+@pytest.mark.parametrize("stamps", ["fresh files", "settled files"])
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_every_change_gives_what_a_validation_afresh_gives(
-    tmp_path: Path, jobs: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, jobs: str, stamps: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Spread over two processes even for a handful of releases, so that the workers' path is the one taken.
     monkeypatch.setattr(derived, "SPREAD_THRESHOLD", 1)
     monkeypatch.setattr(derived, "SPREAD_CHUNK", 1)
     repo = build_rich_repo(tmp_path / "repo")
+    if stamps == "settled files":
+        _settle_soon(monkeypatch, repo)
     assert _validate(repo, "--jobs", jobs) == _validate(repo, "--no-cache")
     for what, change in CHANGES:
         change(repo)
@@ -154,3 +165,62 @@ def test_what_the_workers_found_current_is_marked_as_used_here(tmp_path: Path, m
     assert [data is not None for data in found] == [True, True, False]
     assert (kept.hits, kept.misses) == (2, 1)
     assert [store.used(derived_key("validate", name)) for name in names] == [True, True, False]
+
+
+def _reading(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Each report, result and waiver this process reads from a work tree: files only a release folder's check
+    reads (a release's own record is read by the checks of the distributions that ship it, too)."""
+    read: list[str] = []
+    original = WorkTree.read
+
+    def reading(self: WorkTree, path: str) -> bytes:
+        if path.startswith("releases/") and path.count("/") == 4:
+            read.append(path)
+        return original(self, path)
+
+    monkeypatch.setattr(WorkTree, "read", reading)
+    return read
+
+
+def test_a_file_unchanged_since_before_the_run_is_not_read_again_until_it_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = build_rich_repo(tmp_path / "repo")
+    _settle_soon(monkeypatch, repo)
+    cache = tmp_path / "cache"
+    first = validate(WorkTree(repo.root), cache=DocumentCache(cache), jobs=1)
+    read = _reading(monkeypatch)
+    assert validate(WorkTree(repo.root), cache=DocumentCache(cache), jobs=1) == first
+    assert read == [], read
+    # The edit keeps size and mtime; the stamp's change time still moves.
+    _same_size_and_time(repo)
+    changed = validate(WorkTree(repo.root), cache=DocumentCache(cache), jobs=1)
+    assert f"{STORM}/reports/praguelcg2.yaml" in read
+    assert any("xccept" in problem.message for problem in changed.problems)
+    assert changed == validate(WorkTree(repo.root), cache=None, jobs=1)
+
+
+def test_a_file_changed_after_it_was_read_is_read_again_by_the_next_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stamp taken when the check is kept is newer than the bytes read: it must not stand for them."""
+    repo = build_rich_repo(tmp_path / "repo")
+    _settle_soon(monkeypatch, repo)
+    cache = tmp_path / "cache"
+    target = f"{STORM}/reports/praguelcg2.yaml"
+    changed: list[str] = []
+    original = derived.Derived._depends
+
+    def changing_first(self: derived.Derived, reads: Reads) -> bytes:
+        if target in reads.documents and not changed:
+            _same_size_and_time(repo)
+            changed.append(target)
+        return original(self, reads)
+
+    monkeypatch.setattr(derived.Derived, "_depends", changing_first)
+    before = validate(WorkTree(repo.root), cache=DocumentCache(cache), jobs=1)
+    assert changed == [target]
+    assert not any("xccept" in problem.message for problem in before.problems)  # the bytes as they were read
+    after = validate(WorkTree(repo.root), cache=DocumentCache(cache), jobs=1)
+    assert any("xccept" in problem.message for problem in after.problems)
+    assert after == validate(WorkTree(repo.root), cache=None, jobs=1)

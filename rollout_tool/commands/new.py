@@ -46,6 +46,9 @@ class Overlay:
     def content_id(self, path: str) -> str | None:
         return None if path in self.files else self.below.content_id(path)
 
+    def stamp(self, path: str) -> str | None:
+        return None if path in self.files else self.below.stamp(path)
+
     def read(self, path: str) -> bytes:
         if path in self.files:
             return self.files[path]
