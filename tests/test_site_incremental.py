@@ -29,7 +29,7 @@ from rollout_tool.repository import Document, Repository, parse_document, place_
 from rollout_tool.site import MANIFEST
 from rollout_tool.sources import WorkTree
 from tests.support.publishing import build_rich_repo
-from tests.support.repos import Repo, invoke_rollout, report_text
+from tests.support.repos import Repo, invoke_rollout, report_text, settle_soon
 
 TODAY = "2026-11-25"
 DAY = dt.date.fromisoformat(TODAY)
@@ -110,8 +110,7 @@ def test_every_change_gives_the_site_a_fresh_build_gives(
     rich: Repo, tmp_path: Path, stamps: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if stamps == "settled files":  # stamps kept by a build are trusted by the next
-        monkeypatch.setattr(derived, "SETTLED_NS", 50_000_000)
-        time.sleep(0.1)
+        settle_soon(monkeypatch)
     out = _site(rich, tmp_path / "site")
     for number, (what, change) in enumerate(CHANGES):
         change(rich)

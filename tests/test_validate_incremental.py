@@ -12,7 +12,6 @@ again.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from rollout_tool.commands.validate import Validation, validate
 from rollout_tool.repository import Reads, Repository
 from rollout_tool.sources import WorkTree
 from tests.support.publishing import build_rich_repo
-from tests.support.repos import Repo, invoke_rollout, report_text
+from tests.support.repos import Repo, invoke_rollout, report_text, settle_soon
 
 STORM = "releases/storm/1.11.22"
 ARC = "releases/arc-ce/6.18.0"
@@ -81,13 +80,6 @@ def _validate(repo: Repo, *args: str) -> tuple[int, str]:
     return result.returncode, result.stdout
 
 
-def _settle_soon(monkeypatch: pytest.MonkeyPatch, repo: Repo) -> None:
-    """Files count as settled 50 ms after their last change instead of seconds, and those of `repo` are: their
-    stamps are kept by the next run and trusted by the one after."""
-    monkeypatch.setattr(derived, "SETTLED_NS", 50_000_000)
-    time.sleep(0.1)
-
-
 @pytest.mark.parametrize("stamps", ["fresh files", "settled files"])
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_every_change_gives_what_a_validation_afresh_gives(
@@ -98,7 +90,7 @@ def test_every_change_gives_what_a_validation_afresh_gives(
     monkeypatch.setattr(derived, "SPREAD_CHUNK", 1)
     repo = build_rich_repo(tmp_path / "repo")
     if stamps == "settled files":
-        _settle_soon(monkeypatch, repo)
+        settle_soon(monkeypatch)
     assert _validate(repo, "--jobs", jobs) == _validate(repo, "--no-cache")
     for what, change in CHANGES:
         change(repo)
@@ -195,7 +187,7 @@ def test_a_file_unchanged_since_before_the_run_is_not_read_again_until_it_change
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo = build_rich_repo(tmp_path / "repo")
-    _settle_soon(monkeypatch, repo)
+    settle_soon(monkeypatch)
     first = _validated(repo, tmp_path / "cache")
     read = _reading(monkeypatch)
     assert _validated(repo, tmp_path / "cache") == first
@@ -214,7 +206,7 @@ def test_a_file_changed_after_it_was_read_is_read_again_by_the_next_run(
 ) -> None:
     """The stamp taken when the check is kept is newer than the bytes read: it must not stand for them."""
     repo = build_rich_repo(tmp_path / "repo")
-    _settle_soon(monkeypatch, repo)
+    settle_soon(monkeypatch)
     target = f"{STORM}/reports/praguelcg2.yaml"
     changed: list[str] = []
     original = derived.Derived._depends

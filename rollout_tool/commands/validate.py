@@ -151,7 +151,8 @@ def _check_release_folder(repo: Repository, derived: Derived | None, product: st
     # for. Its own record and folder are kept for the next release's check (`_let_go` once that is done).
     own = release_path(product, version)
     for path in read - {own}:
-        _let_go(repo, (path.split("/")[1], path.split("/")[2]))
+        _, other_product, other_version, _ = path.split("/", 3)
+        _let_go(repo, (other_product, other_version))
     repo.forget_folders(release_folders(product, version)[1:])
     return checked
 

@@ -11,10 +11,12 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 CONFIG = """\
@@ -178,3 +180,12 @@ def build_repo(root: Path) -> Repo:
     repo.git("config", "user.name", "tests")
     repo.commit("initial")
     return repo
+
+
+def settle_soon(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files count as settled 50 ms after their last change instead of seconds, and those written so far
+    are: their stamps are kept by the next run and trusted by the one after (rollout_tool.derived)."""
+    from rollout_tool import derived
+
+    monkeypatch.setattr(derived, "SETTLED_NS", 50_000_000)
+    time.sleep(0.1)
